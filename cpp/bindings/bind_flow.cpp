@@ -1,0 +1,271 @@
+// bind_flow.cpp - _core.Flow: the owning flow as a Python object.
+//
+// ouroboros.dev.Flow subclasses it and adds the pure-Python conveniences
+// (readline/writeline, context manager, ResourceWarning, repr).
+#include "bindings.hpp"
+#include "conversions.hpp"
+#include "python_errors.hpp"
+
+#include <o7s/flow.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace ouroboros::python {
+namespace {
+
+// Re-allocating a Flow object replaces its C++ flow. The old one is kept
+// (closed) until the object dies, because another thread may still be
+// leaving an operation on it.
+struct py_flow {
+    flow current;
+    std::vector<flow> retired;
+
+    void replace(flow&& f)
+    {
+        retired.push_back(std::move(current));
+        current = std::move(f);
+    }
+
+    flow& open_flow()
+    {
+        if (!current.is_open())
+            throw error(errc::not_allocated, "flow is not allocated");
+        return current;
+    }
+
+    void check_unallocated()
+    {
+        if (current.is_open())
+            throw error(EISCONN, "flow is already allocated; deallocate it first");
+    }
+};
+
+// Raises BlockingIOError for a would-block result.
+std::size_t or_would_block(std::optional<std::size_t> n, const char* what)
+{
+    if (!n)
+        raise(EAGAIN, std::string(what) + " would block");
+    return *n;
+}
+
+py::bytes new_bytes(std::size_t n)
+{
+    PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n));
+    if (b == nullptr)
+        throw py::error_already_set();
+    return py::reinterpret_steal<py::bytes>(b);
+}
+
+void shrink(py::bytes& b, std::size_t n)
+{
+    PyObject* p = b.release().ptr();
+    if (_PyBytes_Resize(&p, static_cast<Py_ssize_t>(n)) != 0)
+        throw py::error_already_set();
+    b = py::reinterpret_steal<py::bytes>(p);
+}
+
+// Reads one whole SDU (or the rest of one that a sized read started).
+py::bytes read_sdu(flow& f)
+{
+    constexpr std::size_t first_guess = 64 * 1024;
+    const std::size_t limit = f.max_sdu();
+    // Without partial reads a too-small buffer drops the SDU: go big at once.
+    std::size_t cap = any(f.flags(), flow_flags::no_partial_read) ? limit
+                                                                  : std::min(first_guess, limit);
+    py::bytes out = new_bytes(cap);
+    std::size_t total = 0;
+    for (;;) {
+        char* buf = PyBytes_AS_STRING(out.ptr()) + total;
+        std::size_t room = cap - total;
+        std::size_t n = or_would_block(blocking([&] { return f.read(buf, room); }), "read");
+        total += n;
+        if (n < room)
+            break;
+        // Filled the buffer: the SDU may go on. Grow and read the rest; a
+        // 0-byte read says it ended exactly at the buffer's end.
+        std::size_t grown = std::max(cap * 2, cap + 1);
+        PyObject* p = out.release().ptr();
+        if (_PyBytes_Resize(&p, static_cast<Py_ssize_t>(grown)) != 0)
+            throw py::error_already_set();
+        out = py::reinterpret_steal<py::bytes>(p);
+        cap = grown;
+    }
+    shrink(out, total);
+    return out;
+}
+
+py::bytes read_count(flow& f, py::ssize_t count)
+{
+    if (count < 0)
+        throw py::value_error("read count must be >= 0, not " + std::to_string(count));
+    py::bytes out = new_bytes(static_cast<std::size_t>(count));
+    char* buf = PyBytes_AS_STRING(out.ptr());
+    std::size_t n = or_would_block(
+        blocking([&] { return f.read(buf, static_cast<std::size_t>(count)); }), "read");
+    if (n != static_cast<std::size_t>(count))
+        shrink(out, n);
+    return out;
+}
+
+// A contiguous view of a bytes-like object, released on scope exit.
+class buffer_view {
+public:
+    buffer_view(const py::object& obj, int flags, const char* what)
+    {
+        if (PyUnicode_Check(obj.ptr()))
+            throw py::type_error(std::string(what) +
+                                 " needs a bytes-like object, not str; encode the text "
+                                 "(e.g. text.encode()) or use writeline()");
+        if (PyObject_GetBuffer(obj.ptr(), &view_, flags) != 0)
+            throw py::error_already_set();
+    }
+    ~buffer_view() { PyBuffer_Release(&view_); }
+    buffer_view(const buffer_view&) = delete;
+    buffer_view& operator=(const buffer_view&) = delete;
+
+    char* data() const { return static_cast<char*>(view_.buf); }
+    std::size_t size() const { return static_cast<std::size_t>(view_.len); }
+
+private:
+    Py_buffer view_{};
+};
+
+std::size_t checked_count(const py::object& count, std::size_t available, const char* what)
+{
+    if (count.is_none())
+        return available;
+    auto n = count.cast<py::ssize_t>();
+    if (n < 0 || static_cast<std::size_t>(n) > available)
+        throw py::value_error(std::string(what) + " count " + std::to_string(n) +
+                              " is outside the buffer of " + std::to_string(available) + " bytes");
+    return static_cast<std::size_t>(n);
+}
+
+} // namespace
+
+void bind_flow(py::module_& m)
+{
+    py::class_<py_flow>(m, "Flow", py::dynamic_attr(),
+                        "A flow: a connection to another process that carries SDUs.")
+        .def(py::init<>())
+        .def(
+            "alloc",
+            [](py_flow& self, const std::string& dst, const py::object& qos,
+               const py::object& timeo) {
+                self.check_unallocated();
+                auto q = to_qos(qos);
+                auto t = to_timeout(timeo, "timeo");
+                self.replace(blocking([&] { return flow::alloc(dst, q, t); }));
+            },
+            py::arg("dst"), py::arg("qos") = py::none(), py::arg("timeo") = py::none(),
+            "Allocates this flow to the process serving the name `dst`.")
+        .def(
+            "accept",
+            [](py_flow& self, const py::object& timeo) {
+                self.check_unallocated();
+                auto t = to_timeout(timeo, "timeo");
+                self.replace(blocking([&] { return flow::accept(t); }));
+            },
+            py::arg("timeo") = py::none(),
+            "Accepts the next flow allocated to a name this process is bound to.")
+        .def(
+            "join",
+            [](py_flow& self, const std::string& dst, const py::object& qos,
+               const py::object& timeo) {
+                self.check_unallocated();
+                auto q = to_qos(qos);
+                auto t = to_timeout(timeo, "timeo");
+                self.replace(blocking([&] { return flow::join(dst, q, t); }));
+            },
+            py::arg("dst"), py::arg("qos") = py::none(), py::arg("timeo") = py::none(),
+            "Joins the broadcast layer `dst`.")
+        .def(
+            "dealloc",
+            [](py_flow& self) {
+                flow& f = self.open_flow();
+                blocking([&] { f.close(); });
+            },
+            "Deallocates the flow. Raises FlowNotAllocatedException if it is not allocated.")
+        .def(
+            "read",
+            [](py_flow& self, const py::object& count) {
+                flow& f = self.open_flow();
+                return count.is_none() ? read_sdu(f) : read_count(f, count.cast<py::ssize_t>());
+            },
+            py::arg("count") = py::none(),
+            "Reads one SDU as bytes; with `count`, at most `count` bytes of it.")
+        .def(
+            "read_into",
+            [](py_flow& self, const py::object& buffer) {
+                flow& f = self.open_flow();
+                buffer_view view(buffer, PyBUF_WRITABLE, "read_into()");
+                return or_would_block(blocking([&] { return f.read(view.data(), view.size()); }),
+                                      "read");
+            },
+            py::arg("buffer"),
+            "Reads into a writable buffer; returns the number of bytes read.")
+        .def(
+            "write",
+            [](py_flow& self, const py::object& buf, const py::object& count) {
+                flow& f = self.open_flow();
+                buffer_view view(buf, PyBUF_SIMPLE, "write()");
+                std::size_t n = checked_count(count, view.size(), "write()");
+                return or_would_block(blocking([&] { return f.write(view.data(), n); }), "write");
+            },
+            py::arg("buf"), py::arg("count") = py::none(),
+            "Writes `buf` (or its first `count` bytes) as one SDU; returns the bytes written.")
+        .def(
+            "set_snd_timeout",
+            [](py_flow& self, const py::object& t) {
+                self.open_flow().set_snd_timeout(to_timeout(t, "timeout"));
+            },
+            py::arg("timeo"), "Sets the write timeout in seconds (None: block).")
+        .def("get_snd_timeout",
+             [](py_flow& self) { return from_timeout(self.open_flow().snd_timeout()); },
+             "The write timeout in seconds, or None when writes block.")
+        .def(
+            "set_rcv_timeout",
+            [](py_flow& self, const py::object& t) {
+                self.open_flow().set_rcv_timeout(to_timeout(t, "timeout"));
+            },
+            py::arg("timeo"), "Sets the read timeout in seconds (None: block).")
+        .def("get_rcv_timeout",
+             [](py_flow& self) { return from_timeout(self.open_flow().rcv_timeout()); },
+             "The read timeout in seconds, or None when reads block.")
+        .def(
+            "set_flags",
+            [](py_flow& self, std::uint32_t flags) {
+                self.open_flow().set_flags(static_cast<flow_flags>(flags));
+            },
+            py::arg("flags"), "Replaces all flags of the flow (FlowProperties).")
+        .def("get_flags", [](py_flow& self) { return self.open_flow().flags(); },
+             "The flags of the flow (FlowProperties).")
+        .def(
+            "set_frct_flags",
+            [](py_flow& self, std::uint32_t flags) {
+                self.open_flow().set_frct_flags(static_cast<frct_flags>(flags));
+            },
+            py::arg("flags"), "Replaces the FRCT flags (FRCTFlags).")
+        .def("get_frct_flags", [](py_flow& self) { return self.open_flow().frct(); },
+             "The FRCT flags (FRCTFlags).")
+        .def("get_qos", [](py_flow& self) { return from_qos(self.open_flow().qos()); },
+             "The QoSSpec the flow got.")
+        .def("get_rx_queue_len", [](py_flow& self) { return self.open_flow().rx_queue_len(); },
+             "Number of SDUs received and not read yet.")
+        .def("get_tx_queue_len", [](py_flow& self) { return self.open_flow().tx_queue_len(); },
+             "Number of SDUs written and not yet read by the peer.")
+        .def("fileno", [](py_flow& self) { return self.open_flow().pollable_fd(); },
+             "A kernel descriptor that polls readable when an SDU arrives.")
+        .def_property_readonly(
+            "fd", [](py_flow& self) { return self.current.is_open() ? self.current.descriptor() : -1; },
+            "The flow descriptor, -1 when not allocated.")
+        .def_property_readonly(
+            "closed", [](py_flow& self) { return !self.current.is_open(); },
+            "True when the flow is not allocated.")
+        .def_property_readonly(
+            "max_sdu", [](py_flow& self) { return self.open_flow().max_sdu(); },
+            "The largest SDU one write() may carry, in bytes.");
+}
+
+} // namespace ouroboros::python

@@ -1,0 +1,71 @@
+// python_errors.cpp - exception translation and Ctrl-C support.
+#include "python_errors.hpp"
+
+#include <o7s/detail/backend.hpp>
+
+namespace ouroboros::python {
+namespace {
+
+// The exception a signal handler raised while a call was blocked, kept per
+// thread between the hook (which runs it) and the call's return.
+struct pending_error {
+    PyObject* type = nullptr;
+    PyObject* value = nullptr;
+    PyObject* traceback = nullptr;
+};
+thread_local pending_error pending;
+
+bool run_signal_handlers() noexcept
+{
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0)
+        return false;
+    PyErr_Fetch(&pending.type, &pending.value, &pending.traceback);
+    return true;
+}
+
+py::object make_exception(int errnum, const std::string& message, bool irm)
+{
+    // Kept for the life of the process: a static py::object would be
+    // destroyed after the interpreter.
+    PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> make;
+    auto& fn = make.call_once_and_store_result([] {
+                       return py::module_::import("ouroboros.errors").attr("_make");
+                   }).get_stored();
+    return fn(errnum, message, irm);
+}
+
+} // namespace
+
+bool restore_interrupt()
+{
+    if (pending.type == nullptr)
+        return false;
+    PyErr_Restore(pending.type, pending.value, pending.traceback);
+    pending = {};
+    return true;
+}
+
+void raise(int errnum, const std::string& message, bool irm)
+{
+    py::object exc = make_exception(errnum, message, irm);
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+    throw py::error_already_set();
+}
+
+void install_error_handling(py::module_& m)
+{
+    static_cast<void>(m);
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p)
+                std::rethrow_exception(p);
+        } catch (const ouroboros::error& e) {
+            py::object exc = make_exception(e.num(), e.what(), false);
+            PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+        }
+    });
+    detail::set_interrupt_hook(&run_signal_handlers);
+}
+
+} // namespace ouroboros::python

@@ -1,0 +1,54 @@
+// python_errors.hpp - how C++ errors and blocking calls meet Python.
+//
+// ouroboros::error becomes an exception from ouroboros.errors chosen by
+// errno (an OSError subclass). Blocking calls run with the GIL released;
+// a signal that interrupts them runs the Python handlers, and an exception
+// raised there (KeyboardInterrupt) comes out of the blocked call.
+#pragma once
+
+#include <o7s/error.hpp>
+
+#include <pybind11/pybind11.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace ouroboros::python {
+
+namespace py = pybind11;
+
+// Installs the exception translator and the interrupt hook.
+void install_error_handling(py::module_& m);
+
+// Raises the Python exception for errnum. `irm` picks the IRM classes.
+[[noreturn]] void raise(int errnum, const std::string& message, bool irm = false);
+
+// True when a signal handler raised during a blocking call; restores that
+// exception as the current Python error (call with the GIL held).
+bool restore_interrupt();
+
+// Runs f() without the GIL. If a signal handler raised meanwhile, that
+// exception is what the caller sees.
+template <class F> auto blocking(F&& f) -> decltype(f())
+{
+    try {
+        py::gil_scoped_release nogil;
+        return f();
+    } catch (const ouroboros::error& e) {
+        if (e.num() == EINTR && restore_interrupt())
+            throw py::error_already_set();
+        throw;
+    }
+}
+
+// Runs an IRM call: like blocking(), with errors mapped to IRM classes.
+template <class F> auto irm_call(F&& f) -> decltype(f())
+{
+    try {
+        return blocking(std::forward<F>(f));
+    } catch (const ouroboros::error& e) {
+        raise(e.num(), e.what(), /*irm=*/true);
+    }
+}
+
+} // namespace ouroboros::python

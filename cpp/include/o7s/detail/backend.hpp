@@ -1,0 +1,122 @@
+// o7s/detail/backend.hpp - the seam between the C++ API and an Ouroboros
+// implementation.
+//
+// The RAII wrappers (flow, flow_set, irm::*) are written once against this
+// interface; the embedded runtime and the real Ouroboros (a plugin loaded
+// with dlopen) implement it. It deliberately keeps the shape of the C API:
+// integer flow descriptors and negative errno return values, so the system
+// backend is a thin translation. Wrappers never pass a descriptor that did
+// not come from the backend, nor one that was deallocated.
+//
+// A backend may leave a human-readable detail for its last failure in this
+// thread with set_error_detail(); the wrappers put it in the exception text.
+#pragma once
+
+#include <o7s/flags.hpp>
+#include <o7s/irm.hpp>
+#include <o7s/qos.hpp>
+#include <o7s/timeout.hpp>
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ouroboros::detail {
+
+struct event {
+    int fd;
+    event_type type;
+};
+
+// A set of flows to wait on (fset_t). Owned by a flow_set wrapper.
+class event_set {
+public:
+    virtual ~event_set() = default;
+    virtual int add(int fd) = 0;               // 0 or -errno
+    virtual void remove(int fd) noexcept = 0;
+    virtual bool has(int fd) const noexcept = 0;
+    virtual void zero() noexcept = 0;
+    // Waits for events on the set and appends them to `out`. Returns the
+    // number appended (> 0), -ETIMEDOUT, -EINTR or another -errno.
+    virtual int wait(std::vector<event>& out, timeout t) = 0;
+};
+
+enum class direction { rcv, snd };
+
+class backend {
+public:
+    virtual ~backend() = default;
+    virtual const char* name() const noexcept = 0;
+
+    // --- flows (dev.h) ------------------------------------------------------
+    // Return a flow descriptor >= 0 or -errno. `qos` is in/out for alloc and
+    // join (nullptr: the default spec), out for accept (may be nullptr).
+    virtual int flow_alloc(const std::string& dst, qos_spec* qos, timeout t) = 0;
+    virtual int flow_accept(qos_spec* qos, timeout t) = 0;
+    virtual int flow_join(const std::string& dst, qos_spec* qos, timeout t) = 0;
+    virtual int flow_dealloc(int fd) = 0;
+    // Wakes threads blocked in I/O on fd so that it can be deallocated.
+    virtual void flow_interrupt(int fd) noexcept = 0;
+
+    virtual ssize_t flow_read(int fd, void* buf, std::size_t count) = 0;
+    virtual ssize_t flow_write(int fd, const void* buf, std::size_t count) = 0;
+
+    // --- flow control (fccntl.h); 0 or -errno ----------------------------
+    virtual int set_timeout(int fd, direction d, timeout t) = 0;
+    virtual int get_timeout(int fd, direction d, timeout& t) = 0;
+    virtual int set_flags(int fd, flow_flags f) = 0;
+    virtual int get_flags(int fd, flow_flags& f) = 0;
+    virtual int get_qos(int fd, qos_spec& q) = 0;
+    virtual int queue_len(int fd, direction d, std::size_t& n) = 0;
+    virtual int set_frct_flags(int fd, frct_flags f) = 0;
+    virtual int get_frct_flags(int fd, frct_flags& f) = 0;
+    // A kernel fd that polls readable when the flow has something to read,
+    // or -ENOTSUP where the backend cannot offer one.
+    virtual int pollable_fd(int fd) = 0;
+    // The largest SDU a single write may carry.
+    virtual std::size_t max_sdu() const noexcept = 0;
+
+    // --- events (fqueue.h) ------------------------------------------------
+    // nullptr with errno-style detail on failure (no more sets available).
+    virtual std::unique_ptr<event_set> create_event_set(int& err) = 0;
+
+    // --- IRM (irm.h); 0 or -errno ----------------------------------------
+    virtual int create_ipcp(const std::string& name, ipcp_type type, pid_t& pid) = 0;
+    virtual int destroy_ipcp(pid_t pid) = 0;
+    virtual int list_ipcps(std::vector<ipcp_info>& out) = 0;
+    virtual int bootstrap_ipcp(pid_t pid, const ipcp_config& conf) = 0;
+    virtual int enroll_ipcp(pid_t pid, const std::string& dst) = 0;
+    virtual int connect_ipcp(pid_t pid, const std::string& dst,
+                             const std::string& component, const qos_spec& qos) = 0;
+    virtual int disconnect_ipcp(pid_t pid, const std::string& dst,
+                                const std::string& component) = 0;
+    virtual int bind_program(const std::string& prog, const std::string& name,
+                             std::uint16_t opts, const std::vector<std::string>& argv) = 0;
+    virtual int unbind_program(const std::string& prog, const std::string& name) = 0;
+    virtual int bind_process(pid_t pid, const std::string& name) = 0;
+    virtual int unbind_process(pid_t pid, const std::string& name) = 0;
+    virtual int create_name(const name_info& info) = 0;
+    virtual int destroy_name(const std::string& name) = 0;
+    virtual int list_names(std::vector<name_info>& out) = 0;
+    virtual int reg_name(const std::string& name, pid_t ipcp_pid) = 0;
+    virtual int unreg_name(const std::string& name, pid_t ipcp_pid) = 0;
+};
+
+// The active backend, selected on first use (see o7s/backend.hpp).
+backend& active_backend();
+
+// Per-thread detail text for the last failure a backend reported.
+void set_error_detail(std::string text);
+std::string take_error_detail();
+
+// Blocking waits that a signal cut short (EINTR) ask this hook whether to
+// give up (return -EINTR) or carry on. Python installs one that runs the
+// signal handlers, so Ctrl-C raises KeyboardInterrupt in a blocked call.
+using interrupt_hook = bool (*)() noexcept;
+void set_interrupt_hook(interrupt_hook hook) noexcept;
+bool interrupted() noexcept;
+
+} // namespace ouroboros::detail

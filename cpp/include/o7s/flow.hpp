@@ -1,0 +1,123 @@
+// o7s/flow.hpp - flows: the owning ouroboros::flow and the non-owning
+// ouroboros::flow_ref.
+//
+// A flow owns one flow descriptor and deallocates it exactly once: in
+// close() (which reports errors) or in the destructor (which never throws).
+// After that every operation throws error(ENOTALLOC) without touching the
+// descriptor, which the implementation may already have reused.
+//
+// One flow may be used from several threads at once (e.g. one reading, one
+// writing). close() from another thread wakes operations blocked on the
+// flow; they throw error(ENOTALLOC).
+//
+// Would-block is a value: read()/write() on a non-blocking flow return
+// std::nullopt when nothing can be done now. A timeout throws
+// error(ETIMEDOUT).
+#pragma once
+
+#include <o7s/error.hpp>
+#include <o7s/flags.hpp>
+#include <o7s/qos.hpp>
+#include <o7s/timeout.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ouroboros {
+
+namespace detail {
+struct flow_handle;
+}
+
+// A view of a flow owned elsewhere; what an event queue hands back. It is
+// invalid once its flow is closed or destroyed.
+class flow_ref {
+public:
+    flow_ref() noexcept = default;
+
+    bool is_open() const noexcept;
+    explicit operator bool() const noexcept { return is_open(); }
+
+    // The flow descriptor (as the C API's int fd).
+    int descriptor() const;
+
+    // Reads at most `count` bytes of the next SDU, with Ouroboros' partial
+    // read semantics: a read that exactly fills the buffer is followed by a
+    // read of 0 bytes that ends the SDU. nullopt: would block.
+    std::optional<std::size_t> read(void* buf, std::size_t count);
+    // Writes one SDU of `count` bytes. nullopt: would block.
+    std::optional<std::size_t> write(const void* buf, std::size_t count);
+
+    void set_rcv_timeout(timeout t);
+    timeout rcv_timeout() const;
+    void set_snd_timeout(timeout t);
+    timeout snd_timeout() const;
+
+    // Replaces all flags, like fccntl(FLOWSFLAGS).
+    void set_flags(flow_flags f);
+    flow_flags flags() const;
+    void set_frct_flags(frct_flags f);
+    frct_flags frct() const;
+
+    qos_spec qos() const;
+    std::size_t rx_queue_len() const;
+    std::size_t tx_queue_len() const;
+
+    // A kernel file descriptor that polls readable when the flow has data
+    // (for select/poll/epoll). Owned by the flow: do not close or read it.
+    int pollable_fd() const;
+
+    // Largest SDU a write() may carry on this flow's backend.
+    std::size_t max_sdu() const;
+
+    friend bool operator==(const flow_ref& a, const flow_ref& b) noexcept
+    {
+        return a.h_ == b.h_;
+    }
+    friend bool operator!=(const flow_ref& a, const flow_ref& b) noexcept
+    {
+        return a.h_ != b.h_;
+    }
+
+protected:
+    explicit flow_ref(detail::flow_handle* h) noexcept : h_(h) {}
+    detail::flow_handle* h_ = nullptr;
+
+    friend class flow_set;
+    friend class event_queue;
+};
+
+class flow : public flow_ref {
+public:
+    flow() noexcept = default;
+    ~flow();
+
+    flow(flow&& other) noexcept;
+    flow& operator=(flow&& other) noexcept;
+    flow(const flow&) = delete;
+    flow& operator=(const flow&) = delete;
+
+    // Allocates a flow to the process serving `dst`. With a qos, the flow
+    // gets that QoS (see qos()); without, the backend's default.
+    static flow alloc(const std::string& dst, const std::optional<qos_spec>& qos = {},
+                      timeout t = block);
+    // Accepts the next flow allocated to a name this process is bound to.
+    static flow accept(timeout t = block);
+    // Joins the broadcast layer `dst`.
+    static flow join(const std::string& dst, const std::optional<qos_spec>& qos = {},
+                     timeout t = block);
+
+    // Deallocates the flow. Throws on failure; a second call does nothing.
+    void close();
+
+    void swap(flow& other) noexcept { std::swap(h_, other.h_); }
+    friend void swap(flow& a, flow& b) noexcept { a.swap(b); }
+
+private:
+    explicit flow(detail::flow_handle* h) noexcept : flow_ref(h) {}
+    static flow adopt(int fd);
+};
+
+} // namespace ouroboros

@@ -1,0 +1,127 @@
+// main.cpp - o7s-irmd, the embedded runtime daemon.
+//
+//   o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground]
+//
+// Libraries start it on demand with --ready-fd: it writes "ok" there once
+// it accepts connections (or "error: ..." and exits). Run by hand it logs to
+// stderr with --foreground, else to DIR/irmd.log.
+#include "../embedded/runtime_dir.hpp"
+#include "log.hpp"
+#include "server.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+using namespace ouroboros;
+
+namespace {
+
+void usage()
+{
+    std::fprintf(stderr, "usage: o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground]\n");
+}
+
+void tell(int ready_fd, const std::string& text)
+{
+    if (ready_fd < 0)
+        return;
+    std::string line = text + "\n";
+    [[maybe_unused]] ssize_t n = ::write(ready_fd, line.data(), line.size());
+    ::close(ready_fd);
+}
+
+int fail(int ready_fd, const std::string& why)
+{
+    std::fprintf(stderr, "o7s-irmd: %s\n", why.c_str());
+    tell(ready_fd, "error: " + why);
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::string dir;
+    int ready_fd = -1;
+    bool foreground = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--runtime-dir" && i + 1 < argc)
+            dir = argv[++i];
+        else if (a == "--ready-fd" && i + 1 < argc)
+            ready_fd = std::atoi(argv[++i]);
+        else if (a == "--foreground")
+            foreground = true;
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (dir.empty())
+        dir = embedded::runtime_dir();
+
+    // Whatever the starter had blocked or ignored, we want the defaults.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    ::umask(077);
+
+    std::string why;
+    if (embedded::prepare_runtime_dir(dir, why) < 0)
+        return fail(ready_fd, why);
+    embedded::runtime_paths paths = embedded::paths_for(dir);
+
+    if (!foreground) {
+        int log = ::open(paths.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log >= 0) {
+            ::dup2(log, STDERR_FILENO);
+            ::close(log);
+        }
+    }
+
+    // One daemon per runtime directory: the pid file stays locked while we
+    // live. If another daemon holds it, that one serves; we are not needed.
+    util::unique_fd pid_lock(::open(paths.pid_lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!pid_lock)
+        return fail(ready_fd, "cannot open " + paths.pid_lock + ": " + std::strerror(errno));
+    if (::flock(pid_lock.get(), LOCK_EX | LOCK_NB) != 0) {
+        O7S_INFO("another daemon serves %s", dir.c_str());
+        tell(ready_fd, "ok (already running)");
+        return 0;
+    }
+    std::string pid_text = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(pid_lock.get(), 0) != 0 ||
+        ::pwrite(pid_lock.get(), pid_text.data(), pid_text.size(), 0) < 0)
+        return fail(ready_fd, "cannot write " + paths.pid_lock);
+
+    // The lock makes removing a leftover socket safe.
+    ::unlink(paths.socket.c_str());
+    util::unique_fd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, paths.socket.c_str(), sizeof sa.sun_path - 1);
+    if (!listener || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::listen(listener.get(), 128) != 0)
+        return fail(ready_fd, "cannot listen on " + paths.socket + ": " + std::strerror(errno));
+
+    daemon::server srv(std::move(listener), paths.socket, dir);
+    tell(ready_fd, "ok");
+    int status = srv.run();
+
+    // Still holding the lock: nobody else can have created these meanwhile.
+    ::unlink(paths.socket.c_str());
+    ::unlink(paths.pid_lock.c_str());
+    return status;
+}

@@ -1,0 +1,172 @@
+// daemon_link.cpp - the per-process pool of daemon connections.
+#include "daemon_link.hpp"
+
+#include "daemon_start.hpp"
+#include "runtime_dir.hpp"
+
+#include <o7s/detail/backend.hpp>
+#include <o7s/error.hpp>
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+namespace ouroboros::embedded {
+namespace {
+
+constexpr std::size_t max_idle = 4;
+
+struct pool {
+    std::mutex m;
+    pid_t pid = -1;
+    std::string dir;
+    std::vector<util::unique_fd> idle;
+};
+
+pool& the_pool()
+{
+    static pool* p = new pool; // never destroyed: used from atexit paths too
+    return *p;
+}
+
+// An idle connection to the daemon of `dir`, or a new one. `pooled` tells
+// which, because a pooled one may be stale (the daemon was restarted).
+int take(const std::string& dir, util::unique_fd& out, bool& pooled)
+{
+    pool& p = the_pool();
+    {
+        std::lock_guard<std::mutex> lock(p.m);
+        if (p.pid != ::getpid() || p.dir != dir) {
+            // Inherited across fork() or another runtime: the daemon would
+            // take these connections for the wrong process or runtime.
+            p.idle.clear();
+            p.pid = ::getpid();
+            p.dir = dir;
+        }
+        if (!p.idle.empty()) {
+            out = std::move(p.idle.back());
+            p.idle.pop_back();
+            pooled = true;
+            return 0;
+        }
+    }
+    pooled = false;
+    std::string why;
+    int rc = connect_daemon(dir, out, why);
+    if (rc < 0)
+        detail::set_error_detail(why);
+    return rc;
+}
+
+void give_back(const std::string& dir, util::unique_fd fd)
+{
+    pool& p = the_pool();
+    std::lock_guard<std::mutex> lock(p.m);
+    if (p.pid == ::getpid() && p.dir == dir && p.idle.size() < max_idle)
+        p.idle.push_back(std::move(fd));
+}
+
+// Waits until `fd` is readable. 0, -ETIMEDOUT or -EINTR (interrupted).
+int wait_readable(int fd, timeout wait)
+{
+    using clock = std::chrono::steady_clock;
+    auto deadline = wait ? clock::now() + *wait : clock::time_point::max();
+    for (;;) {
+        int ms = -1;
+        if (wait) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+            ms = left.count() < 0 ? 0 : static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30));
+        }
+        pollfd p{fd, POLLIN, 0};
+        int rc = ::poll(&p, 1, ms);
+        if (rc > 0)
+            return 0;
+        if (rc == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+        if (detail::interrupted())
+            return -EINTR;
+    }
+}
+
+} // namespace
+
+int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
+{
+    const std::string dir = runtime_dir();
+    util::unique_fd conn;
+    bool pooled = false;
+    int rc = take(dir, conn, pooled);
+    if (rc < 0)
+        return rc == -EINTR ? rc : -errc::irmd;
+
+    rc = proto::send_message(conn.get(), request);
+    if (rc < 0 && pooled) {
+        // The daemon behind a pooled connection went away before it saw the
+        // request, so sending it again on a fresh connection is safe.
+        conn.reset();
+        pooled = false;
+        if (int r = take(dir, conn, pooled); r < 0)
+            return r == -EINTR ? r : -errc::irmd;
+        rc = proto::send_message(conn.get(), request);
+    }
+    if (rc < 0) {
+        detail::set_error_detail("cannot send to the runtime daemon: " + ouroboros::strerror(-rc));
+        return -errc::irmd;
+    }
+
+    rc = wait_readable(conn.get(), wait);
+    if (rc == -EINTR)
+        return rc; // the connection closes: the daemon drops the request
+    if (rc == -ETIMEDOUT) {
+        detail::set_error_detail("the runtime daemon did not answer in time");
+        return -errc::irmd;
+    }
+    std::string why;
+    rc = proto::recv_message(conn.get(), reply, &why);
+    if (rc == -ECONNRESET) {
+        detail::set_error_detail("the runtime daemon closed the connection (did it exit?)");
+        return -errc::irmd;
+    }
+    if (rc < 0) {
+        detail::set_error_detail("bad reply from the runtime daemon: " +
+                                 (why.empty() ? ouroboros::strerror(-rc) : why));
+        return -errc::irmd;
+    }
+    give_back(dir, std::move(conn));
+
+    if (reply.type == proto::msg::error) {
+        try {
+            auto r = reply.read();
+            int err = r.i32();
+            detail::set_error_detail(r.str());
+            return err > 0 ? -err : -errc::irmd;
+        } catch (const proto::malformed&) {
+            detail::set_error_detail("malformed error reply from the runtime daemon");
+            return -errc::irmd;
+        }
+    }
+    return 0;
+}
+
+int daemon_pid()
+{
+    proto::writer req(proto::msg::daemon_info);
+    proto::message reply;
+    int rc = call_daemon(req, reply, std::chrono::seconds(10));
+    if (rc < 0)
+        return rc;
+    try {
+        auto r = reply.read();
+        return r.i32();
+    } catch (const proto::malformed&) {
+        return -errc::irmd;
+    }
+}
+
+} // namespace ouroboros::embedded

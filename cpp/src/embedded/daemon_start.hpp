@@ -1,0 +1,23 @@
+// daemon_start.hpp - connecting to the embedded runtime daemon, starting it
+// on first use.
+//
+// Starting is race-free: clients serialise on an flock()ed start.lock and
+// re-try the connection under it, and the daemon itself holds irmd.pid
+// locked for its lifetime, so one runtime directory never has two daemons.
+#pragma once
+
+#include "../util/unique_fd.hpp"
+
+#include <string>
+
+namespace ouroboros::embedded {
+
+// A connected control socket to the daemon of `dir`, started if needed and
+// allowed ($OUROBOROS_NO_AUTOSTART unset). Returns -errno with `why` set.
+int connect_daemon(const std::string& dir, util::unique_fd& out, std::string& why);
+
+// Path of the daemon executable ($OUROBOROS_IRMD, beside this library, or
+// where it was built or installed), or "" when none is found.
+std::string find_daemon_binary();
+
+} // namespace ouroboros::embedded

@@ -1,0 +1,421 @@
+// embedded_backend.cpp - the backend over the embedded runtime: flow
+// allocation and the IRM go to the daemon, flow I/O goes straight to the
+// flow's socket.
+#include "embedded_backend.hpp"
+
+#include "daemon_link.hpp"
+#include "flow_state.hpp"
+#include "flow_table.hpp"
+
+#include <o7s/error.hpp>
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace ouroboros::embedded {
+namespace {
+
+using detail::direction;
+using proto::msg;
+
+constexpr auto irm_wait = std::chrono::seconds(30);
+// How much longer than a flow request's own timeout we wait for the daemon
+// to answer it before declaring the daemon unresponsive.
+constexpr auto reply_grace = std::chrono::seconds(5);
+
+std::int64_t to_wire(timeout t)
+{
+    return t ? std::max<std::int64_t>(0, t->count()) : -1;
+}
+
+timeout reply_wait(timeout t)
+{
+    return t ? timeout(*t + reply_grace) : timeout();
+}
+
+// Runs a request whose reply is a plain "ok".
+int simple_call(proto::writer& w)
+{
+    proto::message reply;
+    return call_daemon(w, reply, irm_wait);
+}
+
+class embedded_backend final : public detail::backend {
+public:
+    const char* name() const noexcept override { return "embedded"; }
+
+    // ------------------------------------------------------------ flows
+
+    int flow_alloc(const std::string& dst, qos_spec* qos, timeout t) override
+    {
+        proto::writer w(msg::flow_alloc);
+        w.str(dst).u8(qos != nullptr).qos(qos ? *qos : qos_spec{}).i64(to_wire(t));
+        return request_flow(w, qos, t);
+    }
+
+    int flow_accept(qos_spec* qos, timeout t) override
+    {
+        proto::writer w(msg::flow_accept);
+        w.i64(to_wire(t));
+        return request_flow(w, qos, t);
+    }
+
+    int flow_join(const std::string& dst, qos_spec* qos, timeout t) override
+    {
+        proto::writer w(msg::flow_join);
+        w.str(dst).u8(qos != nullptr).qos(qos ? *qos : qos_spec{}).i64(to_wire(t));
+        return request_flow(w, qos, t);
+    }
+
+    int flow_dealloc(int fd) override
+    {
+        flow_state* f = flows_.take(fd);
+        if (f == nullptr)
+            return fd < 0 ? -EINVAL : -errc::not_allocated;
+        ::munmap(f->page, flow_page_size);
+        ::close(f->sock);
+        delete f;
+        return 0;
+    }
+
+    void flow_interrupt(int fd) noexcept override
+    {
+        if (flow_state* f = flows_.get(fd))
+            ::shutdown(f->sock, SHUT_RDWR);
+    }
+
+    ssize_t flow_read(int fd, void* buf, std::size_t count) override
+    {
+        flow_state* f = flows_.get(fd);
+        return f ? read_sdu(*f, buf, count) : missing(fd);
+    }
+
+    ssize_t flow_write(int fd, const void* buf, std::size_t count) override
+    {
+        flow_state* f = flows_.get(fd);
+        return f ? write_sdu(*f, buf, count) : missing(fd);
+    }
+
+    // ----------------------------------------------------- flow control
+
+    int set_timeout(int fd, direction d, timeout t) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        if (t && t->count() < 0)
+            return -EINVAL;
+        (d == direction::rcv ? f->rcv_timeo_ns : f->snd_timeo_ns).store(to_wire(t));
+        return 0;
+    }
+
+    int get_timeout(int fd, direction d, timeout& t) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        std::int64_t ns = (d == direction::rcv ? f->rcv_timeo_ns : f->snd_timeo_ns).load();
+        t = ns < 0 ? timeout() : timeout(std::chrono::nanoseconds(ns));
+        return 0;
+    }
+
+    int set_flags(int fd, flow_flags fl) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        if (access_mode(fl) == flow_flags::access_mask) {
+            detail::set_error_detail("write-only and read-write cannot both be set");
+            return -EINVAL;
+        }
+        f->flags.store(static_cast<std::uint32_t>(fl));
+        return 0;
+    }
+
+    int get_flags(int fd, flow_flags& fl) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        fl = f->current_flags();
+        return 0;
+    }
+
+    int get_qos(int fd, qos_spec& q) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        q = f->qos;
+        return 0;
+    }
+
+    int queue_len(int fd, direction d, std::size_t& n) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        // rx: what the peer sent that we did not consume; tx the reverse.
+        const flow_end_counters& from = d == direction::rcv ? f->peer() : f->mine();
+        const flow_end_counters& to = d == direction::rcv ? f->mine() : f->peer();
+        std::uint64_t sent = from.sent.load(std::memory_order_acquire);
+        std::uint64_t consumed = to.consumed.load(std::memory_order_acquire);
+        n = sent > consumed ? static_cast<std::size_t>(sent - consumed) : 0;
+        return 0;
+    }
+
+    int set_frct_flags(int fd, frct_flags fl) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        f->frct.store(static_cast<std::uint32_t>(fl));
+        return 0;
+    }
+
+    int get_frct_flags(int fd, frct_flags& fl) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        fl = static_cast<frct_flags>(f->frct.load());
+        return 0;
+    }
+
+    int pollable_fd(int fd) override
+    {
+        flow_state* f = flows_.get(fd);
+        return f ? f->sock : missing(fd);
+    }
+
+    std::size_t max_sdu() const noexcept override { return embedded::max_sdu(); }
+
+    std::unique_ptr<detail::event_set> create_event_set(int& err) override
+    {
+        detail::set_error_detail("flow sets are not implemented by the embedded runtime yet");
+        err = ENOTSUP;
+        return nullptr;
+    }
+
+    // -------------------------------------------------------------- IRM
+
+    int create_ipcp(const std::string& name, ipcp_type type, pid_t& pid) override
+    {
+        proto::writer w(msg::ipcp_create);
+        w.str(name).i32(static_cast<int>(type));
+        proto::message reply;
+        int rc = call_daemon(w, reply, irm_wait);
+        if (rc < 0)
+            return rc;
+        return parse(reply, [&](proto::reader& r) { pid = r.i32(); });
+    }
+
+    int destroy_ipcp(pid_t pid) override
+    {
+        proto::writer w(msg::ipcp_destroy);
+        w.i32(pid);
+        return simple_call(w);
+    }
+
+    int list_ipcps(std::vector<ipcp_info>& out) override
+    {
+        proto::writer w(msg::ipcp_list);
+        proto::message reply;
+        int rc = call_daemon(w, reply, irm_wait);
+        if (rc < 0)
+            return rc;
+        return parse(reply, [&](proto::reader& r) {
+            out.clear();
+            for (std::uint32_t n = r.u32(); n > 0; --n) {
+                ipcp_info info;
+                info.pid = r.i32();
+                info.type = static_cast<ipcp_type>(r.i32());
+                info.name = r.str();
+                info.layer = r.str();
+                out.push_back(std::move(info));
+            }
+        });
+    }
+
+    int bootstrap_ipcp(pid_t pid, const ipcp_config& conf) override
+    {
+        proto::writer w(msg::ipcp_bootstrap);
+        w.i32(pid).i32(static_cast<int>(conf.type)).str(conf.layer);
+        return simple_call(w);
+    }
+
+    int enroll_ipcp(pid_t pid, const std::string& dst) override
+    {
+        proto::writer w(msg::ipcp_enroll);
+        w.i32(pid).str(dst);
+        return simple_call(w);
+    }
+
+    int connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
+                     const qos_spec& qos) override
+    {
+        proto::writer w(msg::ipcp_connect);
+        w.i32(pid).str(dst).str(component).qos(qos);
+        return simple_call(w);
+    }
+
+    int disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component) override
+    {
+        proto::writer w(msg::ipcp_disconnect);
+        w.i32(pid).str(dst).str(component);
+        return simple_call(w);
+    }
+
+    int bind_program(const std::string& prog, const std::string& name, std::uint16_t opts,
+                     const std::vector<std::string>& argv) override
+    {
+        proto::writer w(msg::bind_program);
+        w.str(prog).str(name).u16(opts).u32(static_cast<std::uint32_t>(argv.size()));
+        for (const auto& a : argv)
+            w.str(a);
+        return simple_call(w);
+    }
+
+    int unbind_program(const std::string& prog, const std::string& name) override
+    {
+        proto::writer w(msg::unbind_program);
+        w.str(prog).str(name);
+        return simple_call(w);
+    }
+
+    int bind_process(pid_t pid, const std::string& name) override
+    {
+        proto::writer w(msg::bind_process);
+        w.i32(pid).str(name);
+        return simple_call(w);
+    }
+
+    int unbind_process(pid_t pid, const std::string& name) override
+    {
+        proto::writer w(msg::unbind_process);
+        w.i32(pid).str(name);
+        return simple_call(w);
+    }
+
+    int create_name(const name_info& info) override
+    {
+        proto::writer w(msg::name_create);
+        w.str(info.name).i32(static_cast<int>(info.policy));
+        return simple_call(w);
+    }
+
+    int destroy_name(const std::string& name) override
+    {
+        proto::writer w(msg::name_destroy);
+        w.str(name);
+        return simple_call(w);
+    }
+
+    int list_names(std::vector<name_info>& out) override
+    {
+        proto::writer w(msg::name_list);
+        proto::message reply;
+        int rc = call_daemon(w, reply, irm_wait);
+        if (rc < 0)
+            return rc;
+        return parse(reply, [&](proto::reader& r) {
+            out.clear();
+            for (std::uint32_t n = r.u32(); n > 0; --n) {
+                name_info info;
+                info.name = r.str();
+                info.policy = static_cast<load_balance>(r.i32());
+                out.push_back(std::move(info));
+            }
+        });
+    }
+
+    int reg_name(const std::string& name, pid_t ipcp_pid) override
+    {
+        proto::writer w(msg::name_reg);
+        w.str(name).i32(ipcp_pid);
+        return simple_call(w);
+    }
+
+    int unreg_name(const std::string& name, pid_t ipcp_pid) override
+    {
+        proto::writer w(msg::name_unreg);
+        w.str(name).i32(ipcp_pid);
+        return simple_call(w);
+    }
+
+private:
+    static int missing(int fd)
+    {
+        return fd < 0 ? -EBADF : -errc::not_allocated;
+    }
+
+    template <class F> static int parse(const proto::message& reply, F&& body)
+    {
+        try {
+            auto r = reply.read();
+            body(r);
+            r.end();
+            return 0;
+        } catch (const proto::malformed& e) {
+            detail::set_error_detail(std::string("malformed reply from the runtime daemon: ") +
+                                     e.what());
+            return -errc::irmd;
+        }
+    }
+
+    // Sends a flow request and installs the flow the daemon grants.
+    int request_flow(proto::writer& w, qos_spec* qos_out, timeout t)
+    {
+        proto::message reply;
+        int rc = call_daemon(w, reply, reply_wait(t));
+        if (rc < 0)
+            return rc;
+        if (reply.type != msg::flow_granted || reply.fds.size() != 2) {
+            detail::set_error_detail("unexpected reply to a flow request from the runtime daemon");
+            return -errc::irmd;
+        }
+        auto f = std::make_unique<flow_state>();
+        rc = parse(reply, [&](proto::reader& r) {
+            f->id = r.u64();
+            f->side = r.u8() ? 1 : 0;
+            f->qos = r.qos();
+        });
+        if (rc < 0)
+            return rc;
+        void* page = ::mmap(nullptr, flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                            reply.fds[1].get(), 0);
+        if (page == MAP_FAILED) {
+            detail::set_error_detail("cannot map the flow's shared page");
+            return -errno;
+        }
+        f->page = static_cast<flow_page*>(page);
+        if (f->page->magic != flow_page_magic) {
+            ::munmap(page, flow_page_size);
+            detail::set_error_detail("the runtime daemon sent a malformed flow page");
+            return -errc::irmd;
+        }
+        f->sock = reply.fds[0].get();
+        if (!flows_.put(f->sock, f.get())) {
+            ::munmap(page, flow_page_size);
+            return -EMFILE;
+        }
+        reply.fds[0].release(); // owned by the flow table from here
+        if (qos_out)
+            *qos_out = f->qos;
+        return f.release()->sock;
+    }
+
+    flow_table<flow_state> flows_;
+};
+
+} // namespace
+
+std::unique_ptr<detail::backend> make_backend()
+{
+    return std::make_unique<embedded_backend>();
+}
+
+} // namespace ouroboros::embedded

@@ -1,0 +1,131 @@
+"""Flows: allocate, accept, join, read, write, deallocate.
+
+>>> from ouroboros.dev import *
+>>> with flow_alloc("oecho") as f:        # doctest: +SKIP
+...     f.writeline("Hello, PyOuroboros!")
+...     print(f.readline())
+
+Timeouts are in seconds (float); ``None`` blocks and ``0`` does not wait.
+A flow is deallocated exactly once: by ``dealloc()``, by leaving its
+``with`` block, or when the last reference goes (with a ResourceWarning,
+because relying on that is a bug). Blocking calls release the GIL and
+Ctrl-C interrupts them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import warnings
+from typing import Any, Optional
+
+from . import _core
+from ._core import FlowProperties, FRCTFlags
+from .errors import (FlowAllocatedException, FlowDownException, FlowException,
+                     FlowNotAllocatedException, FlowPeerException,
+                     FlowPermissionException, FlowSizeException, FlowTimeoutException,
+                     FlowWouldBlock, OuroborosError)
+from .qos import QoSSpec
+
+_utf8 = codecs.getincrementaldecoder("utf-8")
+
+
+class Flow(_core.Flow):
+    """A flow to another process. Create one with :func:`flow_alloc`,
+    :func:`flow_accept` or :func:`flow_join`, or make an empty ``Flow()``
+    and call its ``alloc``/``accept``/``join``.
+
+    ``read()`` returns one SDU (message) as bytes, whatever its size;
+    ``write(buf)`` sends ``buf`` as one SDU.
+    """
+
+    def __enter__(self) -> Flow:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if not self.closed:
+            self.dealloc()
+
+    def __del__(self) -> None:
+        try:
+            if self.closed:
+                return
+            warnings.warn(f"unclosed flow {self!r}; use dealloc() or a with block",
+                          ResourceWarning, source=self, stacklevel=2)
+            self.dealloc()
+        except Exception:  # noqa: BLE001 - a destructor must not raise
+            pass
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return f"<{type(self).__name__} not allocated>"
+        return f"<{type(self).__name__} fd={self.fd}>"
+
+    def readline(self, count: Optional[int] = None) -> str:
+        """Reads the next SDU as UTF-8 text; with ``count``, at most
+        ``count`` characters of it (the rest stays for the next call)."""
+        if count is not None and count < 1:
+            raise ValueError(f"readline count must be >= 1, not {count}")
+        while True:
+            data = self.read(count)
+            # An empty read only marks the end of an SDU that exactly
+            # filled the previous read; flows never carry empty SDUs.
+            if data:
+                break
+        decoder = _utf8()
+        text = decoder.decode(data)
+        # A multi-byte character cut at the end of the read: fetch the rest.
+        while decoder.getstate()[0]:
+            more = self.read(1)
+            if not more:
+                raise UnicodeDecodeError("utf-8", data, len(data) - 1, len(data),
+                                         "SDU ends inside a character")
+            text += decoder.decode(more)
+        decoder.decode(b"", final=True)
+        return text
+
+    def writeline(self, line: str, count: Optional[int] = None) -> int:
+        """Writes ``line`` (or its first ``count`` characters) as one SDU of
+        UTF-8 text; returns the number of characters written."""
+        if not isinstance(line, str):
+            raise TypeError(f"writeline() needs a str, not {type(line).__name__}; "
+                            "use write() for bytes")
+        if count is not None:
+            if count < 0:
+                raise ValueError(f"writeline count must be >= 0, not {count}")
+            line = line[:count]
+        self.write(line.encode("utf-8"))
+        return len(line)
+
+
+def flow_alloc(dst: str, qos: Optional[QoSSpec] = None,
+               timeo: Optional[float] = None) -> Flow:
+    """Allocates a flow to the process serving ``dst``, waiting at most
+    ``timeo`` seconds. With ``qos``, the flow provides that QoSSpec."""
+    f = Flow()
+    f.alloc(dst, qos, timeo)
+    return f
+
+
+def flow_accept(timeo: Optional[float] = None) -> Flow:
+    """Accepts the next flow allocated to a name this process is bound to,
+    waiting at most ``timeo`` seconds."""
+    f = Flow()
+    f.accept(timeo)
+    return f
+
+
+def flow_join(dst: str, qos: Optional[QoSSpec] = None,
+              timeo: Optional[float] = None) -> Flow:
+    """Joins the broadcast layer ``dst``."""
+    f = Flow()
+    f.join(dst, qos, timeo)
+    return f
+
+
+__all__ = [
+    "Flow", "flow_alloc", "flow_accept", "flow_join", "FlowProperties", "FRCTFlags",
+    "QoSSpec", "OuroborosError", "FlowException", "FlowAllocatedException",
+    "FlowNotAllocatedException", "FlowDownException", "FlowPeerException",
+    "FlowPermissionException", "FlowTimeoutException", "FlowWouldBlock",
+    "FlowSizeException",
+]

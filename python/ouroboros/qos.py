@@ -1,0 +1,143 @@
+"""Quality of Service specifications (Ouroboros ``qosspec_t``).
+
+A :class:`QoSSpec` asks for properties of a flow at allocation time; the
+flow's ``get_qos()`` tells what it got. The defaults are those of the C
+struct's ``qos_raw``; the presets below are the ones of Ouroboros' qos.h.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MILLION = 1000 * 1000
+BILLION = 1000 * 1000 * 1000
+UINT32_MAX = 2**32 - 1
+UINT64_MAX = 2**64 - 1
+
+#: Peer timeout of the presets, in milliseconds.
+DEFAULT_PEER_TIMEOUT = 120000
+
+_FIELDS = (
+    # name, upper bound, meaning
+    ("delay", UINT32_MAX, "maximum delay in ms"),
+    ("bandwidth", UINT64_MAX, "bandwidth in bits/s"),
+    ("availability", 2**8 - 1, "class of nines"),
+    ("loss", UINT32_MAX, "packet loss allowed; 0 asks for retransmission"),
+    ("ber", UINT32_MAX, "bit errors per billion bits"),
+    ("in_order", 2**8 - 1, "1: deliver in order"),
+    ("max_gap", UINT32_MAX, "maximum gap between SDUs in ms"),
+    ("cypher_s", 2**16 - 1, "cypher strength in bits, 0: no encryption"),
+    ("timeout", UINT32_MAX, "peer timeout in ms, 0: none"),
+)
+
+
+class QoSSpec:
+    """What a flow should provide. All fields are integers:
+
+    - ``delay``: maximum delay in ms
+    - ``bandwidth``: in bits/s
+    - ``availability``: class of nines
+    - ``loss``: packet loss allowed (0: lossless, i.e. retransmission)
+    - ``ber``: bit errors per billion bits (0: checksummed)
+    - ``in_order``: 1 for in-order delivery
+    - ``max_gap``: maximum gap in ms
+    - ``cypher_s``: cypher strength in bits (0: plaintext)
+    - ``timeout``: peer timeout in ms (0: none)
+    """
+
+    __slots__ = tuple(name for name, _, _ in _FIELDS) + ("_frozen",)
+
+    delay: int
+    bandwidth: int
+    availability: int
+    loss: int
+    ber: int
+    in_order: int
+    max_gap: int
+    cypher_s: int
+    timeout: int
+
+    def __init__(self,
+                 delay: int = UINT32_MAX,
+                 bandwidth: int = 0,
+                 availability: int = 0,
+                 loss: int = 1,
+                 ber: int = 1,
+                 in_order: int = 0,
+                 max_gap: int = UINT32_MAX,
+                 cypher_s: int = 0,
+                 timeout: int = DEFAULT_PEER_TIMEOUT) -> None:
+        object.__setattr__(self, "_frozen", False)
+        values = (delay, bandwidth, availability, loss, ber, in_order, max_gap,
+                  cypher_s, timeout)
+        for (name, upper, meaning), value in zip(_FIELDS, values):
+            setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen:
+            raise AttributeError("the QoS presets cannot be changed; "
+                                 "derive a variant with .copy(field=value)")
+        for field, upper, meaning in _FIELDS:
+            if field == name:
+                if isinstance(value, bool):
+                    value = int(value)
+                if not isinstance(value, int):
+                    raise TypeError(f"QoSSpec.{name} ({meaning}) must be an int, "
+                                    f"not {type(value).__name__}")
+                if not 0 <= value <= upper:
+                    raise ValueError(f"QoSSpec.{name} ({meaning}) must be between 0 "
+                                     f"and {upper}, not {value}")
+                object.__setattr__(self, name, value)
+                return
+        raise AttributeError(f"QoSSpec has no field {name!r}")
+
+    def _astuple(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name, _, _ in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QoSSpec):
+            return NotImplemented
+        return self._astuple() == other._astuple()
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)}" for name, _, _ in _FIELDS)
+        return f"QoSSpec({fields})"
+
+    def copy(self, **changes: int) -> QoSSpec:
+        """A copy with some fields changed: ``qos_data.copy(cypher_s=256)``."""
+        values = {name: getattr(self, name) for name, _, _ in _FIELDS}
+        values.update(changes)
+        return QoSSpec(**values)
+
+
+def _preset(spec: QoSSpec) -> QoSSpec:
+    object.__setattr__(spec, "_frozen", True)
+    return spec
+
+
+# The presets of Ouroboros' qos.h, read-only: copy() derives a variant.
+qos_raw = _preset(QoSSpec())
+qos_raw_no_errors = _preset(QoSSpec(ber=0))
+qos_best_effort = _preset(QoSSpec(ber=0, in_order=1))
+qos_video = _preset(QoSSpec(delay=100, bandwidth=UINT64_MAX, availability=3, ber=0,
+                            in_order=1, max_gap=100))
+qos_voice = _preset(QoSSpec(delay=50, bandwidth=100000, availability=5, ber=0,
+                            in_order=1, max_gap=50))
+qos_data = _preset(QoSSpec(delay=1000, loss=0, ber=0, in_order=1, max_gap=2000))
+
+# The encrypted variants of Ouroboros 0.21 (256-bit cypher).
+qos_raw_crypt = _preset(qos_raw.copy(cypher_s=256))
+qos_best_effort_crypt = _preset(qos_best_effort.copy(cypher_s=256))
+qos_video_crypt = _preset(qos_video.copy(cypher_s=256))
+qos_voice_crypt = _preset(qos_voice.copy(cypher_s=256))
+qos_data_crypt = _preset(qos_data.copy(cypher_s=256))
+
+__all__ = [
+    "QoSSpec", "MILLION", "BILLION", "DEFAULT_PEER_TIMEOUT",
+    "qos_raw", "qos_raw_no_errors", "qos_best_effort", "qos_video", "qos_voice",
+    "qos_data", "qos_raw_crypt", "qos_best_effort_crypt", "qos_video_crypt",
+    "qos_voice_crypt", "qos_data_crypt",
+]
