@@ -63,25 +63,40 @@ class Flow(_core.Flow):
     def readline(self, count: Optional[int] = None) -> str:
         """Reads the next SDU as UTF-8 text; with ``count``, at most
         ``count`` characters of it (the rest stays for the next call)."""
-        if count is not None and count < 1:
+        if count is None:
+            data = self._read_nonempty(None)
+            return data.decode("utf-8")
+        if count < 1:
             raise ValueError(f"readline count must be >= 1, not {count}")
-        while True:
-            data = self.read(count)
-            # An empty read only marks the end of an SDU that exactly
-            # filled the previous read; flows never carry empty SDUs.
-            if data:
-                break
         decoder = _utf8()
+        data = self._read_nonempty(count)
         text = decoder.decode(data)
+        # Each character is at least one byte: keep reading while the SDU
+        # goes on (a full read) and characters are missing.
+        last_full = len(data) == count
+        while last_full and len(text) < count:
+            want = count - len(text)
+            data = self.read(want)
+            if not data:
+                break  # the SDU ended exactly at the previous read
+            text += decoder.decode(data)
+            last_full = len(data) == want
         # A multi-byte character cut at the end of the read: fetch the rest.
         while decoder.getstate()[0]:
             more = self.read(1)
             if not more:
-                raise UnicodeDecodeError("utf-8", data, len(data) - 1, len(data),
+                raise UnicodeDecodeError("utf-8", decoder.getstate()[0], 0, 1,
                                          "SDU ends inside a character")
             text += decoder.decode(more)
-        decoder.decode(b"", final=True)
         return text
+
+    def _read_nonempty(self, count: Optional[int]) -> bytes:
+        # An empty read only marks the end of an SDU that exactly filled the
+        # previous read; flows never carry empty SDUs, so skip it.
+        while True:
+            data = self.read(count)
+            if data:
+                return data
 
     def writeline(self, line: str, count: Optional[int] = None) -> int:
         """Writes ``line`` (or its first ``count`` characters) as one SDU of
