@@ -4,47 +4,23 @@ every process a test starts is killed at the end of it."""
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import pytest
 
+from o7s_testing import process_alive
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def process_alive(pid: int) -> bool:
-    """True while ``pid`` runs; an exited process waiting to be reaped by
-    init (a zombie: the daemon is not our child) counts as gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def daemons_of(runtime_dir: str) -> List[int]:
-    """Pids of the live o7s-irmd processes serving ``runtime_dir``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if (argv and argv[0].endswith(b"o7s-irmd") and runtime_dir.encode() in argv
-                and process_alive(int(entry))):
-            found.append(int(entry))
-    return found
 
 
 class Runtime:
@@ -97,52 +73,72 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
 
 
 class Proc:
-    """A Python child process running a snippet, with line-oriented output."""
+    """A Python child process running a snippet; a thread collects its
+    stdout lines so that waiting for one never blocks without a timeout."""
 
     def __init__(self, code: str, args: List[str], env: dict) -> None:
         self.popen = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(code), *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, text=True)
+        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        self.seen: List[str] = []
+        self._reader = threading.Thread(target=self._collect, daemon=True)
+        self._reader.start()
+
+    def _collect(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # end of output
 
     @property
     def pid(self) -> int:
         return self.popen.pid
 
     def expect(self, wanted: str, timeout: float = 10.0) -> str:
-        """Waits for a stdout line starting with ``wanted``."""
-        import selectors
-        assert self.popen.stdout is not None
-        sel = selectors.DefaultSelector()
-        sel.register(self.popen.stdout, selectors.EVENT_READ)
+        """Waits for a stdout line starting with ``wanted``; returns it."""
         deadline = time.monotonic() + timeout
-        seen = []
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                raise AssertionError(f"no line {wanted!r} within {timeout} s; saw {seen}; "
-                                     f"stderr: {self.stderr_now()}")
-            line = self.popen.stdout.readline()
-            if not line:
-                raise AssertionError(f"process exited before printing {wanted!r}; saw {seen}; "
-                                     f"stderr: {self.stderr_now()}")
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line {wanted!r} within {timeout} s; saw {self.seen}")
+            if line is None:
+                self.lines.put(None)
+                raise AssertionError(f"process exited before printing {wanted!r}; saw "
+                                     f"{self.seen}; stderr: {self.stderr()}")
+            self.seen.append(line)
             if line.startswith(wanted):
-                return line.rstrip("\n")
-            seen.append(line)
+                return line
 
-    def stderr_now(self) -> str:
+    def stderr(self) -> str:
         if self.popen.poll() is None or self.popen.stderr is None:
             return "(still running)"
         return self.popen.stderr.read()
 
-    def finish(self, timeout: float = 30.0) -> tuple[int, str, str]:
-        """Waits for exit; returns (status, stdout, stderr)."""
-        out, err = self.popen.communicate(timeout=timeout)
-        return self.popen.returncode, out, err
+    def finish(self, timeout: float = 30.0) -> Tuple[int, str, str]:
+        """Waits for exit; returns (status, the stdout not yet expected, stderr)."""
+        status = self.popen.wait(timeout=timeout)
+        self._reader.join(timeout=timeout)
+        rest = []
+        while True:
+            line = self.lines.get()
+            if line is None:
+                break
+            rest.append(line + "\n")
+        err = self.popen.stderr.read() if self.popen.stderr else ""
+        self.close()
+        return status, "".join(rest), err
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
+
+    def close(self) -> None:
+        for stream in (self.popen.stdout, self.popen.stderr):
+            if stream is not None and not stream.closed:
+                stream.close()
 
 
 @pytest.fixture
@@ -159,6 +155,8 @@ def spawn(runtime: Runtime) -> Iterator:
     for p in procs:
         p.kill()
         try:
-            p.popen.communicate(timeout=10)
+            p.popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        p._reader.join(timeout=10)
+        p.close()

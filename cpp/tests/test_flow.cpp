@@ -1,0 +1,168 @@
+// test_flow.cpp - the owning flow: lifetime rules and I/O between threads
+// over the embedded runtime ($OUROBOROS_RUNTIME_DIR, set by the driver).
+#include "check.hpp"
+
+#include <o7s/backend.hpp>
+#include <o7s/flow.hpp>
+#include <o7s/irm.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <thread>
+#include <type_traits>
+
+using namespace ouroboros;
+using namespace std::chrono_literals;
+
+static_assert(!std::is_copy_constructible_v<flow>, "a flow is move-only");
+static_assert(!std::is_copy_assignable_v<flow>, "a flow is move-only");
+static_assert(std::is_nothrow_move_constructible_v<flow>, "moving a flow never throws");
+static_assert(std::is_nothrow_move_assignable_v<flow>, "moving a flow never throws");
+static_assert(std::is_nothrow_swappable_v<flow>, "swapping flows never throws");
+static_assert(std::is_nothrow_destructible_v<flow>, "destroying a flow never throws");
+
+namespace {
+
+// Serves `name` from this process: registers and binds it.
+void serve(const std::string& name)
+{
+    irm::create_name({name, load_balance::round_robin});
+    irm::reg_name(name, irm::list_ipcps().at(0).pid);
+    irm::bind_process(::getpid(), name);
+}
+
+// A connected pair of flows within this process.
+std::pair<flow, flow> pair_of_flows(const std::string& name)
+{
+    serve(name);
+    auto accepted = std::async(std::launch::async, [] { return flow::accept(5s); });
+    flow client = flow::alloc(name, std::nullopt, 5s);
+    return {std::move(client), accepted.get()};
+}
+
+} // namespace
+
+TEST_CASE("backend is embedded")
+{
+    CHECK(backend_name() == "embedded");
+}
+
+TEST_CASE("default flow is not open and refuses use")
+{
+    flow f;
+    CHECK(!f.is_open());
+    CHECK(!f);
+    char buf[4];
+    CHECK_THROWS_ERRNO(errc::not_allocated, f.descriptor());
+    CHECK_THROWS_ERRNO(errc::not_allocated, f.read(buf, sizeof buf));
+    CHECK_THROWS_ERRNO(errc::not_allocated, f.write("x", 1));
+    f.close(); // closing an empty flow is a no-op
+}
+
+TEST_CASE("alloc to an unknown name throws ENAME")
+{
+    CHECK_THROWS_ERRNO(errc::name, flow::alloc("no-such-name", std::nullopt, 1s));
+}
+
+TEST_CASE("write and read between two flows")
+{
+    auto [a, b] = pair_of_flows("cpp-pair");
+    REQUIRE(a.is_open() && b.is_open());
+    CHECK(a.write("hello", 5) == std::optional<std::size_t>(5));
+    char buf[16] = {};
+    b.set_rcv_timeout(5s);
+    CHECK(b.read(buf, sizeof buf) == std::optional<std::size_t>(5));
+    CHECK(std::memcmp(buf, "hello", 5) == 0);
+    CHECK(b.rcv_timeout() == timeout(5s));
+    CHECK(a.rcv_timeout() == std::nullopt);
+    CHECK(a.qos() == b.qos());
+}
+
+TEST_CASE("would-block is an empty optional, a timeout an error")
+{
+    auto [a, b] = pair_of_flows("cpp-nonblock");
+    b.set_flags(flow_flags::read_write | flow_flags::nonblocking_read);
+    char buf[8];
+    CHECK(b.read(buf, sizeof buf) == std::nullopt);
+    b.set_flags(flow_flags::defaults);
+    b.set_rcv_timeout(50ms);
+    auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_ERRNO(ETIMEDOUT, b.read(buf, sizeof buf));
+    CHECK(std::chrono::steady_clock::now() - start >= 40ms);
+}
+
+TEST_CASE("close twice is a no-op, use after close throws")
+{
+    auto [a, b] = pair_of_flows("cpp-close");
+    a.close();
+    a.close();
+    CHECK(!a.is_open());
+    CHECK_THROWS_ERRNO(errc::not_allocated, a.write("x", 1));
+    char buf[4];
+    b.set_rcv_timeout(5s);
+    CHECK_THROWS_ERRNO(errc::flow_down, b.read(buf, sizeof buf)); // the peer is gone
+}
+
+TEST_CASE("moving transfers ownership")
+{
+    auto [a, b] = pair_of_flows("cpp-move");
+    int fd = a.descriptor();
+    flow moved(std::move(a));
+    CHECK(!a.is_open());
+    CHECK(moved.descriptor() == fd);
+    flow assigned;
+    assigned = std::move(moved);
+    CHECK(assigned.descriptor() == fd);
+    using std::swap;
+    flow other;
+    swap(assigned, other);
+    CHECK(other.descriptor() == fd);
+    CHECK(!assigned.is_open());
+}
+
+TEST_CASE("the destructor deallocates")
+{
+    auto [a, b] = pair_of_flows("cpp-dtor");
+    {
+        flow gone(std::move(a));
+    }
+    char buf[4];
+    b.set_rcv_timeout(5s);
+    CHECK_THROWS_ERRNO(errc::flow_down, b.read(buf, sizeof buf));
+}
+
+TEST_CASE("close from another thread wakes a blocked read")
+{
+    auto [a, b] = pair_of_flows("cpp-wake");
+    std::atomic<int> result{0};
+    std::thread reader([&] {
+        char buf[8];
+        try {
+            b.read(buf, sizeof buf);
+            result = 1;
+        } catch (const error& e) {
+            result = e.num();
+        }
+    });
+    std::this_thread::sleep_for(100ms);
+    b.close();
+    reader.join();
+    CHECK(result == errc::not_allocated);
+}
+
+TEST_CASE("flow_ref views a flow without owning it")
+{
+    auto [a, b] = pair_of_flows("cpp-ref");
+    flow_ref view = a;
+    CHECK(view == a);
+    CHECK(view.is_open());
+    CHECK(view.write("v", 1) == std::optional<std::size_t>(1));
+    a.close();
+    CHECK(!view.is_open());
+}
+
+CHECK_MAIN

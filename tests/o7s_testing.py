@@ -1,0 +1,34 @@
+"""Helpers for the tests (importable: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import os
+from typing import List
+
+
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs; an exited process waiting to be reaped by
+    init (a zombie: the daemon is not our child) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def daemons_of(runtime_dir: str) -> List[int]:
+    """Pids of the live o7s-irmd processes serving ``runtime_dir``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (argv and argv[0].endswith(b"o7s-irmd") and runtime_dir.encode() in argv
+                and process_alive(int(entry))):
+            found.append(int(entry))
+    return found

@@ -1,0 +1,76 @@
+"""Blocking calls release the GIL, can be interrupted by Ctrl-C, and are
+woken by dealloc() from another thread."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from ouroboros.dev import FlowNotAllocatedException, flow_alloc
+
+SILENT_SERVER = """
+import time
+from ouroboros import irm
+from ouroboros.dev import flow_accept
+irm.serve("silent")
+print("ready", flush=True)
+f = flow_accept(timeo=20)
+time.sleep(60)
+"""
+
+
+def test_blocked_read_lets_other_threads_run_and_dealloc_wakes_it(spawn) -> None:
+    server = spawn(SILENT_SERVER)
+    server.expect("ready")
+    f = flow_alloc("silent", timeo=10)
+    outcome = {}
+
+    def reader() -> None:
+        try:
+            f.read()
+        except Exception as e:  # noqa: BLE001 - inspected below
+            outcome["error"] = e
+
+    t = threading.Thread(target=reader)
+    t.start()
+    # While the reader blocks, this thread keeps running Python code.
+    count = 0
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        count += 1
+    assert count > 10000
+    assert t.is_alive()
+    f.dealloc()
+    t.join(timeout=5)
+    assert not t.is_alive(), "dealloc() did not wake the blocked reader"
+    assert isinstance(outcome.get("error"), FlowNotAllocatedException)
+
+
+@pytest.mark.parametrize("blocked_call", [
+    'flow_alloc("silent", timeo=10).read()',
+    'flow_accept()',
+])
+def test_ctrl_c_interrupts_a_blocked_call(spawn, blocked_call: str) -> None:
+    server = spawn(SILENT_SERVER)
+    server.expect("ready")
+    client = spawn(f"""
+        from ouroboros import irm
+        from ouroboros.dev import flow_accept, flow_alloc
+        irm.serve("other")
+        print("blocking", flush=True)
+        try:
+            {blocked_call}
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """)
+    client.expect("blocking")
+    time.sleep(0.3)  # let it block
+    start = time.monotonic()
+    client.kill(signal.SIGINT)
+    client.expect("interrupted", timeout=5)
+    assert time.monotonic() - start < 2
+    status, _, err = client.finish(timeout=10)
+    assert status == 0, err

@@ -1,0 +1,30 @@
+"""The examples run as the README says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_oecho_client_and_server(spawn) -> None:
+    server = spawn((EXAMPLES / "oecho.py").read_text(), "-l")
+    server.expect("Starting the server.")
+    out = subprocess.run([sys.executable, str(EXAMPLES / "oecho.py")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "Hello, PyOuroboros!\n"
+    server.expect("New flow.")
+    assert server.expect("Message from client is") == \
+        "Message from client is Hello, PyOuroboros!"
+
+
+def test_demo_runs() -> None:
+    out = subprocess.run([sys.executable, str(EXAMPLES / "demo.py")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "on the embedded backend" in out.stdout
+    assert out.stdout.count("[ok]") == 3
+    assert "done: 3 flows" in out.stdout
