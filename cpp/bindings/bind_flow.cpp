@@ -3,6 +3,7 @@
 // ouroboros.dev.Flow subclasses it and adds the pure-Python conveniences
 // (readline/writeline, context manager, ResourceWarning, repr).
 #include "bindings.hpp"
+#include "py_flow.hpp"
 #include "conversions.hpp"
 #include "python_errors.hpp"
 
@@ -13,33 +14,6 @@
 
 namespace ouroboros::python {
 namespace {
-
-// Re-allocating a Flow object replaces its C++ flow. The old one is kept
-// (closed) until the object dies, because another thread may still be
-// leaving an operation on it.
-struct py_flow {
-    flow current;
-    std::vector<flow> retired;
-
-    void replace(flow&& f)
-    {
-        retired.push_back(std::move(current));
-        current = std::move(f);
-    }
-
-    flow& open_flow()
-    {
-        if (!current.is_open())
-            throw error(errc::not_allocated, "flow is not allocated");
-        return current;
-    }
-
-    void check_unallocated()
-    {
-        if (current.is_open())
-            throw error(EISCONN, "flow is already allocated; deallocate it first");
-    }
-};
 
 // Raises BlockingIOError for a would-block result.
 std::size_t or_would_block(std::optional<std::size_t> n, const char* what)
