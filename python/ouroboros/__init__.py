@@ -1,6 +1,7 @@
 """pyOuroboros: the Python API for the Ouroboros recursive network.
 
 Modules: :mod:`ouroboros.dev` (flows), :mod:`ouroboros.qos` (QoS specs),
+:mod:`ouroboros.event` (waiting on many flows),
 :mod:`ouroboros.irm` (IPCPs, names, bindings), :mod:`ouroboros.errors`.
 
 Two backends offer the same API: ``"system"``, the real Ouroboros where it

@@ -35,6 +35,7 @@ struct pending_accept {
     std::uint64_t client;
     pid_t pid;
     clock::time_point deadline;
+    std::string key; // the acceptor's public key, relayed to the allocator
 };
 
 struct pending_alloc {
@@ -43,6 +44,7 @@ struct pending_alloc {
     std::string name;
     qos_spec qos;
     clock::time_point deadline;
+    std::string key; // the allocator's public key, relayed to the acceptor
 };
 
 class server {

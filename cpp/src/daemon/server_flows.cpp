@@ -7,6 +7,7 @@
 
 #include <o7s/error.hpp>
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,9 +23,11 @@ namespace {
 struct new_flow {
     util::unique_fd end[2]; // [0] for the allocator, [1] for the acceptor
     util::unique_fd page;
+    util::unique_fd notify; // shared by both ends: state changes wake event sets
 };
 
-// A socketpair for the data and a shared page for the counters.
+// A socketpair for the data, a shared page for the counters and state, and
+// an eventfd through which each end tells the other of state changes.
 int make_flow(std::uint64_t id, new_flow& f, std::string& why)
 {
     int sv[2];
@@ -51,6 +54,12 @@ int make_flow(std::uint64_t id, new_flow& f, std::string& why)
     auto* page = new (mem) embedded::flow_page();
     page->flow_id = id;
     ::munmap(mem, embedded::flow_page_size);
+
+    f.notify.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!f.notify) {
+        why = std::string("cannot create the flow's eventfd: ") + std::strerror(errno);
+        return -errno;
+    }
     return 0;
 }
 
@@ -68,6 +77,7 @@ void server::flow_alloc(client& c, proto::reader& r)
     bool has_qos = r.u8() != 0;
     qos_spec qos = r.qos();
     std::int64_t timeout_ns = r.i64();
+    std::string key = r.str();
     r.end();
     if (!has_qos)
         qos = qos_spec{};
@@ -80,7 +90,8 @@ void server::flow_alloc(client& c, proto::reader& r)
         return reply_error(c, -rc, why);
 
     c.waiting = true;
-    allocs_.push_back(pending_alloc{c.id, c.pid, name, qos, deadline_from(timeout_ns)});
+    allocs_.push_back(
+        pending_alloc{c.id, c.pid, name, qos, deadline_from(timeout_ns), std::move(key)});
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
     if (timeout_ns == 0)
@@ -90,9 +101,10 @@ void server::flow_alloc(client& c, proto::reader& r)
 void server::flow_accept(client& c, proto::reader& r)
 {
     std::int64_t timeout_ns = r.i64();
+    std::string key = r.str();
     r.end();
     c.waiting = true;
-    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns)});
+    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns), std::move(key)});
     match_pending();
     if (timeout_ns == 0)
         expire_pending();
@@ -164,19 +176,21 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         return true;
     }
 
+    // Each end gets the other's public key: the key exchange of encrypted
+    // flows (see embedded/flow_crypto.hpp).
     proto::writer to_acceptor(proto::msg::flow_granted);
-    to_acceptor.u64(id).u8(1).qos(a.qos);
-    int fds_acceptor[2] = {f.end[1].get(), f.page.get()};
+    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
+    int fds_acceptor[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
     acceptor->waiting = false;
-    if (!send(*acceptor, to_acceptor, fds_acceptor, 2))
+    if (!send(*acceptor, to_acceptor, fds_acceptor, 3))
         return false; // try another acceptor
 
     proto::writer to_allocator(proto::msg::flow_granted);
-    to_allocator.u64(id).u8(0).qos(a.qos);
-    int fds_allocator[2] = {f.end[0].get(), f.page.get()};
+    to_allocator.u64(id).u8(0).qos(a.qos).str(acc.key);
+    int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
     allocator->waiting = false;
     // Should this fail, the acceptor sees the flow go down at once.
-    send(*allocator, to_allocator, fds_allocator, 2);
+    send(*allocator, to_allocator, fds_allocator, 3);
 
     registry_.served(a.name, acc.pid);
     O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
