@@ -13,7 +13,7 @@ from typing import List, Tuple
 import pytest
 
 from ouroboros import irm
-from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
+from ouroboros.dev import (Flow, FlowDownException,
                            FlowTimeoutException, flow_accept, flow_alloc)
 from ouroboros.event import FEventQueue, FEventType, FlowEventError, FlowSet
 
@@ -84,9 +84,13 @@ def test_membership(spawn) -> None:
         assert "not a flow" not in fs
         with pytest.raises(TypeError, match="needs a Flow"):
             fs.add("not a flow")     # type: ignore[arg-type]
-        with pytest.raises(FlowNotAllocatedException):
-            fs.add(Flow())
+        pending = Flow()
+        fs.add(pending)              # unallocated: pending until allocated
+        assert pending in fs and len(fs) == 2
+        fs.remove(pending)
         fs.destroy()
+        with pytest.raises(FlowEventError):
+            fs.add(f1)               # destroyed
     finally:
         f1.dealloc()
         f2.dealloc()
@@ -225,31 +229,51 @@ def test_flow_down_then_flow_up_when_the_peer_marks_the_flow(spawn) -> None:
             assert events(fq) == [(f, FEventType.FlowPkt)]
 
 
-def test_flow_alloc_when_the_allocating_peer_takes_up_its_end(spawn) -> None:
+def test_flow_alloc_when_a_pending_flow_gets_allocated(spawn) -> None:
     irm.serve("pending-alloc")
-    allocator = spawn("""
-        from ouroboros.dev import flow_alloc
-        print("allocating", flush=True)
-        with flow_alloc("pending-alloc", timeo=30) as f:
-            print("allocated", flush=True)
-            f.set_rcv_timeout(30)
-            f.read()
-    """)
-    allocator.expect("allocating")
-    time.sleep(1)          # its request reaches the runtime
-    allocator.kill(signal.SIGSTOP)
+    f = Flow()
+    fq = FEventQueue()
+    with FlowSet([f]) as fs:
+        assert f in fs and len(fs) == 1          # pending: not allocated yet
+        accepting = threading.Thread(target=f.accept, kwargs={"timeo": 20})
+        accepting.start()
+        with pytest.raises(TimeoutError):
+            fs.wait(fq, timeo=0.3)               # nothing allocated yet
+        client = spawn("""
+            from ouroboros.dev import flow_alloc
+            with flow_alloc("pending-alloc", timeo=20) as f:
+                f.writeline("hello")
+                f.set_rcv_timeout(20)
+                f.read()
+        """)
+        fs.wait(fq, timeo=20)                    # woken by the allocation
+        assert events(fq) == [(f, FEventType.FlowAlloc)]
+        accepting.join(timeout=10)
+        assert not f.closed and f in fs
+        fs.wait(fq, timeo=20)                    # and it is in the set now
+        assert events(fq) == [(f, FEventType.FlowPkt)]
+        assert f.readline() == "hello"
+        f.write(b"bye")
+        assert client.finish()[0] == 0
+        f.dealloc()
+
+
+def test_a_pending_flow_removed_or_left_in_a_destroyed_set_is_forgotten(spawn) -> None:
+    peer(spawn, "forgotten")
+    f = Flow()
+    fs = FlowSet([f])
+    fs.remove(f)
+    assert f not in fs and len(fs) == 0
+    other = FlowSet([f])
+    other.destroy()
+    f.alloc("forgotten", timeo=10)
     try:
-        with flow_accept(timeo=10) as f, FlowSet([f]) as fs:
-            fq = FEventQueue()
-            with pytest.raises(TimeoutError):
-                fs.wait(fq, timeo=0.5)   # the other end is still pending
-            allocator.kill(signal.SIGCONT)
-            fs.wait(fq, timeo=10)
-            assert events(fq) == [(f, FEventType.FlowAlloc)]
-            allocator.expect("allocated")
-            f.write(b"done")
+        assert f not in fs and f not in other
+        with pytest.raises(TimeoutError):
+            fs.wait(FEventQueue(), timeo=0.2)
     finally:
-        allocator.kill(signal.SIGCONT)
+        f.dealloc()
+        fs.destroy()
 
 
 def test_hundreds_of_flows_in_one_set(spawn) -> None:
@@ -314,10 +338,13 @@ def test_a_flow_deallocated_in_a_set_leaves_it(spawn) -> None:
 
 
 def test_a_reallocated_flow_object_is_not_in_the_set(spawn) -> None:
+    # Deallocating takes the flow out of the set, as in Ouroboros: the new
+    # allocation is another flow.
     peer(spawn, "realloc")
     f = flow_alloc("realloc", timeo=10)
     fs = FlowSet([f])
     f.dealloc()
+    assert f not in fs
     f.alloc("realloc", timeo=10)
     try:
         assert f not in fs

@@ -77,7 +77,8 @@ def test_py_typed_and_stub_are_installed() -> None:
 
 
 def mypy(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", *args],
+    return subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
+                           "--cache-dir=/dev/null", *args],
                           capture_output=True, text=True, timeout=300, cwd=cwd,
                           env={**os.environ, "MYPYPATH": ""})
 

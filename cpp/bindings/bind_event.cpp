@@ -114,6 +114,15 @@ void bind_event(py::module_& m)
              py::arg("flows") = py::none(), "A new set, holding the given flows.")
         .def("add", &add, py::arg("flow"), "Adds an allocated flow (again: no effect).")
         .def(
+            "_add_allocated",
+            [](py_flow_set& self, const py::object& obj) {
+                add(self, obj);
+                self.set.post(current_ref(obj.cast<py_flow&>()), event_type::alloc);
+            },
+            py::arg("flow"),
+            "Adds a flow that was just allocated and posts FlowAlloc for it (a Flow object "
+            "that waited in the set unallocated; see ouroboros.event).")
+        .def(
             "remove",
             [](py_flow_set& self, const py::object& obj) {
                 py_flow& f = as_flow(obj, "FlowSet.remove()");

@@ -19,11 +19,34 @@ namespace ouroboros {
 namespace detail {
 
 struct set_core {
+    set_core(backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
+    ~set_core()
+    {
+        for (const auto& p : posted)
+            release(p.first);
+    }
+    set_core(const set_core&) = delete;
+    set_core& operator=(const set_core&) = delete;
+
     backend& be;
     std::unique_ptr<event_set> impl;
     std::unordered_map<std::uint64_t, flow_handle*> by_tag; // holds references
     std::unordered_map<flow_handle*, std::uint64_t> tags;
     std::uint64_t next_tag = 1;
+    // Events from post(), each holding a reference, for the next wait.
+    std::vector<std::pair<flow_handle*, event_type>> posted;
+
+    // Moves the posted events of flows still in the set to q.
+    void take_posted(std::vector<event_queue_entry>& q) noexcept
+    {
+        for (const auto& [h, type] : posted) {
+            if (tags.count(h) && h->is_open())
+                q.push_back({h, type});
+            else
+                release(h);
+        }
+        posted.clear();
+    }
 
     // Drops member h: out of the backend set, out of both tables. Call
     // with the membership mutex held.
@@ -144,7 +167,7 @@ flow_set::flow_set()
     auto impl = be.create_event_set(err);
     if (!impl)
         fail(-std::abs(err), "creating a flow set");
-    core_ = std::make_shared<detail::set_core>(detail::set_core{be, std::move(impl), {}, {}, 1});
+    core_ = std::make_shared<detail::set_core>(be, std::move(impl));
 }
 
 flow_set::~flow_set()
@@ -231,6 +254,21 @@ std::size_t flow_set::size() const noexcept
     return core->tags.size();
 }
 
+void flow_set::post(const flow_ref& f, event_type type)
+{
+    core_ptr held = open_core(core());
+    detail::set_core& core = *held;
+    detail::flow_use use(f.h_);
+    {
+        std::lock_guard<std::mutex> lock(membership_mutex());
+        if (!core.tags.count(f.h_))
+            throw error(EINVAL, "posting an event for a flow that is not in the set");
+        detail::retain(f.h_);
+        core.posted.emplace_back(f.h_, type);
+    }
+    core.impl->wake();
+}
+
 void flow_set::close() noexcept
 {
     core_ptr core = std::atomic_exchange(&core_, core_ptr());
@@ -251,6 +289,12 @@ void flow_set::wait(event_queue& q, timeout t)
     const auto deadline = t ? clock::now() + *t : clock::time_point::max();
     std::vector<detail::event> events;
     for (;;) {
+        {
+            std::lock_guard<std::mutex> lock(membership_mutex());
+            core->take_posted(q.entries_);
+        }
+        if (!q.entries_.empty())
+            return;
         timeout left = t;
         if (t)
             left = std::max(std::chrono::nanoseconds(0),
@@ -269,8 +313,9 @@ void flow_set::wait(event_queue& q, timeout t)
             if (it == core->by_tag.end() || !it->second->is_open())
                 continue; // left the set, or is closing, since the wait
             detail::retain(it->second);
-            q.entries_.push_back(event_queue::entry{it->second, e.type});
+            q.entries_.push_back({it->second, e.type});
         }
+        core->take_posted(q.entries_);
         if (!q.entries_.empty())
             return;
     }

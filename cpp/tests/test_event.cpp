@@ -210,6 +210,26 @@ TEST_CASE("closing a set wakes its waiter")
     CHECK(b.is_open()); // the flow itself is untouched
 }
 
+TEST_CASE("post() queues an event and wakes a waiter")
+{
+    auto [a, b] = pair_of_flows("cpp-events");
+    flow_set set;
+    set.add(b);
+    auto waiter = std::async(std::launch::async, [&set] { return wait_events(set, 5s); });
+    std::this_thread::sleep_for(100ms);
+    set.post(b, event_type::alloc);
+    REQUIRE(waiter.wait_for(5s) == std::future_status::ready);
+    auto evs = waiter.get();
+    REQUIRE(evs.size() == 1);
+    CHECK(evs[0].first == b);
+    CHECK(evs[0].second == event_type::alloc);
+    CHECK_THROWS_ERRNO(EINVAL, set.post(a, event_type::alloc)); // not in the set
+    set.post(b, event_type::alloc);
+    set.remove(b); // a posted event of a flow that left is dropped
+    event_queue q;
+    CHECK_THROWS_ERRNO(ETIMEDOUT, set.wait(q, 50ms));
+}
+
 TEST_CASE("a closed flow cannot be added")
 {
     auto [a, b] = pair_of_flows("cpp-events");

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import codecs
 import warnings
-from typing import Any, Optional
+import weakref
+from typing import Any, Optional, Protocol
 
 from . import _core
 from ._core import FlowProperties, FRCTFlags
@@ -27,6 +28,12 @@ from .errors import (FlowAllocatedException, FlowCryptException, FlowDownExcepti
 from .qos import QoSSpec
 
 _utf8 = codecs.getincrementaldecoder("utf-8")
+
+
+class _PendingSet(Protocol):
+    """What a Flow tells when it gets allocated while waiting in a set."""
+
+    def _flow_allocated(self, flow: Flow) -> None: ...
 
 # FRCT flag values under upstream pyOuroboros' names.
 FRCT_RETRANSMIT = FRCTFlags.Retransmission
@@ -57,6 +64,34 @@ class Flow(_core.Flow):
     ``FlowPermissionException``. ``Retransmission`` follows the QoS
     (``loss=0``) and cannot be changed.
     """
+
+    def alloc(self, dst: str, qos: Optional[QoSSpec] = None,
+              timeo: Optional[float] = None) -> None:
+        """Allocates this flow to the process serving ``dst``, waiting at
+        most ``timeo`` seconds (``None``: no limit)."""
+        super().alloc(dst, qos, timeo)
+        self._now_allocated()
+
+    def accept(self, timeo: Optional[float] = None) -> None:
+        """Accepts the next flow allocated to a name this process is bound
+        to, waiting at most ``timeo`` seconds (``None``: no limit)."""
+        super().accept(timeo)
+        self._now_allocated()
+
+    def join(self, dst: str, qos: Optional[QoSSpec] = None,
+             timeo: Optional[float] = None) -> None:
+        """Joins the broadcast layer ``dst``, waiting at most ``timeo``
+        seconds (``None``: no limit)."""
+        super().join(dst, qos, timeo)
+        self._now_allocated()
+
+    def _wait_in(self, fs: _PendingSet) -> None:
+        # FlowSet.add() of this flow while unallocated: tell fs once it is.
+        self.__dict__.setdefault("_pending_sets", weakref.WeakSet()).add(fs)
+
+    def _now_allocated(self) -> None:
+        for fs in list(self.__dict__.pop("_pending_sets", ())):
+            fs._flow_allocated(self)
 
     def __enter__(self) -> Flow:
         return self

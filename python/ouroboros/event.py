@@ -20,8 +20,11 @@ The event types on the embedded runtime:
 - ``FlowDown``: the peer marked the flow down (``set_flags`` with ``Down``),
   or its process ended without deallocating the flow (a crash, ``kill -9``).
 - ``FlowUp``: the peer cleared the ``Down`` mark.
-- ``FlowAlloc``: the peer took up its end of the flow (``flow_accept`` can
-  return before the allocating process holds its end).
+- ``FlowAlloc``: a pending flow is now allocated: a ``Flow`` object added to
+  the set unallocated (e.g. ``Flow()``) got allocated by ``alloc``,
+  ``accept`` or ``join``, perhaps in another thread; it is in the set from
+  then on. (``flow_alloc``/``flow_accept`` return allocated flows, so the
+  runtime itself has no pending flows to report.)
 - ``FlowDealloc``: the peer deallocated the flow.
 - ``FlowPeer``: the peer did not respond for the QoS ``timeout``.
 
@@ -33,7 +36,7 @@ set leaves it. Sets hold hundreds of flows.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional, Tuple, cast
+from typing import Iterable, Iterator, List, Optional, Tuple, cast
 
 from . import _core
 from . import dev as _dev
@@ -69,10 +72,54 @@ class FlowSet(_core.FlowSet):
     """A set of flows to wait on. ``FlowSet([f1, f2])`` starts with flows;
     ``add``, ``remove``, ``zero`` and ``has`` (or ``f in s``) change and
     query it. ``with FlowSet(...) as s:`` destroys it at the end of the
-    block; so does the garbage collector."""
+    block; so does the garbage collector.
 
-    def __init__(self, flows: Optional[Iterable[Flow]] = None) -> None:
-        super().__init__(flows)
+    An unallocated ``Flow`` object can be added too: it is pending, and the
+    set reports ``FlowAlloc`` for it once it is allocated (accept into it
+    in another thread, for instance)."""
+
+    def __init__(self, flows: Optional[Iterable[_core.Flow]] = None) -> None:
+        super().__init__()
+        self._pending: List[Flow] = []
+        for flow in flows or ():
+            self.add(flow)
+
+    def add(self, flow: _core.Flow) -> None:
+        """Adds a flow; an unallocated Flow object waits for allocation."""
+        if isinstance(flow, Flow) and flow.closed and not self.closed:
+            if not self.has(flow):
+                self._pending.append(flow)
+            flow._wait_in(self)
+            return
+        super().add(flow)
+
+    def remove(self, flow: _core.Flow) -> None:
+        """Removes a flow; no effect when it is not in the set."""
+        self._pending = [p for p in self._pending if p is not flow]
+        super().remove(flow)
+
+    def zero(self) -> None:
+        """Removes all flows."""
+        self._pending.clear()
+        super().zero()
+
+    def destroy(self) -> None:
+        """Frees the set; a second call does nothing."""
+        self._pending.clear()
+        super().destroy()
+
+    def has(self, flow: object) -> bool:
+        """True when the flow is in the set (pending or allocated)."""
+        return any(flow is p for p in self._pending) or super().has(flow)
+
+    def __len__(self) -> int:
+        return super().__len__() + len(self._pending)
+
+    def _flow_allocated(self, flow: Flow) -> None:
+        if self.closed or not any(flow is p for p in self._pending):
+            return  # removed or destroyed meanwhile
+        self._pending = [p for p in self._pending if p is not flow]
+        self._add_allocated(flow)
 
     def __enter__(self) -> FlowSet:
         return self

@@ -17,6 +17,10 @@
 // others add, remove or close flows, or close the set (the waiter then
 // throws error(EBADF)).
 //
+// The runtime reports FLOW_PKT, FLOW_DOWN, FLOW_UP, FLOW_DEALLOC and
+// FLOW_PEER (see fqueue(3) and the backend's notes); FLOW_ALLOC ("a
+// pending flow is now allocated") comes from post().
+//
 // An event_queue holds the events of the last wait, handed out by next().
 // A queue is not thread-safe; use one per waiting thread. The flow_ref of
 // an event stays safe to use until the queue's next next() or wait();
@@ -36,6 +40,12 @@ namespace ouroboros {
 
 namespace detail {
 struct set_core;
+struct flow_handle;
+// An event held by a queue: the flow's handle (with a reference) and type.
+struct event_queue_entry {
+    flow_handle* h;
+    event_type type;
+};
 }
 
 struct flow_event {
@@ -60,13 +70,10 @@ public:
 
 private:
     friend class flow_set;
-    struct entry {
-        detail::flow_handle* h; // holds a reference
-        event_type type;
-    };
+    using entry = detail::event_queue_entry;
     void reset() noexcept;
 
-    std::vector<entry> entries_;
+    std::vector<entry> entries_; // each holds a reference to its flow's handle
     std::size_t next_ = 0;
     detail::flow_handle* current_ = nullptr; // the last one handed out
 };
@@ -95,6 +102,12 @@ public:
     // (fevent()). Returns at once while q still holds events not handed
     // out. Throws error(ETIMEDOUT) when t expires first.
     void wait(event_queue& q, timeout t = block);
+
+    // Queues an event for f (which must be in the set) for the next wait
+    // and wakes a waiter. For layers that learn of events themselves: the
+    // Python FlowSet posts FLOW_ALLOC when a Flow object waiting in a set
+    // gets allocated.
+    void post(const flow_ref& f, event_type type);
 
     // Frees the set (fset_destroy()); a second call does nothing. Other
     // operations on a closed set throw error(EBADF).

@@ -513,8 +513,6 @@ private:
         }
         if (f->qos.timeout > 0)
             watch_peer(*f);
-        f->my_state().fetch_or(end_installed, std::memory_order_release);
-        notify_peer(*f);
         if (qos_out)
             *qos_out = f->qos;
         return f.release()->sock;

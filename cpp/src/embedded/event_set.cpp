@@ -23,8 +23,10 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 // epoll data: a member's tag shifted left, with the low bit telling the
-// notify eventfd from the socket; all ones is the cancel eventfd.
+// notify eventfd from the socket; all ones is the cancel eventfd, all ones
+// but the last bit the wake eventfd.
 constexpr std::uint64_t cancel_data = ~std::uint64_t(0);
+constexpr std::uint64_t wake_data = ~std::uint64_t(1);
 constexpr std::uint64_t notify_bit = 1;
 constexpr int batch = 64;
 
@@ -36,9 +38,12 @@ public:
     {
         ep_.reset(::epoll_create1(EPOLL_CLOEXEC));
         cancel_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-        if (!ep_ || !cancel_)
+        wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!ep_ || !cancel_ || !wake_)
             return -errno;
-        return ctl(EPOLL_CTL_ADD, cancel_.get(), EPOLLIN, cancel_data);
+        if (int rc = ctl(EPOLL_CTL_ADD, cancel_.get(), EPOLLIN, cancel_data); rc < 0)
+            return rc;
+        return ctl(EPOLL_CTL_ADD, wake_.get(), EPOLLIN, wake_data);
     }
 
     int add(int fd, std::uint64_t tag) override
@@ -83,18 +88,16 @@ public:
             drop(members_.begin()->first);
     }
 
-    void cancel() noexcept override
-    {
-        std::uint64_t one = 1;
-        ssize_t rc = ::write(cancel_.get(), &one, sizeof one);
-        static_cast<void>(rc);
-    }
+    void cancel() noexcept override { signal(cancel_.get()); }
+
+    void wake() noexcept override { signal(wake_.get()); }
 
     int wait(std::vector<detail::event>& out, timeout t) override
     {
         const auto deadline = t ? clock::now() + *t : clock::time_point::max();
         const std::size_t before = out.size();
         std::unordered_set<std::uint64_t> readable; // tags with FLOW_PKT so far
+        bool woken = false;
         for (;;) {
             {
                 std::lock_guard<std::mutex> lock(m_);
@@ -116,6 +119,13 @@ public:
                     std::uint64_t data = evs[i].data.u64;
                     if (data == cancel_data)
                         return -ECANCELED;
+                    if (data == wake_data) {
+                        std::uint64_t count;
+                        ssize_t rc = ::read(wake_.get(), &count, sizeof count);
+                        static_cast<void>(rc);
+                        woken = true;
+                        continue;
+                    }
                     auto it = by_tag_.find(data >> 1);
                     if (it == by_tag_.end())
                         continue; // removed while we waited
@@ -127,7 +137,7 @@ public:
                         socket_event(fd, m, evs[i].events, out, readable);
                 }
             }
-            if (out.size() > before)
+            if (out.size() > before || woken)
                 return static_cast<int>(out.size() - before);
             if (clock::now() >= deadline)
                 return -ETIMEDOUT;
@@ -135,7 +145,7 @@ public:
     }
 
 private:
-    static constexpr std::uint32_t watched_bits = end_installed | end_down;
+    static constexpr std::uint32_t watched_bits = end_down;
 
     struct member {
         flow_state* f;
@@ -200,8 +210,6 @@ private:
         std::uint32_t now = m.f->peer_state().load(std::memory_order_acquire) & watched_bits;
         std::uint32_t changed = now ^ m.peer_seen;
         m.peer_seen = now;
-        if (changed & now & end_installed)
-            push(out, fd, m, event_type::alloc);
         if (changed & end_down)
             push(out, fd, m, (now & end_down) ? event_type::down : event_type::up);
     }
@@ -230,9 +238,17 @@ private:
         ctl(EPOLL_CTL_DEL, m.f->sock, 0, 0);
     }
 
+    static void signal(int efd) noexcept
+    {
+        std::uint64_t one = 1;
+        ssize_t rc = ::write(efd, &one, sizeof one);
+        static_cast<void>(rc);
+    }
+
     const flow_table<flow_state>& flows_;
     util::unique_fd ep_;
-    util::unique_fd cancel_;
+    util::unique_fd cancel_; // stays readable: the set is going away
+    util::unique_fd wake_;   // read by the waiter it wakes
     mutable std::mutex m_;
     std::unordered_map<int, member> members_;        // by flow descriptor
     std::unordered_map<std::uint64_t, int> by_tag_;  // tag -> descriptor

@@ -9,15 +9,15 @@
 //   FLOW_DOWN    the peer marked the flow down (set_flags with Down), or its
 //                process ended without deallocating (crash, kill -9).
 //   FLOW_UP      the peer cleared the Down mark again.
-//   FLOW_ALLOC   the peer took up its end of the flow: flow_accept() and
-//                flow_alloc() return as soon as the runtime matched the
-//                flow, so the other end may still be pending then.
 //   FLOW_DEALLOC the peer deallocated the flow.
 //   FLOW_PEER    the peer did not respond for its QoS timeout (FLOW_PEER of
 //                0.23's fqtype).
 //
 // Hang-ups (FLOW_DOWN, FLOW_DEALLOC, FLOW_PEER) come after the SDUs queued
-// before them and are reported once; the flow stays in the set.
+// before them and are reported once; the flow stays in the set. FLOW_ALLOC
+// does not come from here: flow_alloc() and flow_accept() return allocated
+// flows; the flow_set layer posts it for flows allocated while pending in a
+// set (see flow_set::post()).
 #pragma once
 
 #include <o7s/detail/backend.hpp>

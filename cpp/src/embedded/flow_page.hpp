@@ -28,9 +28,8 @@ struct alignas(64) flow_end_counters {
 
 // Bits of flow_page::state[end]; each end writes only its own word.
 enum flow_end_state : std::uint32_t {
-    end_installed = 1u << 0,   // the process took up its end of the flow
-    end_down = 1u << 1,        // the end marked the flow down (FLOWFDOWN)
-    end_deallocated = 1u << 2, // the end deallocated the flow (a clean close)
+    end_down = 1u << 0,        // the end marked the flow down (FLOWFDOWN)
+    end_deallocated = 1u << 1, // the end deallocated the flow (a clean close)
 };
 
 struct flow_page {

@@ -46,12 +46,15 @@ public:
     virtual bool has(int fd) const noexcept = 0;
     virtual void zero() noexcept = 0;
     // Waits for events on the set and appends them to `out`. Returns the
-    // number appended (> 0), -ETIMEDOUT, -EINTR, -ECANCELED (see cancel())
-    // or another -errno.
+    // number appended (> 0; 0 only after wake()), -ETIMEDOUT, -EINTR,
+    // -ECANCELED (see cancel()) or another -errno.
     virtual int wait(std::vector<event>& out, timeout t) = 0;
     // Makes waits in progress and to come return -ECANCELED: the set is
     // being destroyed.
     virtual void cancel() noexcept = 0;
+    // Makes a wait in progress (or the next one) return, with or without
+    // events: the wrapper has events of its own to deliver.
+    virtual void wake() noexcept = 0;
 };
 
 enum class direction { rcv, snd };
