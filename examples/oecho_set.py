@@ -16,6 +16,13 @@ from ouroboros.event import FEventQueue, FEventType, FlowSet
 from ouroboros.dev import Flow, flow_accept, flow_alloc
 
 GONE = FEventType.FlowDown | FEventType.FlowDealloc | FEventType.FlowPeer
+_say = threading.Lock()
+
+
+def say(text: str) -> None:
+    # Both threads print; print() writes text and newline separately.
+    with _say:
+        print(text, flush=True)
 
 
 def client() -> None:
@@ -27,7 +34,7 @@ def client() -> None:
 def accept_into(fs: FlowSet) -> None:
     while True:
         f = flow_accept()
-        print("New flow.", flush=True)
+        say("New flow.")
         fs.add(f)
 
 
@@ -41,7 +48,7 @@ def serve_events(fs: FlowSet) -> None:
         for f, t in fq:
             if t == FEventType.FlowPkt:
                 line = f.readline()
-                print("Message from client is " + line, flush=True)
+                say("Message from client is " + line)
                 f.writeline(line)
             elif t & GONE:
                 close(fs, f)
@@ -54,7 +61,7 @@ def close(fs: FlowSet, f: Flow) -> None:
 
 def server() -> None:
     irm.serve("oecho")
-    print("Starting the server.", flush=True)
+    say("Starting the server.")
     with FlowSet() as fs:
         threading.Thread(target=accept_into, args=(fs,), daemon=True).start()
         serve_events(fs)

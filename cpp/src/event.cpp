@@ -308,6 +308,7 @@ void flow_set::wait(event_queue& q, timeout t)
         if (rc < 0)
             fail(rc, "waiting for flow events");
         std::lock_guard<std::mutex> lock(membership_mutex());
+        core->take_posted(q.entries_); // first: FLOW_ALLOC comes before the flow's SDUs
         for (const detail::event& e : events) {
             auto it = core->by_tag.find(e.tag);
             if (it == core->by_tag.end() || !it->second->is_open())
@@ -315,7 +316,6 @@ void flow_set::wait(event_queue& q, timeout t)
             detail::retain(it->second);
             q.entries_.push_back({it->second, e.type});
         }
-        core->take_posted(q.entries_);
         if (!q.entries_.empty())
             return;
     }
