@@ -23,6 +23,17 @@ time.sleep(60)
 """
 
 
+def assert_python_runs_while_blocked(blocked: threading.Thread) -> None:
+    """This thread keeps running Python code while `blocked` blocks in a
+    call: the call released the GIL."""
+    count = 0
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        count += 1
+    assert count > 10000
+    assert blocked.is_alive()
+
+
 def test_blocked_read_lets_other_threads_run_and_dealloc_wakes_it(spawn) -> None:
     server = spawn(SILENT_SERVER)
     server.expect("ready")
@@ -37,13 +48,7 @@ def test_blocked_read_lets_other_threads_run_and_dealloc_wakes_it(spawn) -> None
 
     t = threading.Thread(target=reader)
     t.start()
-    # While the reader blocks, this thread keeps running Python code.
-    count = 0
-    deadline = time.monotonic() + 0.3
-    while time.monotonic() < deadline:
-        count += 1
-    assert count > 10000
-    assert t.is_alive()
+    assert_python_runs_while_blocked(t)
     f.dealloc()
     t.join(timeout=5)
     assert not t.is_alive(), "dealloc() did not wake the blocked reader"
@@ -64,12 +69,7 @@ def test_a_blocked_flow_set_wait_lets_other_threads_run(spawn) -> None:
 
         t = threading.Thread(target=waiter)
         t.start()
-        count = 0
-        deadline = time.monotonic() + 0.3
-        while time.monotonic() < deadline:
-            count += 1
-        assert count > 10000
-        assert t.is_alive()
+        assert_python_runs_while_blocked(t)
         t.join(timeout=10)
         assert isinstance(outcome.get("error"), TimeoutError)
 

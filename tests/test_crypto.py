@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from o7s_testing import ECHO_SERVER
 from ouroboros.dev import FlowCryptException, flow_alloc
 from ouroboros.qos import QoSSpec, qos_data_crypt, qos_raw
 
@@ -59,28 +60,13 @@ def test_every_flow_has_its_own_keys(spawn) -> None:
     assert first[8:] != second[8:]  # ... under different keys
 
 
-ECHO = """
-import sys
-from ouroboros import irm
-from ouroboros.dev import flow_accept
-irm.serve(sys.argv[1])
-print("ready", flush=True)
-with flow_accept(timeo=20) as f:
-    print("cypher", f.get_qos().cypher_s, flush=True)
-    f.set_rcv_timeout(20)
-    while True:
-        try:
-            f.write(f.read())
-        except ConnectionError:
-            break
-"""
 
 
 def test_encrypted_flows_round_trip_sdus_of_every_size(spawn) -> None:
-    server = spawn(ECHO, "crypt-echo")
+    server = spawn(ECHO_SERVER, "crypt-echo")
     server.expect("ready")
     with flow_alloc("crypt-echo", qos_data_crypt, timeo=10) as f:
-        assert server.expect("cypher") == "cypher 256"
+        assert "cypher_s=256" in server.expect("qos")
         f.set_rcv_timeout(20)
         plain_limit = f.max_sdu
         for size in (1, 15, 16, 17, 4096, 65536, 300_000, plain_limit):

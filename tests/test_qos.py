@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from o7s_testing import ECHO_SERVER
 from ouroboros import qos as q
 from ouroboros.dev import FlowCryptException, flow_alloc
 from ouroboros.qos import QoSSpec
@@ -32,22 +33,6 @@ PRESETS = {
 FIELDS = ("delay", "bandwidth", "availability", "loss", "ber", "in_order", "max_gap",
           "cypher_s", "timeout")
 
-QOS_SERVER = """
-import sys
-from ouroboros import irm
-from ouroboros.dev import flow_accept
-irm.serve(sys.argv[1])
-print("ready", flush=True)
-while True:
-    with flow_accept(timeo=20) as f:
-        print("qos", repr(f.get_qos()), flush=True)
-        f.set_rcv_timeout(20)
-        try:
-            while True:
-                f.write(f.read())
-        except ConnectionError:
-            pass
-"""
 
 
 def values(spec: QoSSpec) -> tuple:
@@ -92,7 +77,7 @@ def test_bad_fields_are_refused_and_presets_are_read_only() -> None:
 
 
 def test_both_ends_report_the_qos_the_flow_got(spawn) -> None:
-    server = spawn(QOS_SERVER, "qos")
+    server = spawn(ECHO_SERVER, "qos")
     server.expect("ready")
     for spec in (q.qos_video, q.qos_voice, q.qos_data, QoSSpec(delay=7, bandwidth=12345,
                                                                   availability=2, ber=0,
@@ -103,7 +88,7 @@ def test_both_ends_report_the_qos_the_flow_got(spawn) -> None:
 
 
 def test_a_flow_without_qos_gets_qos_raw(spawn) -> None:
-    server = spawn(QOS_SERVER, "noqos")
+    server = spawn(ECHO_SERVER, "noqos")
     server.expect("ready")
     with flow_alloc("noqos", timeo=10) as f:
         assert f.get_qos() == q.qos_raw
@@ -111,7 +96,7 @@ def test_a_flow_without_qos_gets_qos_raw(spawn) -> None:
 
 
 def test_cypher_strength_is_rounded_up_to_what_is_offered(spawn) -> None:
-    server = spawn(QOS_SERVER, "cypher")
+    server = spawn(ECHO_SERVER, "cypher")
     server.expect("ready")
     for asked, got in ((1, 128), (128, 128), (129, 256), (192, 256), (256, 256)):
         with flow_alloc("cypher", QoSSpec(cypher_s=asked), timeo=10) as f:
@@ -123,7 +108,7 @@ def test_cypher_strength_is_rounded_up_to_what_is_offered(spawn) -> None:
 
 
 def test_the_seeds_qos_gives_a_reliable_encrypted_flow_with_a_peer_timeout(spawn) -> None:
-    server = spawn(QOS_SERVER, "seedqos")
+    server = spawn(ECHO_SERVER, "seedqos")
     server.expect("ready")
     spec = QoSSpec(loss=0, cypher_s=256, timeout=60000)
     with flow_alloc("seedqos", spec, timeo=10) as f:

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from o7s_testing import ECHO_SERVER
 # "from ouroboros.dev import *"
 from ouroboros.dev import *  # noqa: F403
 from ouroboros.dev import Flow, FlowProperties, flow_accept, flow_alloc, flow_join
@@ -16,31 +17,12 @@ from ouroboros.errors import NotSupported
 from ouroboros.event import FEventQueue, FEventType, FlowSet
 from ouroboros.qos import QoSSpec
 
-# A server that echoes every SDU of every flow it accepts.
-ECHO = """
-import sys, threading
-from ouroboros import irm
-from ouroboros.dev import flow_accept
-irm.serve(sys.argv[1])
-print("ready", flush=True)
-
-def echo(f):
-    with f:
-        try:
-            while True:
-                f.write(f.read())
-        except ConnectionError:
-            pass
-
-while True:
-    threading.Thread(target=echo, args=(flow_accept(),), daemon=True).start()
-"""
 
 
 @pytest.fixture
 def echo(spawn):
     def start(name: str):
-        server = spawn(ECHO, name)
+        server = spawn(ECHO_SERVER, name)
         server.expect("ready")
         return server
     return start

@@ -2,6 +2,7 @@
 // events, lifetimes (flows closed or destroyed while in a set or a queue),
 // closing a set under a waiter, and many flows in one set.
 #include "check.hpp"
+#include "flow_pairs.hpp"
 
 #include <o7s/event.hpp>
 #include <o7s/flow.hpp>
@@ -27,20 +28,6 @@ static_assert(std::is_nothrow_move_constructible_v<event_queue>, "moving a queue
 
 namespace {
 
-void serve(const std::string& name)
-{
-    irm::create_name({name, load_balance::round_robin});
-    irm::reg_name(name, irm::list_ipcps().at(0).pid);
-    irm::bind_process(::getpid(), name);
-}
-
-std::pair<flow, flow> pair_of_flows(const std::string& name)
-{
-    auto accepted = std::async(std::launch::async, [] { return flow::accept(5s); });
-    flow client = flow::alloc(name, std::nullopt, 5s);
-    return {std::move(client), accepted.get()};
-}
-
 // The events of one wait, as (flow, type) pairs.
 std::vector<std::pair<flow_ref, event_type>> wait_events(flow_set& set, timeout t = 5s)
 {
@@ -51,10 +38,6 @@ std::vector<std::pair<flow_ref, event_type>> wait_events(flow_set& set, timeout 
         out.emplace_back(ev->flow, ev->type);
     return out;
 }
-
-struct named {
-    named() { serve("cpp-events"); }
-} server;
 
 } // namespace
 

@@ -40,13 +40,26 @@ EVP_CIPHER_CTX* cctx(void* p) noexcept
     return static_cast<EVP_CIPHER_CTX*>(p);
 }
 
+void put_be64(std::uint64_t v, unsigned char* p) noexcept
+{
+    for (int i = 0; i < 8; ++i)
+        p[i] = static_cast<unsigned char>(v >> (8 * (7 - i)));
+}
+
+std::uint64_t get_be64(const unsigned char* p) noexcept
+{
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i)
+        v = (v << 8) | p[i];
+    return v;
+}
+
 // The nonce of message `seq`: 4 zero bytes, then seq big-endian. Each
 // direction has its own key, so the counters may overlap.
 void make_nonce(std::uint64_t seq, unsigned char (&nonce)[nonce_size]) noexcept
 {
     std::memset(nonce, 0, 4);
-    for (int i = 0; i < 8; ++i)
-        nonce[4 + i] = static_cast<unsigned char>(seq >> (8 * (7 - i)));
+    put_be64(seq, nonce + 4);
 }
 
 struct pkey_ctx_deleter {
@@ -207,8 +220,7 @@ int flow_cipher::seal(const void* in, std::size_t n, void* out)
     if (n > static_cast<std::size_t>(INT_MAX))
         return -EMSGSIZE;
     auto* rec = static_cast<unsigned char*>(out);
-    for (int i = 0; i < 8; ++i)
-        rec[i] = static_cast<unsigned char>(send_seq_ >> (8 * (7 - i)));
+    put_be64(send_seq_, rec);
     unsigned char nonce[nonce_size];
     make_nonce(send_seq_, nonce);
     unsigned char* body = rec + seal_header_size;
@@ -231,9 +243,7 @@ long flow_cipher::open(void* record, std::size_t n)
         return -errc::crypt;
     }
     auto* rec = static_cast<unsigned char*>(record);
-    std::uint64_t seq = 0;
-    for (int i = 0; i < 8; ++i)
-        seq = (seq << 8) | rec[i];
+    const std::uint64_t seq = get_be64(rec);
     if (seq < recv_next_) {
         detail::set_error_detail("a replayed SDU was dropped");
         return -errc::crypt;
