@@ -103,6 +103,11 @@ struct udp6_config {
 // embedded runtime models local and broadcast layers, which need nothing
 // beyond the layer name.
 struct ipcp_config {
+    ipcp_config(ipcp_type t = ipcp_type::local, std::string layer_name = {})
+        : type(t), layer(std::move(layer_name))
+    {
+    }
+
     ipcp_type type = ipcp_type::local;
     std::string layer;
     dir_hash_algo dir_hash = dir_hash_algo::sha3_256;
