@@ -33,16 +33,25 @@ int make_flow(std::uint64_t id, new_flow& f, std::string& why)
         why = std::string("cannot create the flow page: ") + std::strerror(err);
         return -err;
     }
+    embedded::flow_page* page = nullptr;
+    if (int rc = map_flow_page(f.page.get(), page, why); rc < 0)
+        return rc;
+    new (page) embedded::flow_page();
+    page->flow_id = id;
+    ::munmap(page, embedded::flow_page_size);
+    return 0;
+}
+
+int map_flow_page(int page_fd, embedded::flow_page*& out, std::string& why)
+{
     void* mem = ::mmap(nullptr, embedded::flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                       f.page.get(), 0);
+                       page_fd, 0);
     if (mem == MAP_FAILED) {
         int err = errno;
         why = std::string("cannot map the flow page: ") + std::strerror(err);
         return -err;
     }
-    auto* page = new (mem) embedded::flow_page();
-    page->flow_id = id;
-    ::munmap(mem, embedded::flow_page_size);
+    out = static_cast<embedded::flow_page*>(mem);
     return 0;
 }
 

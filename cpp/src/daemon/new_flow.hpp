@@ -2,6 +2,7 @@
 // and a shared page for the per-end counters (embedded/flow_page.hpp).
 #pragma once
 
+#include "../embedded/flow_page.hpp"
 #include "../util/unique_fd.hpp"
 
 #include <cstdint>
@@ -16,5 +17,9 @@ struct new_flow {
 
 // Returns 0 or -errno with the reason in `why`.
 int make_flow(std::uint64_t id, new_flow& f, std::string& why);
+
+// Maps a flow's page into this process (munmap flow_page_size bytes when
+// done). 0 or -errno with the reason in `why`.
+int map_flow_page(int page_fd, embedded::flow_page*& out, std::string& why);
 
 } // namespace ouroboros::daemon

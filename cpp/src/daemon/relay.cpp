@@ -41,13 +41,9 @@ int relay::join(pid_t layer, pid_t pid, std::uint64_t flow_id, util::unique_fd& 
     new_flow f;
     if (int rc = make_flow(flow_id, f, why); rc < 0)
         return rc;
-    void* mem = ::mmap(nullptr, embedded::flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                       f.page.get(), 0);
-    if (mem == MAP_FAILED) {
-        int err = errno;
-        why = std::string("cannot map the flow page: ") + std::strerror(err);
-        return -err;
-    }
+    embedded::flow_page* mapped = nullptr;
+    if (int rc = map_flow_page(f.page.get(), mapped, why); rc < 0)
+        return rc;
     int flags = ::fcntl(f.end[relay_side].get(), F_GETFL);
     ::fcntl(f.end[relay_side].get(), F_SETFL, flags | O_NONBLOCK);
 
@@ -56,9 +52,9 @@ int relay::join(pid_t layer, pid_t pid, std::uint64_t flow_id, util::unique_fd& 
     m.layer = layer;
     m.pid = pid;
     m.sock = std::move(f.end[relay_side]);
-    m.page = static_cast<embedded::flow_page*>(mem);
+    m.page = mapped;
     if (int rc = epoll_watch(epoll_, m.sock.get(), tag(tag_kind::member, m.id)); rc < 0) {
-        ::munmap(mem, embedded::flow_page_size);
+        ::munmap(mapped, embedded::flow_page_size);
         why = std::string("cannot watch the relay socket: ") + std::strerror(-rc);
         return rc;
     }

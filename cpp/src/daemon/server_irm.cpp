@@ -134,12 +134,14 @@ void server::irm_request(client& c, proto::msg type, proto::reader& r, std::size
 
     if (rc < 0) {
         reply_error(c, -rc, why);
-        return;
+    } else {
+        reply_ok(c);
+        // Names and bindings changed: waiting allocations may be served
+        // now, or have lost their last server.
+        match_pending();
     }
-    reply_ok(c);
-    // Names and bindings changed: waiting allocations may be served now,
-    // or have lost their last server.
-    match_pending();
+    // Also after a failure: a process may be watched for a binding that
+    // did not happen.
     unwatch_idle_processes();
 }
 
