@@ -201,3 +201,16 @@ def test_the_module_runs_as_a_script_too() -> None:
     done = subprocess.run([sys.executable, "-m", "ouroboros.irm_tool", "ipcp", "list"],
                           capture_output=True, text=True, timeout=60, env=dict(os.environ))
     assert done.returncode == 0 and "local" in done.stdout
+
+
+def test_name_list_falls_back_to_names_without_a_bindings_listing(monkeypatch, capsys) -> None:
+    from ouroboros import irm_tool
+    from ouroboros.errors import IrmNotSupported
+
+    def unsupported() -> None:
+        raise IrmNotSupported(95, "this backend cannot list bindings")
+
+    irm.create_name(irm.NameInfo("plain"))
+    monkeypatch.setattr(irm, "list_bindings", unsupported)
+    assert irm_tool.run(["name", "list"]) == 0
+    assert rows(capsys.readouterr().out) == [["plain", "round-robin"]]

@@ -25,7 +25,7 @@ from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple, Ty
 
 from . import cli
 from . import irm as _irm
-from .errors import OuroborosError
+from .errors import IrmNotSupported, OuroborosError
 from .ipcp_config import (AddressAuthPolicy, CongestionAvoidPolicy, DhtConfig, DirConfig,
                           DirectoryHashAlgo, DirectoryPolicy, DtConfig, EthConfig, IpcpConfig,
                           IpcpType, LinkStateConfig, LinkStatePolicy, RoutingConfig,
@@ -359,7 +359,16 @@ def name_list(args: List[str]) -> None:
     if len(args) > 1:
         raise UsageError(f'"{args[1]}" is unknown', NAME_LIST_USAGE)
     layers = {i.pid: i.layer for i in _irm.list_ipcps()}
-    names = [n for n in _irm.list_bindings() if not args or n.name == args[0]]
+    try:
+        names = [n for n in _irm.list_bindings() if not args or n.name == args[0]]
+    except IrmNotSupported:  # the real IRMd tells names and policies only
+        infos = [n for n in _irm.list_names() if not args or n.name == args[0]]
+        if infos:
+            print(table(["name", "load-balance policy"],
+                        [[n.name, POLICY_NAMES.get(n.pol_lb, "unknown")] for n in infos]))
+        else:
+            print("No names in system.")
+        return
     if not names:
         print("No names in system.")
         return
