@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from typing import List
 
+#: The control protocol's version (proto::version in cpp/src/proto/wire.hpp).
+PROTOCOL_VERSION = 2
+
 
 def process_alive(pid: int) -> bool:
     """True while ``pid`` runs; an exited process waiting to be reaped by

@@ -137,3 +137,17 @@ def test_a_replayed_record_is_refused(spawn) -> None:
         assert server.expect("read") == "read b'message 1'"
         assert "replayed" in server.expect("crypt")
         assert server.expect("read") == "read b'message 2'"
+
+
+def test_broadcast_flows_cannot_be_encrypted() -> None:
+    # As Ouroboros 0.21: there is no pair of ends to exchange keys between.
+    from ouroboros import irm
+    from ouroboros.dev import flow_join
+    from ouroboros.errors import NotSupported
+    from ouroboros.irm import IpcpConfig, IpcpType
+    irm.bootstrap_ipcp(irm.create_ipcp("bc", IpcpType.BROADCAST),
+                       IpcpConfig(IpcpType.BROADCAST, "bc-layer"))
+    with pytest.raises(NotSupported, match="cannot be encrypted"):
+        flow_join("bc-layer", QoSSpec(cypher_s=256))
+    with flow_join("bc-layer", QoSSpec()) as f:
+        assert f.get_qos().cypher_s == 0

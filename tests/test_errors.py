@@ -56,9 +56,10 @@ def test_upstream_names_are_flow_exceptions() -> None:
         assert issubclass(cls, FlowException)
 
 
-def test_irm_errors_get_the_irm_class() -> None:
-    assert type(errors._make(errno.EEXIST, "x", irm=True)) is IrmError
-    assert type(errors._make(errno.EINVAL, "x", irm=True)) is InvalidArgument
+def test_irm_errors_get_irm_classes() -> None:
+    assert isinstance(errors._make(errno.EEXIST, "x", irm=True), IrmError)
+    invalid = errors._make(errno.EINVAL, "x", irm=True)
+    assert isinstance(invalid, IrmError) and isinstance(invalid, InvalidArgument)
 
 
 def test_the_message_table_covers_ouroboros_codes_like_the_c_library() -> None:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from o7s_testing import daemons_of, process_alive
+from o7s_testing import PROTOCOL_VERSION, daemons_of, process_alive
 from ouroboros import irm
 from ouroboros.dev import flow_accept, flow_alloc
 from ouroboros.errors import RuntimeUnavailable
@@ -97,9 +97,6 @@ def _raw_connection(runtime) -> socket.socket:
     s.settimeout(5)
     s.connect(os.path.join(runtime.dir, "irmd.sock"))
     return s
-
-
-PROTOCOL_VERSION = 2  # proto::version in cpp/src/proto/wire.hpp
 
 
 def _header(msg_type: int, body: bytes, version: int = PROTOCOL_VERSION,

@@ -13,7 +13,6 @@ from o7s_testing import ECHO_SERVER
 # "from ouroboros.dev import *"
 from ouroboros.dev import *  # noqa: F403
 from ouroboros.dev import Flow, FlowProperties, flow_accept, flow_alloc, flow_join
-from ouroboros.errors import NotSupported
 from ouroboros.event import FEventQueue, FEventType, FlowSet
 from ouroboros.qos import QoSSpec
 
@@ -65,11 +64,23 @@ def test_flow_alloc_returns_a_new_allocated_flow(echo) -> None:
     f.dealloc()
 
 
-@pytest.mark.xfail(raises=NotSupported, strict=True,
-                   reason="broadcast layers arrive with issue 4 (flow_join)")
-def test_flow_join_returns_a_new_allocated_flow() -> None:
+def test_flow_join_returns_a_new_allocated_flow(spawn) -> None:
+    from ouroboros import irm
+    from ouroboros.irm import IpcpConfig, IpcpType
+    irm.bootstrap_ipcp(irm.create_ipcp("bc", IpcpType.BROADCAST),
+                       IpcpConfig(IpcpType.BROADCAST, "name"))
+    other = spawn("""
+        from ouroboros.dev import flow_join
+        with flow_join("name") as f:
+            print("joined", flush=True)
+            f.set_rcv_timeout(20)
+            print("got", f.read(), flush=True)
+    """)
+    other.expect("joined")
     f = flow_join("name")
     assert isinstance(f, Flow) and not f.closed
+    f.write(b"to every member")
+    assert other.expect("got") == "got b'to every member'"
     f.dealloc()
 
 
