@@ -35,6 +35,7 @@ class _PendingSet(Protocol):
 
     def _flow_allocated(self, flow: Flow) -> None: ...
 
+
 # FRCT flag values under upstream pyOuroboros' names.
 FRCT_RETRANSMIT = FRCTFlags.Retransmission
 FRCT_RESCNTL = FRCTFlags.ResourceControl

@@ -9,7 +9,6 @@
 #include <o7s/error.hpp>
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

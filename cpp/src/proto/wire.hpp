@@ -35,6 +35,7 @@ enum class msg : std::uint16_t {
     error = 2,        // i32 errno, str detail
     flow_granted = 3, // u64 flow id, u8 side, qos, str peer public key (may be
                       // empty); fds: socket, shared page, notify eventfd
+                      // (broadcast joins: no key, no eventfd)
     // flows
     flow_alloc = 10,  // str name, u8 has_qos, qos, i64 timeout_ns (-1: none),
                       // str public key (X25519; empty unless qos.cypher_s > 0)

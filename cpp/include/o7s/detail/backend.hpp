@@ -97,7 +97,7 @@ public:
     // The largest SDU a single write may carry on any flow, and on fd (less
     // where the flow adds overhead, e.g. encryption).
     virtual std::size_t max_sdu() const noexcept = 0;
-    virtual std::size_t flow_max_sdu(int fd) { return static_cast<void>(fd), max_sdu(); }
+    virtual std::size_t flow_max_sdu(int /*fd*/) { return max_sdu(); }
 
     // --- events (fqueue.h) ------------------------------------------------
     // nullptr with errno-style detail on failure (no more sets available).
