@@ -1,5 +1,13 @@
 """Shared fixtures: every test gets its own embedded runtime directory, and
-every process a test starts is killed at the end of it."""
+every process a test starts is killed at the end of it.
+
+Backends: a test runs on the backend ``--backend`` names (default
+``embedded``; ``system`` is the real Ouroboros; ``all`` runs each test on
+both). A test marked ``system`` always runs on the system backend and one
+marked ``embedded_only`` (it tests the embedded runtime itself) always on
+the embedded one. Where the system backend cannot work (no IRMd, not
+built), its tests skip with the reason. The ``backend`` fixture tells a
+test its backend; child processes inherit it through OUROBOROS_BACKEND."""
 
 from __future__ import annotations
 
@@ -18,6 +26,8 @@ from typing import Iterator, List, Optional, Tuple
 
 import pytest
 
+import ouroboros
+from o7s_system import release_fuse_mount, system_layer, system_names  # noqa: F401 (fixtures)
 from o7s_testing import process_alive
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,12 +68,62 @@ class Runtime:
             return ""
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend", choices=("embedded", "system", "all"),
+        default=os.environ.get("O7S_TEST_BACKEND", "embedded"),
+        help="backend for the tests not tied to one: embedded (default), system (the real "
+             "Ouroboros, needs an IRMd) or all (each test on both); also $O7S_TEST_BACKEND")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "embedded_only: tests the embedded runtime itself; never on the system backend")
+
+
+def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:
+    if node.get_closest_marker("system"):
+        return ["system"]
+    if node.get_closest_marker("embedded_only"):
+        return ["embedded"]
+    wanted = config.getoption("backend")
+    return ["embedded", "system"] if wanted == "all" else [wanted]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        names = _backends(metafunc.config, metafunc.definition)
+        if len(names) > 1:
+            metafunc.parametrize("backend", names, indirect=True)
+
+
+_system_unavailable: List[str] = []  # the reason, once asked ("" when usable)
+
+
+def system_unavailable_reason() -> str:
+    """Why the system backend cannot be used here ("" when it can). Asking
+    loads it in this process when it can."""
+    if not _system_unavailable:
+        _system_unavailable.append(ouroboros.system_backend_unavailable_reason())
+    return _system_unavailable[0]
+
+
 @pytest.fixture(autouse=True)
-def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend this test runs on: "embedded" or "system"."""
+    name: str = getattr(request, "param", None) or _backends(request.config, request.node)[0]
+    if name == "system" and system_unavailable_reason():
+        pytest.skip(f"the system backend is unavailable: {system_unavailable_reason()}")
+    return name
+
+
+@pytest.fixture(autouse=True)
+def runtime(monkeypatch: pytest.MonkeyPatch, backend: str) -> Iterator[Runtime]:
     # Short path under /tmp: Unix socket paths are limited to 107 bytes.
     path = tempfile.mkdtemp(prefix="o7s-")
     monkeypatch.setenv("OUROBOROS_RUNTIME_DIR", path)
-    monkeypatch.setenv("OUROBOROS_BACKEND", "embedded")
+    monkeypatch.setenv("OUROBOROS_BACKEND", backend)
+    ouroboros.use_backend(backend)
     rt = Runtime(path)
     try:
         yield rt
@@ -135,24 +195,47 @@ class Proc:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
 
+    def stop(self, grace: float) -> None:
+        """SIGTERM (see SYSTEM_PROLOGUE), then SIGKILL after ``grace``
+        seconds. A process that uses the real Ouroboros must end through
+        exit(): killed, it leaves its FUSE mount behind (removed here), and
+        killed inside the library, it can leave the IRMd's packet pool locked."""
+        self.kill(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        release_fuse_mount(self.pid)
+
     def close(self) -> None:
         for stream in (self.popen.stdout, self.popen.stderr):
             if stream is not None and not stream.closed:
                 stream.close()
 
 
+# On the system backend a child ends on SIGTERM through sys.exit(), so that
+# libouroboros-dev's exit handler runs (Python's default dies at once, and
+# after an unhandled Ctrl-C it kills itself with SIGINT).
+SYSTEM_PROLOGUE = ("import signal as _signal, sys as _sys; "
+                   "_signal.signal(_signal.SIGTERM, lambda *_: _sys.exit(143))\n")
+
+
 @pytest.fixture
-def spawn(runtime: Runtime) -> Iterator:
+def spawn(runtime: Runtime, backend: str) -> Iterator:
     """spawn(code, *args) starts ``python -c code`` in this test's runtime."""
     procs: List[Proc] = []
 
     def start(code: str, *args: str) -> Proc:
+        if backend == "system":
+            code = SYSTEM_PROLOGUE + textwrap.dedent(code)
         p = Proc(code, list(args), dict(os.environ))
         procs.append(p)
         return p
 
     yield start
     for p in procs:
+        if backend == "system":
+            p.stop(grace=10)
         p.kill()
         try:
             p.popen.wait(timeout=10)

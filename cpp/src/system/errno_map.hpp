@@ -1,0 +1,46 @@
+// errno_map.hpp - Ouroboros' error numbers as the API reports them.
+//
+// Ouroboros' own codes moved between releases (ENAME and ECRYPT swapped
+// places in 0.22); the macros of the headers this plugin was built with
+// give the library's values, errc gives the ones callers see everywhere.
+#pragma once
+
+#include "ouroboros_c.hpp"
+
+#include <o7s/error.hpp>
+
+namespace ouroboros::system {
+
+// Maps a negative result of the library to a negative errc value; other
+// results pass unchanged.
+constexpr int from_library(int rc) noexcept
+{
+    switch (-rc) {
+    case ENOTALLOC:
+        return -errc::not_allocated;
+    case EIPCPTYPE:
+        return -errc::ipcp_type;
+    case EIRMD:
+        return -errc::irmd;
+    case EIPCP:
+        return -errc::ipcp;
+    case EIPCPSTATE:
+        return -errc::ipcp_state;
+    case EFLOWDOWN:
+        return -errc::flow_down;
+    case EFLOWPEER:
+        return -errc::flow_peer;
+    case ENAME:
+        return -errc::name;
+    case ECRYPT:
+        return -errc::crypt;
+#if defined(EAUTH) && EAUTH >= 1000
+    case EAUTH:
+        return -errc::auth;
+#endif
+    default:
+        return rc;
+    }
+}
+
+} // namespace ouroboros::system

@@ -1,0 +1,303 @@
+// flows.cpp - allocation, deallocation and flow control over
+// libouroboros-dev.
+#include "system_backend.hpp"
+
+#include "errno_map.hpp"
+#include "qos_map.hpp"
+#include "system_probe.hpp"
+
+#include <o7s/error.hpp>
+
+#include <cerrno>
+#include <memory>
+#include <thread>
+
+namespace ouroboros::system {
+namespace {
+
+using detail::direction;
+using detail::set_error_detail;
+
+// The IRMd bounds an allocation requested without a timeout by its own
+// FLOW_ALLOC_TIMEOUT (20 s in every release), then answers -EPERM.
+constexpr auto irmd_alloc_timeout = std::chrono::seconds(20);
+constexpr auto linger_poll = std::chrono::milliseconds(10);
+
+const timespec* timespec_of(timeout t, timespec& ts) noexcept
+{
+    if (!t)
+        return nullptr;
+    ts = to_timespec(*t);
+    return &ts;
+}
+
+// Maps and explains a failed flow_alloc() (or flow_join(), `join`).
+int allocation_failed(int rc, timeout t, clock::time_point start, bool join = false)
+{
+    if (rc == -1) {
+        if (!t && clock::now() - start >= irmd_alloc_timeout - std::chrono::seconds(1)) {
+            set_error_detail("the IRMd gave up after its own allocation timeout (20 s)");
+            return -ETIMEDOUT;
+        }
+        return irmd_failure();
+    }
+    rc = from_library(rc);
+    // 0.21 reports a refused allocation as ENOTALLOC, 0.23 as EIPCP.
+    if (rc == -errc::not_allocated)
+        rc = -errc::ipcp;
+    if (rc == -errc::ipcp && join)
+        set_error_detail("no broadcast layer of that name answered");
+    else if (rc == -errc::ipcp)
+        set_error_detail("no process took the flow: none is bound to the name and waiting in "
+                         "flow_accept(), or the name is not registered in a layer");
+    else if (rc == -errc::name)
+        set_error_detail("the IRMd knows no such name");
+    return rc;
+}
+
+// The library's form of an optional QoS spec: 0, or -errno.
+int library_qos(const qos_spec* qos, qosspec_t& out)
+{
+    out = qos_raw;
+    return qos != nullptr ? to_library(*qos, out) : 0;
+}
+
+} // namespace
+
+int irmd_failure()
+{
+    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, std::chrono::seconds(2));
+    if (!p.answering) {
+        set_error_detail(p.problem);
+        return -errc::irmd;
+    }
+    set_error_detail("the IRMd refused the request (its log may say why)");
+    return -EPERM;
+}
+
+timespec to_timespec(std::chrono::nanoseconds d) noexcept
+{
+    if (d.count() < 0)
+        d = std::chrono::nanoseconds(0);
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(d.count() / 1000000000);
+    ts.tv_nsec = static_cast<long>(d.count() % 1000000000);
+    return ts;
+}
+
+system_backend::~system_backend() = default;
+
+int system_backend::missing(int fd) noexcept
+{
+    return fd < 0 ? -EBADF : -errc::not_allocated;
+}
+
+int system_backend::adopt(int fd)
+{
+    auto f = std::make_unique<flow_state>();
+    if (!flows_.put(fd, f.get())) {
+        ::flow_dealloc(fd);
+        set_error_detail("the library handed out flow descriptor " + std::to_string(fd) +
+                         ", beyond what this backend can track");
+        return -EMFILE;
+    }
+    f.release(); // owned by the table until flow_dealloc()
+    return fd;
+}
+
+int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
+{
+    if (OUROBOROS_VERSION_MINOR >= 23 && bound_to_self(dst)) {
+        // The IRMd would connect this process to itself directly, which
+        // fails on both ends and can leave the layer's IPCP stuck.
+        set_error_detail("this process is bound to '" + dst + "' itself, and Ouroboros " +
+                         O7S_OUROBOROS_VERSION_STRING " cannot allocate a flow from a process to "
+                         "itself: serve the name from another process");
+        return -ENOTSUP;
+    }
+    qosspec_t q;
+    if (int rc = library_qos(qos, q); rc < 0)
+        return rc;
+    timespec ts;
+    const auto start = clock::now();
+    // Not sliced: each slice would be a new allocation. The IRMd bounds the
+    // wait (see irmd_alloc_timeout), and Ctrl-C takes effect when it ends.
+    int fd = ::flow_alloc(dst.c_str(), qos ? &q : nullptr, timespec_of(t, ts));
+    if (fd < 0)
+        return allocation_failed(fd, t, start);
+    if (qos != nullptr)
+        *qos = from_library(q);
+    return adopt(fd);
+}
+
+int system_backend::flow_accept(qos_spec* qos, timeout t)
+{
+    const deadline end(t);
+    for (;;) {
+        qosspec_t q = qos_raw;
+        timespec ts = to_timespec(end.slice(accept_slice));
+        int fd = ::flow_accept(&q, &ts);
+        if (fd >= 0) {
+            if (qos != nullptr)
+                *qos = from_library(q);
+            return adopt(fd);
+        }
+        if (fd != -ETIMEDOUT)
+            return fd == -1 ? irmd_failure() : from_library(fd);
+        if (end.passed())
+            return -ETIMEDOUT;
+        if (detail::interrupted())
+            return -EINTR;
+    }
+}
+
+int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
+{
+    qosspec_t q;
+    if (int rc = library_qos(qos, q); rc < 0)
+        return rc;
+    timespec ts;
+    const auto start = clock::now();
+#if O7S_FLOW_JOIN_TAKES_QOS
+    int fd = ::flow_join(dst.c_str(), qos ? &q : nullptr, timespec_of(t, ts));
+#else
+    // From 0.22 a broadcast flow gets the layer's QoS; `qos` only reports it.
+    int fd = ::flow_join(dst.c_str(), timespec_of(t, ts));
+#endif
+    if (fd < 0)
+        return allocation_failed(fd, t, start, /*join=*/true);
+    if (qos != nullptr && fccntl(fd, FLOWGQOSSPEC, &q) == 0)
+        *qos = from_library(q);
+    return adopt(fd);
+}
+
+int system_backend::flow_dealloc(int fd)
+{
+    std::unique_ptr<flow_state> f(flows_.take(fd));
+    if (!f)
+        return missing(fd);
+    // The library waits, without end, until the peer has read everything
+    // we sent: give a live peer a moment, then leave it to parked_flows.
+    std::size_t queued = 0;
+    if (fccntl(fd, FLOWGTXQLEN, &queued) < 0)
+        queued = 0;
+    if (queued > 0 && f->down.load() == 0) {
+        const deadline end(dealloc_linger.count());
+        while (queued > 0 && !end.passed()) {
+            std::this_thread::sleep_for(linger_poll);
+            if (fccntl(fd, FLOWGTXQLEN, &queued) < 0)
+                queued = 0;
+        }
+    }
+    if (queued == 0) {
+        int rc = ::flow_dealloc(fd);
+        return rc == -1 ? irmd_failure() : from_library(rc);
+    }
+    parked_.park(fd);
+    return 0;
+}
+
+void system_backend::flow_interrupt(int fd) noexcept
+{
+    if (flow_state* f = state(fd))
+        f->interrupt.store(true);
+}
+
+int system_backend::set_timeout(int fd, direction d, timeout t)
+{
+    flow_state* f = state(fd);
+    if (f == nullptr)
+        return missing(fd);
+    if (t && t->count() < 0)
+        return -EINVAL;
+    (d == direction::rcv ? f->rcv_timeo_ns : f->snd_timeo_ns).store(t ? t->count() : -1);
+    return 0;
+}
+
+int system_backend::get_timeout(int fd, direction d, timeout& t)
+{
+    flow_state* f = state(fd);
+    if (f == nullptr)
+        return missing(fd);
+    std::int64_t ns = (d == direction::rcv ? f->rcv_timeo_ns : f->snd_timeo_ns).load();
+    t = ns < 0 ? timeout() : timeout(std::chrono::nanoseconds(ns));
+    return 0;
+}
+
+int system_backend::set_flags(int fd, flow_flags fl)
+{
+    flow_state* f = state(fd);
+    if (f == nullptr)
+        return missing(fd);
+    const auto raw = static_cast<std::uint32_t>(fl);
+    int rc = from_library(fccntl(fd, FLOWSFLAGS, raw));
+    if (rc == 0)
+        f->flags.store(raw);
+    return rc;
+}
+
+int system_backend::get_flags(int fd, flow_flags& fl)
+{
+    if (state(fd) == nullptr)
+        return missing(fd);
+    std::uint32_t raw = 0;
+    int rc = from_library(fccntl(fd, FLOWGFLAGS, &raw));
+    fl = static_cast<flow_flags>(raw);
+    return rc;
+}
+
+int system_backend::get_qos(int fd, qos_spec& q)
+{
+    if (state(fd) == nullptr)
+        return missing(fd);
+    qosspec_t qs{};
+    int rc = from_library(fccntl(fd, FLOWGQOSSPEC, &qs));
+    if (rc == 0)
+        q = from_library(qs);
+    return rc;
+}
+
+int system_backend::queue_len(int fd, direction d, std::size_t& n)
+{
+    if (state(fd) == nullptr)
+        return missing(fd);
+    return from_library(fccntl(fd, d == direction::rcv ? FLOWGRXQLEN : FLOWGTXQLEN, &n));
+}
+
+int system_backend::set_frct_flags(int fd, frct_flags fl)
+{
+    if (state(fd) == nullptr)
+        return missing(fd);
+    // FRCTSFLAGS takes the flags by value, promoted to int.
+    int rc = fccntl(fd, FRCTSFLAGS, static_cast<std::uint32_t>(fl) & 0xffffu);
+    if (rc == -EPERM)
+        set_error_detail("the flow has no FRCT (it was allocated without in_order)");
+    return from_library(rc);
+}
+
+int system_backend::get_frct_flags(int fd, frct_flags& fl)
+{
+    if (state(fd) == nullptr)
+        return missing(fd);
+    std::uint16_t raw = 0;
+    int rc = fccntl(fd, FRCTGFLAGS, &raw);
+    if (rc == -EPERM)
+        set_error_detail("the flow has no FRCT (it was allocated without in_order)");
+    fl = static_cast<frct_flags>(raw);
+    return from_library(rc);
+}
+
+int system_backend::pollable_fd(int fd)
+{
+    if (state(fd) == nullptr)
+        return missing(fd);
+    // An eventfd fed from the library's event queue would need a flow set
+    // of its own, and Ouroboros lets a flow be in one flow set only: it
+    // would take the flow away from the caller's FlowSet.
+    set_error_detail("flows of the system backend are not kernel descriptors (they live in "
+                     "libouroboros-dev), so they cannot be polled with select/poll/asyncio; "
+                     "wait on several flows with a FlowSet (fevent) instead");
+    return -ENOTSUP;
+}
+
+} // namespace ouroboros::system
