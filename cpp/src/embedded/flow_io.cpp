@@ -1,4 +1,5 @@
 // flow_io.cpp - reading and writing SDUs on an embedded flow.
+#include "flow_busy_poll.hpp"
 #include "flow_state.hpp"
 
 #include <o7s/detail/backend.hpp>
@@ -114,7 +115,8 @@ ssize_t receive(flow_state& f, void* buf, std::size_t count, void*& spill)
     const bool nonblocking = any(flags, flow_flags::nonblocking_read);
     const bool timed = f.rcv_timeo_ns.load(std::memory_order_relaxed) >= 0;
     const auto deadline = timed ? deadline_of(f.rcv_timeo_ns) : clock::time_point::max();
-    const int mode = (nonblocking || timed) ? MSG_DONTWAIT : 0;
+    busy_poll spin(f); // flow_busy_poll.hpp
+    const int mode = (nonblocking || timed || spin.enabled()) ? MSG_DONTWAIT : 0;
 
     for (;;) {
         ssize_t n = ::recvmsg(f.sock, &mh, mode);
@@ -130,6 +132,8 @@ ssize_t receive(flow_state& f, void* buf, std::size_t count, void*& spill)
         case EAGAIN:
             if (nonblocking)
                 return -EAGAIN;
+            if (spin.wait(deadline))
+                continue;
             if (int rc = wait_for(f.sock, POLLIN, deadline); rc < 0)
                 return rc;
             continue;

@@ -35,6 +35,7 @@ struct flow_state {
     std::atomic<std::uint32_t> frct{0};
     std::atomic<std::int64_t> rcv_timeo_ns{-1}; // -1: no timeout
     std::atomic<std::int64_t> snd_timeo_ns{-1};
+    std::atomic<std::int64_t> busy_poll_ns{0}; // reads spin this long first (flow_busy_poll.hpp)
 
     // Partial-read state, guarded by `reading`: the rest of an SDU that did
     // not fit the caller's buffer, and whether a 0-byte read must end an
