@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "build" / "cpp-tests"
-BINARIES = ["test_flow", "test_wire", "test_registry"]
+BINARIES = ["test_flow", "test_flow_batch", "test_wire", "test_registry"]
 
 
 @pytest.fixture(scope="session")

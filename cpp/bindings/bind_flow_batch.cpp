@@ -2,6 +2,7 @@
 // and busy polling, added to the class that bind_flow() creates.
 #include "bindings.hpp"
 #include "conversions.hpp"
+#include "fast_method.hpp"
 #include "py_flow.hpp"
 #include "python_errors.hpp"
 
@@ -18,6 +19,7 @@ namespace {
 
 // Most SDUs one read_many() returns (recvmmsg takes at most UIO_MAXIOV).
 constexpr py::ssize_t max_batch = 1024;
+constexpr py::ssize_t default_batch = 64;
 
 // Receive buffers for read_many(): slots larger than the largest SDU, so
 // every SDU arrives whole, in one anonymous mapping. The kernel only
@@ -117,7 +119,7 @@ py::list read_many(flow& f, py::ssize_t max_count)
 // The buffers of many bytes-like objects, held for the length of a call.
 class buffer_list {
 public:
-    explicit buffer_list(const py::object& items)
+    explicit buffer_list(py::handle items)
     {
         if (PyUnicode_Check(items.ptr()) || PyBytes_Check(items.ptr()) ||
             PyByteArray_Check(items.ptr()))
@@ -163,44 +165,47 @@ private:
 void bind_flow_batch(py::module_& m)
 {
     auto cls = py::reinterpret_borrow<py::class_<py_flow>>(m.attr("Flow"));
+    // Per-SDU calls skip pybind11's dispatcher (fast_method.hpp).
+    def_fast<1>(
+        cls, "read_many", {{{"max_count", false}}},
+        [](py_flow& self, const fast_args<1>& a) {
+            return read_many(self.open_flow(),
+                             a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
+        },
+        "read_many($self, max_count=64)\n--\n\n"
+        "Reads up to `max_count` SDUs (at most 1024) as a list of bytes, all those already "
+        "queued with one system call. Waits (as read() does) only for the first. Like "
+        "consecutive read() calls: if a sized read() left part of an SDU, the list starts "
+        "with the rest of it.");
+    def_fast<1>(
+        cls, "write_many", {{{"sdus", true}}},
+        [](py_flow& self, const fast_args<1>& a) {
+            flow& f = self.open_flow();
+            buffer_list bufs(a[0]);
+            auto n = blocking([&] { return f.write_many(bufs.data(), bufs.size()); });
+            if (!n)
+                raise(EAGAIN, "write_many would block");
+            return *n;
+        },
+        "write_many($self, sdus)\n--\n\n"
+        "Writes each bytes-like object of the iterable `sdus` as one SDU, many per system "
+        "call. Returns how many were written: all, or fewer when one after the first would "
+        "block, timed out or failed (the next call reports that).");
     cls.def(
-           "read_many",
-           [](py_flow& self, py::ssize_t max_count) {
-               return read_many(self.open_flow(), max_count);
+           "set_busy_poll",
+           [](py_flow& self, const py::object& seconds) {
+               if (seconds.is_none())
+                   throw py::type_error("busy-poll budget must be a number of seconds (0: off)");
+               auto t = to_timeout(seconds, "busy-poll budget");
+               if (!t || *t > std::chrono::seconds(1))
+                   throw py::value_error("busy-poll budget must be at most 1 second, not " +
+                                         std::string(py::repr(seconds)));
+               self.open_flow().set_busy_poll(*t);
            },
-           py::arg("max_count") = 64,
-           "Reads up to `max_count` SDUs (at most 1024) as a list of bytes, with one "
-           "system call for all the SDUs already queued. Waits (as read() does) only for "
-           "the first; if a sized read() left part of an SDU, the list is that part alone.")
-        .def(
-            "write_many",
-            [](py_flow& self, const py::object& sdus) {
-                flow& f = self.open_flow();
-                buffer_list bufs(sdus);
-                auto n = blocking([&] { return f.write_many(bufs.data(), bufs.size()); });
-                if (!n)
-                    raise(EAGAIN, "write_many would block");
-                return *n;
-            },
-            py::arg("sdus"),
-            "Writes each bytes-like object of the sequence `sdus` as one SDU, many per "
-            "system call. Returns how many were written: all of them, or fewer when one "
-            "after the first would block, timed out or failed (the next call reports it).")
-        .def(
-            "set_busy_poll",
-            [](py_flow& self, const py::object& seconds) {
-                if (seconds.is_none())
-                    throw py::type_error("busy-poll budget must be a number of seconds (0: off)");
-                auto t = to_timeout(seconds, "busy-poll budget");
-                if (!t || *t > std::chrono::seconds(1))
-                    throw py::value_error("busy-poll budget must be at most 1 second, not " +
-                                          std::string(py::repr(seconds)));
-                self.open_flow().set_busy_poll(*t);
-            },
-            py::arg("seconds"),
-            "Busy polling: a read that finds nothing spins on the flow for up to `seconds` "
-            "(at most 1) before it sleeps, spending a CPU to cut the wake-up latency. 0 "
-            "turns it off.")
+           py::arg("seconds"),
+           "Busy polling: a read that finds nothing spins on the flow for up to `seconds` "
+           "(at most 1) before it sleeps, spending a CPU to cut the wake-up latency. 0 "
+           "turns it off.")
         .def(
             "get_busy_poll",
             [](py_flow& self) {

@@ -2,10 +2,12 @@
 //
 // Sleeping in poll() and being woken costs a scheduler round trip (tens of
 // microseconds across cores on a VM). A flow that opted in
-// (flow_state::busy_poll_ns > 0) instead watches the shared flow page: the
-// peer bumps its "sent" counter right after each send(), so an SDU is
-// queued as soon as peer().sent exceeds mine().consumed. Spinning there
-// costs no system call; the read tries the socket again once it moves.
+// (flow_state::busy_poll_ns > 0) instead keeps trying non-blocking receives
+// until an SDU arrives or the budget is spent, and only then sleeps. Each
+// try is a system call, but it takes an SDU the moment the kernel queues
+// it. (Watching the shared flow page's counters costs no system call, but
+// the sender bumps them only after its send() returned: 3.8 instead of
+// 2.9 us per round trip across cores, measured with benchmarks/.)
 #pragma once
 
 #include "flow_state.hpp"
@@ -15,26 +17,27 @@
 
 namespace ouroboros::embedded {
 
-// One per read call: the spin happens at most once per call.
+// One per read call.
 class busy_poll {
 public:
+    using clock = std::chrono::steady_clock;
+
     explicit busy_poll(const flow_state& f) noexcept
-        : f_(f), budget_ns_(f.busy_poll_ns.load(std::memory_order_relaxed))
+        : budget_ns_(f.busy_poll_ns.load(std::memory_order_relaxed))
     {
     }
 
     // A busy-polling read must not block in the kernel: it receives with
-    // MSG_DONTWAIT and comes to wait() when nothing is there.
+    // MSG_DONTWAIT and asks wait() what to do when nothing is there.
     bool enabled() const noexcept { return budget_ns_ > 0; }
 
-    // Spins until the counters say an SDU is queued (true: receive again),
-    // or the budget or the deadline runs out (false: go to sleep). Always
-    // false after the first call.
-    bool wait(std::chrono::steady_clock::time_point deadline) noexcept;
+    // True: try to receive again now. False: the budget (counted from the
+    // first call) or the deadline is spent, so sleep.
+    bool wait(clock::time_point deadline) noexcept;
 
 private:
-    const flow_state& f_;
     std::int64_t budget_ns_;
+    clock::time_point end_{};
 };
 
 } // namespace ouroboros::embedded
