@@ -76,7 +76,8 @@ def cpp_bench(build: Path) -> Path:
     if cmake is None:
         raise Unavailable("cmake is not installed (pip install '.[test]' brings it)")
     configure = [cmake, "-S", str(REPO), "-B", str(build), "-DO7S_BUILD_BENCHMARKS=ON",
-                 "-DO7S_BUILD_PYTHON=OFF", "-DO7S_BUILD_TESTS=OFF", "-DCMAKE_BUILD_TYPE=Release"]
+                 "-DO7S_BUILD_PYTHON=OFF", "-DO7S_BUILD_TESTS=OFF", "-DO7S_INSTALL_SDK=OFF",
+                 "-DCMAKE_BUILD_TYPE=Release"]
     if shutil.which("ninja") and not (build / "CMakeCache.txt").exists():
         configure += ["-G", "Ninja"]
     _run(configure, "configuring the C++ benchmark")

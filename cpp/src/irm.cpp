@@ -3,6 +3,13 @@
 #include <o7s/error.hpp>
 #include <o7s/irm.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
 namespace ouroboros::irm {
 namespace {
 
@@ -22,6 +29,57 @@ void check(int rc, const std::string& what)
 std::string quoted(const std::string& s)
 {
     return "'" + s + "'";
+}
+
+bool is_file(const std::string& path, int mode)
+{
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), mode) == 0;
+}
+
+// The absolute path of a program: a name without '/' is looked up in
+// $PATH (like execvp, and without touching the environment, unlike
+// Ouroboros' irm_bind_program), anything else is taken relative to the
+// working directory. Symlinks are resolved unless `keep_links` (a Python
+// venv's interpreter is a symlink that must stay one). Returns "" with
+// errno_out set when not found.
+std::string resolve_program(const std::string& program, int& errno_out, bool keep_links = false)
+{
+    std::string found = program;
+    if (program.find('/') == std::string::npos) {
+        found.clear();
+        const char* env = std::getenv("PATH");
+        std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
+        std::size_t start = 0;
+        while (start <= path.size() && found.empty()) {
+            std::size_t end = path.find(':', start);
+            if (end == std::string::npos)
+                end = path.size();
+            std::string dir = path.substr(start, end - start);
+            std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+            if (is_file(candidate, X_OK))
+                found = candidate;
+            start = end + 1;
+        }
+        if (found.empty()) {
+            errno_out = ENOENT;
+            return {};
+        }
+    }
+    char buf[PATH_MAX];
+    if (::realpath(found.c_str(), buf) == nullptr) {
+        errno_out = errno;
+        return {};
+    }
+    if (!keep_links)
+        return buf;
+    if (found[0] == '/')
+        return found;
+    if (::getcwd(buf, sizeof buf) == nullptr) {
+        errno_out = errno;
+        return {};
+    }
+    return std::string(buf) + "/" + found;
 }
 
 } // namespace
@@ -70,16 +128,36 @@ void disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& compo
 }
 
 void bind_program(const std::string& program, const std::string& name, std::uint16_t opts,
-                  const std::vector<std::string>& argv)
+                  const std::vector<std::string>& argv, const std::string& interpreter)
 {
-    check(be().bind_program(program, name, opts, argv),
-          "binding program " + quoted(program) + " to name " + quoted(name));
+    const std::string what = "binding program " + quoted(program) + " to name " + quoted(name);
+    auto resolved = [&what](const std::string& p, bool keep_links = false) {
+        int err = 0;
+        std::string path = resolve_program(p, err, keep_links);
+        if (path.empty())
+            throw error(err, what + ": " + quoted(p) + ": " +
+                                 (p.find('/') == std::string::npos
+                                      ? "no executable of that name in $PATH"
+                                      : ouroboros::strerror(err)));
+        return path;
+    };
+    if (interpreter.empty()) {
+        check(be().bind_program(resolved(program), name, opts, argv), what);
+        return;
+    }
+    // A script need not be executable, so it is not looked up in $PATH.
+    std::string path = program.find('/') == std::string::npos ? "./" + program : program;
+    check(be().bind_script(resolved(path), name, opts, argv, resolved(interpreter, true)), what);
 }
 
 void unbind_program(const std::string& program, const std::string& name)
 {
-    check(be().unbind_program(program, name),
-          "unbinding program " + quoted(program) + " from name " + quoted(name));
+    // A program deleted since it was bound can still be unbound by its path.
+    int err = 0;
+    std::string path = resolve_program(program, err);
+    check(be().unbind_program(path.empty() ? program : path, name),
+          "unbinding program " + quoted(program) +
+              (name.empty() ? std::string(" from every name") : " from name " + quoted(name)));
 }
 
 void bind_process(pid_t pid, const std::string& name)
@@ -91,7 +169,8 @@ void bind_process(pid_t pid, const std::string& name)
 void unbind_process(pid_t pid, const std::string& name)
 {
     check(be().unbind_process(pid, name),
-          "unbinding process " + std::to_string(pid) + " from name " + quoted(name));
+          "unbinding process " + std::to_string(pid) +
+              (name.empty() ? std::string(" from every name") : " from name " + quoted(name)));
 }
 
 void create_name(const name_info& info)
@@ -121,6 +200,13 @@ void unreg_name(const std::string& name, pid_t ipcp_pid)
 {
     check(be().unreg_name(name, ipcp_pid),
           "unregistering name " + quoted(name) + " from IPCP " + std::to_string(ipcp_pid));
+}
+
+std::vector<name_bindings> list_bindings()
+{
+    std::vector<name_bindings> out;
+    check(be().list_bindings(out), "listing bindings");
+    return out;
 }
 
 } // namespace ouroboros::irm

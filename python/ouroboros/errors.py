@@ -97,7 +97,126 @@ class RuntimeUnavailable(OuroborosError, ConnectionError):
 
 
 class IrmError(OuroborosError):
-    """An IRM request (IPCPs, names, bindings) failed."""
+    """An IRM request (IPCPs, names, bindings) failed. Every IRM error is
+    one; its class tells the cause (:class:`AlreadyExists`,
+    :class:`NoSuchIpcp`, ...) and, with the upstream pyOuroboros names, the
+    operation (:class:`BindError`, :class:`IpcpCreateError`, ...)."""
+
+
+# --- IRM errors by cause (chosen by errno).
+
+class AlreadyExists(IrmError, FileExistsError):
+    """The name, IPCP, layer or binding exists already (EEXIST)."""
+
+
+class NoSuchIpcp(IrmError):
+    """No IPCP with that pid, or no IPCP serves that layer (EIPCP)."""
+
+
+class IpcpTypeError(IrmError):
+    """The IPCP is of another type than the request needs (EIPCPTYPE)."""
+
+
+class IpcpStateError(IrmError):
+    """The IPCP is in the wrong state: not bootstrapped, or bootstrapped
+    already (EIPCPSTATE)."""
+
+
+class NamingError(IrmError):
+    """The name is unknown, not registered or not bound (ENAME)."""
+
+
+class IrmPermissionError(IrmError, PermissionError):
+    """Not permitted: another user's process, or a program that cannot be
+    executed (EPERM, EACCES)."""
+
+
+class NoSuchProcess(IrmError, ProcessLookupError):
+    """No process with that pid (ESRCH)."""
+
+
+class ProgramNotFound(IrmError, FileNotFoundError):
+    """The program to bind does not exist (ENOENT)."""
+
+
+class IrmNotSupported(IrmError, NotSupported):
+    """The runtime does not offer this (e.g. a unicast IPCP on the embedded
+    runtime) (ENOTSUP)."""
+
+
+class IrmInvalidArgument(IrmError, InvalidArgument):
+    """A malformed name, path or option (EINVAL, ENAMETOOLONG, E2BIG)."""
+
+
+class IrmdUnavailable(IrmError, RuntimeUnavailable):
+    """The IRMd (or the embedded runtime daemon) cannot be reached (EIRMD)."""
+
+
+# --- IRM errors by operation: upstream pyOuroboros' classes. A raised
+# error derives from both its cause and its operation class. Upstream's
+# ``NameError`` is ``IrmNameError`` here: that name would shadow a builtin.
+
+class IpcpCreateError(IrmError):
+    """create_ipcp() failed."""
+
+
+class IpcpBootstrapError(IrmError):
+    """bootstrap_ipcp() failed."""
+
+
+class IpcpEnrollError(IrmError):
+    """enroll_ipcp() failed."""
+
+
+class IpcpConnectError(IrmError):
+    """connect_ipcp() or disconnect_ipcp() failed."""
+
+
+class IrmNameError(IrmError):
+    """create_name(), destroy_name(), reg_name() or unreg_name() failed."""
+
+
+class BindError(IrmError):
+    """A bind or unbind call failed."""
+
+
+_IRM_CLASSES: dict[int, type[IrmError]] = {
+    _errno.EEXIST: AlreadyExists,
+    EIPCP: NoSuchIpcp,
+    EIPCPTYPE: IpcpTypeError,
+    EIPCPSTATE: IpcpStateError,
+    ENAME: NamingError,
+    _errno.EPERM: IrmPermissionError,
+    _errno.EACCES: IrmPermissionError,
+    _errno.ESRCH: NoSuchProcess,
+    _errno.ENOENT: ProgramNotFound,
+    _errno.ENOTSUP: IrmNotSupported,
+    _errno.EINVAL: IrmInvalidArgument,
+    _errno.ENAMETOOLONG: IrmInvalidArgument,
+    _errno.E2BIG: IrmInvalidArgument,
+    EIRMD: IrmdUnavailable,
+}
+
+_COMBINED: dict[tuple[type[IrmError], type[IrmError]], type[IrmError]] = {}
+
+
+def with_operation(error: IrmError, operation: type[IrmError]) -> IrmError:
+    """``error`` as an instance of a class deriving from both its own class
+    and ``operation`` (e.g. :class:`AlreadyExists` and :class:`BindError`).
+    The class is made once and kept in this module, so it pickles."""
+    cause = type(error)
+    if issubclass(cause, operation):
+        return error
+    cls = _COMBINED.get((cause, operation))
+    if cls is None:
+        name = f"{operation.__name__}_{cause.__name__}"
+        cls = type(name, (cause, operation), {"__module__": __name__, "__doc__": (
+            f"{cause.__doc__} Raised by an operation that raises {operation.__name__}.")})
+        globals()[name] = cls
+        _COMBINED[(cause, operation)] = cls
+    combined = cls(error.errno, error.strerror)
+    combined.__traceback__ = error.__traceback__
+    return combined
 
 
 _FLOW_CLASSES: dict[int, type[OuroborosError]] = {
@@ -121,11 +240,12 @@ _COMMON_CLASSES: dict[int, type[OuroborosError]] = {
 
 
 def exception_class(errnum: int, irm: bool = False) -> type[OuroborosError]:
-    """The exception class raised for ``errnum``."""
+    """The exception class raised for ``errnum`` (by an IRM call when
+    ``irm``: then always an :class:`IrmError`)."""
+    if irm:
+        return _IRM_CLASSES.get(errnum, IrmError)
     if errnum in _COMMON_CLASSES:
         return _COMMON_CLASSES[errnum]
-    if irm:
-        return IrmError
     return _FLOW_CLASSES.get(errnum, FlowException)
 
 
@@ -139,7 +259,11 @@ __all__ = [
     "FlowNotAllocatedException", "FlowDownException", "FlowPeerException",
     "FlowPermissionException", "FlowTimeoutException", "FlowWouldBlock",
     "FlowSizeException", "InvalidArgument", "NotSupported", "RuntimeUnavailable",
-    "IrmError", "strerror", "exception_class",
+    "IrmError", "AlreadyExists", "NoSuchIpcp", "IpcpTypeError", "IpcpStateError",
+    "NamingError", "IrmPermissionError", "NoSuchProcess", "ProgramNotFound",
+    "IrmNotSupported", "IrmInvalidArgument", "IrmdUnavailable",
+    "IpcpCreateError", "IpcpBootstrapError", "IpcpEnrollError", "IpcpConnectError",
+    "IrmNameError", "BindError", "with_operation", "strerror", "exception_class",
     "ENOTALLOC", "EIPCPTYPE", "EIRMD", "EIPCP", "EIPCPSTATE", "EFLOWDOWN",
     "EFLOWPEER", "ENAME", "ECRYPT", "EAUTH",
 ]

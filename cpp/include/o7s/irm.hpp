@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ouroboros {
@@ -32,12 +33,88 @@ enum class load_balance : int {
 // bind_program() option: start the program when a flow arrives for the name.
 inline constexpr std::uint16_t bind_auto = 0x01;
 
-// What bootstrap_ipcp() needs. Fields beyond `type` and `layer` only matter
-// for the IPCP types that use them; the embedded runtime models local and
-// broadcast layers.
+// Policies and parameters of a layer, with the defaults of Ouroboros'
+// ipcp.h (0.23). Times are in seconds.
+enum class addr_auth_policy : int { flat_random = 0 };
+enum class link_state_policy : int { simple = 0, lfa = 1, ecmp = 2 };
+enum class routing_policy : int { link_state = 0 };
+enum class cong_avoid_policy : int { none = 0, mb_ecn = 1 };
+enum class dir_policy : int { dht = 0 };
+enum class dir_hash_algo : int { sha3_224 = 0, sha3_256 = 1, sha3_384 = 2, sha3_512 = 3 };
+
+struct link_state_config {
+    link_state_policy pol = link_state_policy::simple;
+    std::uint32_t t_recalc = 4;  // recalculate the forwarding table
+    std::uint32_t t_update = 15; // between link-state updates
+    std::uint32_t t_timeo = 60;  // link timeout
+};
+
+struct routing_config {
+    routing_policy pol = routing_policy::link_state;
+    link_state_config ls;
+};
+
+struct dt_config {
+    std::uint8_t addr_size = 4; // bytes
+    std::uint8_t eid_size = 8;  // bytes
+    std::uint8_t max_ttl = 60;
+    routing_config routing;
+};
+
+struct dht_config {
+    std::uint32_t alpha = 3; // parallel lookups
+    std::uint32_t k = 8;     // replication factor
+    std::uint32_t t_expire = 86400;
+    std::uint32_t t_refresh = 900;
+    std::uint32_t t_replicate = 900;
+};
+
+struct dir_config {
+    dir_policy pol = dir_policy::dht;
+    dht_config dht;
+};
+
+struct unicast_config {
+    dt_config dt;
+    dir_config dir;
+    addr_auth_policy addr_auth = addr_auth_policy::flat_random;
+    cong_avoid_policy cong_avoid = cong_avoid_policy::mb_ecn;
+};
+
+struct eth_config {
+    std::string dev;                // network interface
+    std::uint16_t ethertype = 0xA000; // eth-dix only
+};
+
+// Addresses in text form (dotted quad, or IPv6 notation).
+struct udp4_config {
+    std::string ip_addr = "0.0.0.0";
+    std::string dns_addr = "0.0.0.0";
+    std::uint16_t port = 3435;
+};
+
+struct udp6_config {
+    std::string ip_addr = "::";
+    std::string dns_addr = "::";
+    std::uint16_t port = 3435;
+};
+
+// What bootstrap_ipcp() needs. Only the part for `type` is used; the
+// embedded runtime models local and broadcast layers, which need nothing
+// beyond the layer name.
 struct ipcp_config {
+    ipcp_config(ipcp_type t = ipcp_type::local, std::string layer_name = {})
+        : type(t), layer(std::move(layer_name))
+    {
+    }
+
     ipcp_type type = ipcp_type::local;
     std::string layer;
+    dir_hash_algo dir_hash = dir_hash_algo::sha3_256;
+    unicast_config unicast;
+    eth_config eth;
+    udp4_config udp4;
+    udp6_config udp6;
 };
 
 struct ipcp_info {
@@ -47,9 +124,50 @@ struct ipcp_info {
     std::string layer;
 };
 
+// Paths of the encryption configuration, key and certificate of a name
+// (empty: the IRMd's default). The embedded runtime does not use them.
+struct name_sec_paths {
+    std::string enc;
+    std::string key;
+    std::string crt;
+};
+
 struct name_info {
+    // name_info{name, policy} as before the security paths were added.
+    name_info(std::string n = {}, load_balance p = load_balance::round_robin)
+        : name(std::move(n)), policy(p)
+    {
+    }
+
     std::string name;
     load_balance policy = load_balance::round_robin;
+    name_sec_paths server_sec; // used when a process accepts flows for the name
+    name_sec_paths client_sec; // used when a process allocates flows to it
+};
+
+// A process bound to a name: with bind_process(), or because it runs a
+// program bound to the name (then `program` is that program's path).
+struct process_binding {
+    pid_t pid = -1;
+    std::string program;
+};
+
+// A program bound to a name. With bind_auto in `opts`, a flow allocated to
+// the name while no bound process accepts starts `path` with `argv`
+// (through `interpreter` when it was bound with one).
+struct program_binding {
+    std::string path;
+    std::uint16_t opts = 0;
+    std::vector<std::string> argv;
+    std::string interpreter;
+};
+
+// Everything the IRM knows about one name (what `irm name list` shows).
+struct name_bindings {
+    name_info info;
+    std::vector<pid_t> ipcps; // IPCPs (layers) the name is registered with
+    std::vector<process_binding> processes;
+    std::vector<program_binding> programs;
 };
 
 namespace irm {
@@ -63,17 +181,27 @@ void connect_ipcp(pid_t pid, const std::string& dst, const std::string& componen
                   const qos_spec& qos);
 void disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component);
 
+// A program without a '/' is looked up in $PATH; the IRM keeps its
+// absolute, symlink-free path. With an `interpreter`, the program is a
+// script that need not be executable: it is started as
+// `interpreter program argv...` (the embedded runtime only).
 void bind_program(const std::string& program, const std::string& name,
-                  std::uint16_t opts = 0, const std::vector<std::string>& argv = {});
-void unbind_program(const std::string& program, const std::string& name);
+                  std::uint16_t opts = 0, const std::vector<std::string>& argv = {},
+                  const std::string& interpreter = {});
+// An empty name unbinds the program (or process) from every name.
+void unbind_program(const std::string& program, const std::string& name = {});
 void bind_process(pid_t pid, const std::string& name);
-void unbind_process(pid_t pid, const std::string& name);
+void unbind_process(pid_t pid, const std::string& name = {});
 
 void create_name(const name_info& info);
 void destroy_name(const std::string& name);
 std::vector<name_info> list_names();
 void reg_name(const std::string& name, pid_t ipcp_pid);
 void unreg_name(const std::string& name, pid_t ipcp_pid);
+
+// Names with their registrations and bindings. Not in Ouroboros' C API;
+// backends that cannot tell throw ENOTSUP.
+std::vector<name_bindings> list_bindings();
 
 } // namespace irm
 } // namespace ouroboros

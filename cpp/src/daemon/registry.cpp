@@ -19,6 +19,33 @@ bool modelled(ipcp_type t)
     return t == ipcp_type::local || t == ipcp_type::broadcast;
 }
 
+const char* type_name(ipcp_type t)
+{
+    switch (t) {
+    case ipcp_type::local: return "local";
+    case ipcp_type::unicast: return "unicast";
+    case ipcp_type::broadcast: return "broadcast";
+    case ipcp_type::eth_llc: return "eth-llc";
+    case ipcp_type::eth_dix: return "eth-dix";
+    case ipcp_type::udp4: return "udp4";
+    case ipcp_type::udp6: return "udp6";
+    }
+    return "unknown";
+}
+
+std::string no_ipcp(pid_t id)
+{
+    return "no IPCP with pid " + std::to_string(id);
+}
+
+template <class Vec, class Pred> bool erase_if(Vec& v, Pred pred)
+{
+    auto it = std::remove_if(v.begin(), v.end(), pred);
+    bool any = it != v.end();
+    v.erase(it, v.end());
+    return any;
+}
+
 } // namespace
 
 registry::registry()
@@ -52,27 +79,32 @@ int registry::create_ipcp(const std::string& name, ipcp_type type, pid_t& id, st
     if (int rc = check_name(name, why); rc < 0)
         return rc;
     if (!modelled(type)) {
-        why = "the embedded runtime models local and broadcast IPCPs only";
-        return -errc::ipcp_type;
+        why = std::string(type_name(type)) +
+              " IPCPs are not supported by the embedded runtime, which models local and "
+              "broadcast layers only (use the real Ouroboros, the system backend)";
+        return -ENOTSUP;
     }
     for (const auto& [_, ipcp] : ipcps_)
         if (ipcp.name == name) {
-            why = "an IPCP named " + quoted(name) + " exists already";
+            why = "an IPCP named " + quoted(name) + " exists already (pid " +
+                  std::to_string(ipcp.id) + ")";
             return -EEXIST;
         }
     id = next_ipcp_id_++;
     ipcps_[id] = ipcp_record{id, name, type, {}};
+    ++generation_;
     return 0;
 }
 
 int registry::destroy_ipcp(pid_t id, std::string& why)
 {
     if (ipcps_.erase(id) == 0) {
-        why = "no IPCP with pid " + std::to_string(id);
+        why = no_ipcp(id);
         return -errc::ipcp;
     }
     for (auto& [_, n] : names_)
         n.registered_in.erase(id);
+    ++generation_;
     return 0;
 }
 
@@ -80,22 +112,42 @@ int registry::bootstrap_ipcp(pid_t id, ipcp_type type, const std::string& layer,
 {
     auto it = ipcps_.find(id);
     if (it == ipcps_.end()) {
-        why = "no IPCP with pid " + std::to_string(id);
+        why = no_ipcp(id);
         return -errc::ipcp;
     }
-    if (it->second.type != type) {
-        why = "IPCP " + std::to_string(id) + " is not of the type in the configuration";
+    ipcp_record& ipcp = it->second;
+    if (ipcp.type != type) {
+        why = "IPCP " + std::to_string(id) + " is a " + type_name(ipcp.type) +
+              " IPCP, the configuration is for a " + type_name(type) + " one";
         return -errc::ipcp_type;
-    }
-    if (!it->second.layer.empty()) {
-        why = "IPCP " + std::to_string(id) + " is bootstrapped already (layer " +
-              quoted(it->second.layer) + ")";
-        return -errc::ipcp_state;
     }
     if (int rc = check_name(layer, why); rc < 0)
         return rc;
-    it->second.layer = layer;
+    if (ipcp.layer == layer)
+        return 0;
+    if (!ipcp.layer.empty()) {
+        why = "IPCP " + std::to_string(id) + " is bootstrapped already (layer " +
+              quoted(ipcp.layer) + ")";
+        return -errc::ipcp_state;
+    }
+    // One IPCP per layer: on a single host a second IPCP would be a second,
+    // unconnected layer of the same name.
+    if (const ipcp_record* other = ipcp_of_layer(layer)) {
+        why = "layer " + quoted(layer) + " exists already (IPCP " + quoted(other->name) +
+              ", pid " + std::to_string(other->id) + ")";
+        return -EEXIST;
+    }
+    ipcp.layer = layer;
+    ++generation_;
     return 0;
+}
+
+const ipcp_record* registry::ipcp_of_layer(const std::string& layer) const
+{
+    for (const auto& [_, ipcp] : ipcps_)
+        if (!ipcp.layer.empty() && ipcp.layer == layer)
+            return &ipcp;
+    return nullptr;
 }
 
 int registry::create_name(const std::string& name, load_balance policy, std::string& why)
@@ -110,6 +162,7 @@ int registry::create_name(const std::string& name, load_balance policy, std::str
     rec.name = name;
     rec.policy = policy;
     names_.emplace(name, std::move(rec));
+    ++generation_;
     return 0;
 }
 
@@ -119,6 +172,7 @@ int registry::destroy_name(const std::string& name, std::string& why)
         why = "no name " + quoted(name);
         return -errc::name;
     }
+    ++generation_;
     return 0;
 }
 
@@ -131,14 +185,22 @@ int registry::reg_name(const std::string& name, pid_t ipcp, std::string& why)
     }
     auto i = ipcps_.find(ipcp);
     if (i == ipcps_.end()) {
-        why = "no IPCP with pid " + std::to_string(ipcp);
+        why = no_ipcp(ipcp);
         return -errc::ipcp;
     }
     if (i->second.layer.empty()) {
         why = "IPCP " + std::to_string(ipcp) + " is not bootstrapped into a layer";
         return -errc::ipcp_state;
     }
+    if (i->second.type == ipcp_type::broadcast) {
+        // As in Ouroboros: a broadcast layer has no directory; processes
+        // join it with flow_join instead.
+        why = "layer " + quoted(i->second.layer) +
+              " is a broadcast layer: names cannot be registered in it (use flow_join)";
+        return -ENOTSUP;
+    }
     n->second.registered_in.insert(ipcp);
+    ++generation_;
     return 0;
 }
 
@@ -150,55 +212,142 @@ int registry::unreg_name(const std::string& name, pid_t ipcp, std::string& why)
         return -errc::name;
     }
     if (n->second.registered_in.erase(ipcp) == 0) {
-        why = "name " + quoted(name) + " is not registered with IPCP " + std::to_string(ipcp);
-        return -errc::name;
+        why = ipcps_.count(ipcp) ? "name " + quoted(name) + " is not registered with IPCP " +
+                                       std::to_string(ipcp)
+                                 : no_ipcp(ipcp);
+        return ipcps_.count(ipcp) ? -errc::name : -errc::ipcp;
     }
+    ++generation_;
     return 0;
 }
 
-int registry::bind_process(pid_t pid, const std::string& name, std::string& why)
+name_record* registry::name_for_binding(const std::string& name, std::string& why, int& rc)
 {
-    if (int rc = check_name(name, why); rc < 0)
+    if ((rc = check_name(name, why)) < 0)
+        return nullptr;
+    if (!names_.count(name) && (rc = create_name(name, load_balance::spill, why)) < 0)
+        return nullptr;
+    return &names_.at(name);
+}
+
+int registry::bind_process(pid_t pid, const std::string& name, std::string& why,
+                           const std::string& program)
+{
+    int rc = 0;
+    name_record* n = name_for_binding(name, why, rc);
+    if (n == nullptr)
         return rc;
-    auto n = names_.find(name);
-    if (n == names_.end()) {
-        create_name(name, load_balance::spill, why);
-        n = names_.find(name);
-    }
-    auto& procs = n->second.processes;
-    if (std::find(procs.begin(), procs.end(), pid) == procs.end())
-        procs.push_back(pid);
+    auto& procs = n->processes;
+    auto it = std::find_if(procs.begin(), procs.end(),
+                           [pid](const process_binding& b) { return b.pid == pid; });
+    if (it == procs.end())
+        procs.push_back(process_binding{pid, program});
+    else if (program.empty())
+        it->program.clear(); // an explicit binding outlives the program's
+    ++generation_;
     return 0;
 }
 
 int registry::unbind_process(pid_t pid, const std::string& name, std::string& why)
 {
+    auto of_pid = [pid](const process_binding& b) { return b.pid == pid; };
+    if (name.empty()) {
+        bool any = false;
+        for (auto& [_, n] : names_)
+            any |= erase_if(n.processes, of_pid);
+        if (!any) {
+            why = "process " + std::to_string(pid) + " is not bound to any name";
+            return -errc::name;
+        }
+        ++generation_;
+        return 0;
+    }
     auto n = names_.find(name);
     if (n == names_.end()) {
         why = "no name " + quoted(name);
         return -errc::name;
     }
-    auto& procs = n->second.processes;
-    auto it = std::find(procs.begin(), procs.end(), pid);
-    if (it == procs.end()) {
+    if (!erase_if(n->second.processes, of_pid)) {
         why = "process " + std::to_string(pid) + " is not bound to " + quoted(name);
         return -errc::name;
     }
-    procs.erase(it);
+    ++generation_;
     return 0;
+}
+
+int registry::bind_program(const program_binding& prog, const std::string& name, std::string& why)
+{
+    int rc = 0;
+    name_record* n = name_for_binding(name, why, rc);
+    if (n == nullptr)
+        return rc;
+    for (const auto& p : n->programs)
+        if (p.path == prog.path) {
+            why = "program " + quoted(prog.path) + " is bound to " + quoted(name) +
+                  " already (unbind it first to change its options or arguments)";
+            return -EEXIST;
+        }
+    n->programs.push_back(prog);
+    ++generation_;
+    return 0;
+}
+
+int registry::unbind_program(const std::string& path, const std::string& name, std::string& why)
+{
+    auto is_prog = [&path](const program_binding& p) { return p.path == path; };
+    auto via_prog = [&path](const process_binding& b) { return b.program == path; };
+    bool any = false;
+    for (auto& [n_name, n] : names_) {
+        if (!name.empty() && n_name != name)
+            continue;
+        if (erase_if(n.programs, is_prog)) {
+            any = true;
+            erase_if(n.processes, via_prog);
+        }
+    }
+    if (!any) {
+        why = "program " + quoted(path) + " is not bound to " +
+              (name.empty() ? std::string("any name") : quoted(name));
+        return -errc::name;
+    }
+    ++generation_;
+    return 0;
+}
+
+std::vector<std::string> registry::names_of_program(const std::string& path) const
+{
+    std::vector<std::string> out;
+    for (const auto& [name, n] : names_)
+        for (const auto& p : n.programs)
+            if (p.path == path)
+                out.push_back(name);
+    return out;
+}
+
+const program_binding* registry::auto_program(const std::string& name) const
+{
+    auto n = names_.find(name);
+    if (n == names_.end())
+        return nullptr;
+    for (const auto& p : n->second.programs)
+        if (p.opts & bind_auto)
+            return &p;
+    return nullptr;
 }
 
 void registry::forget_process(pid_t pid)
 {
+    bool any = false;
     for (auto& [_, n] : names_)
-        n.processes.erase(std::remove(n.processes.begin(), n.processes.end(), pid),
-                          n.processes.end());
+        any |= erase_if(n.processes, [pid](const process_binding& b) { return b.pid == pid; });
+    if (any)
+        ++generation_;
 }
 
 bool registry::has_bindings(pid_t pid) const
 {
-    for (const auto& [_, n] : names_)
-        if (std::find(n.processes.begin(), n.processes.end(), pid) != n.processes.end())
+    for (const auto& [name, _] : names_)
+        if (serves(pid, name))
             return true;
     return false;
 }
@@ -206,13 +355,16 @@ bool registry::has_bindings(pid_t pid) const
 bool registry::serves(pid_t pid, const std::string& name) const
 {
     auto n = names_.find(name);
-    return n != names_.end() &&
-           std::find(n->second.processes.begin(), n->second.processes.end(), pid) !=
-               n->second.processes.end();
+    if (n == names_.end())
+        return false;
+    const auto& procs = n->second.processes;
+    return std::any_of(procs.begin(), procs.end(),
+                       [pid](const process_binding& b) { return b.pid == pid; });
 }
 
 int registry::servers_for(const std::string& name, std::vector<pid_t>& out, std::string& why) const
 {
+    out.clear();
     auto n = names_.find(name);
     if (n == names_.end()) {
         why = "unknown name " + quoted(name) + ": it was never created or bound";
@@ -224,16 +376,18 @@ int registry::servers_for(const std::string& name, std::vector<pid_t>& out, std:
         return -errc::name;
     }
     if (rec.processes.empty()) {
-        why = "no process is bound to name " + quoted(name) + " (bind one with bind_process)";
+        if (auto_program(name) != nullptr)
+            return 0; // the program starts when nobody accepts
+        why = "no process is bound to name " + quoted(name) +
+              " (bind one with bind_process, or an auto-started program with bind_program)";
         return -errc::name;
     }
-    out.clear();
     const std::size_t count = rec.processes.size();
     // Round robin starts after the last process served; spill always
     // prefers the first bound process that can take the flow.
     const std::size_t start = rec.policy == load_balance::round_robin ? rec.next % count : 0;
     for (std::size_t i = 0; i < count; ++i)
-        out.push_back(rec.processes[(start + i) % count]);
+        out.push_back(rec.processes[(start + i) % count].pid);
     return 0;
 }
 
@@ -243,7 +397,8 @@ void registry::served(const std::string& name, pid_t pid)
     if (n == names_.end())
         return;
     auto& procs = n->second.processes;
-    auto it = std::find(procs.begin(), procs.end(), pid);
+    auto it = std::find_if(procs.begin(), procs.end(),
+                           [pid](const process_binding& b) { return b.pid == pid; });
     if (it != procs.end())
         n->second.next = static_cast<std::size_t>(it - procs.begin()) + 1;
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -31,9 +32,10 @@ struct ipcp_record {
 struct name_record {
     std::string name;
     load_balance policy = load_balance::round_robin;
-    std::set<pid_t> registered_in; // IPCP ids
-    std::vector<pid_t> processes;   // bound processes, in binding order
-    std::size_t next = 0;           // round-robin position
+    std::set<pid_t> registered_in;          // IPCP ids
+    std::vector<process_binding> processes; // in binding order
+    std::vector<program_binding> programs;  // in binding order
+    std::size_t next = 0;                   // round-robin position
 };
 
 class registry {
@@ -43,9 +45,14 @@ public:
     registry();
 
     int create_ipcp(const std::string& name, ipcp_type type, pid_t& id, std::string& why);
+    // Also unregisters every name from it.
     int destroy_ipcp(pid_t id, std::string& why);
+    // Bootstrapping an IPCP again into the layer it is in succeeds, so
+    // set-up scripts also run against the default "local" IPCP.
     int bootstrap_ipcp(pid_t id, ipcp_type type, const std::string& layer, std::string& why);
     const std::map<pid_t, ipcp_record>& ipcps() const { return ipcps_; }
+    // The bootstrapped IPCP of `layer`, or nullptr.
+    const ipcp_record* ipcp_of_layer(const std::string& layer) const;
 
     int create_name(const std::string& name, load_balance policy, std::string& why);
     int destroy_name(const std::string& name, std::string& why);
@@ -53,27 +60,48 @@ public:
     int unreg_name(const std::string& name, pid_t ipcp, std::string& why);
     const std::map<std::string, name_record>& names() const { return names_; }
 
-    // Like the IRMd, binding a process to a name that does not exist yet
-    // creates the name (with the spill policy).
-    int bind_process(pid_t pid, const std::string& name, std::string& why);
+    // Like the IRMd, binding a process or program to a name that does not
+    // exist yet creates the name (with the spill policy). `program` is the
+    // program binding that bound the process, empty for bind_process.
+    int bind_process(pid_t pid, const std::string& name, std::string& why,
+                     const std::string& program = {});
+    // An empty name unbinds the process from every name.
     int unbind_process(pid_t pid, const std::string& name, std::string& why);
+    int bind_program(const program_binding& prog, const std::string& name, std::string& why);
+    // An empty name unbinds the program from every name. Processes bound
+    // because they run the program lose those bindings too.
+    int unbind_program(const std::string& path, const std::string& name, std::string& why);
+    // The names the program at `path` is bound to.
+    std::vector<std::string> names_of_program(const std::string& path) const;
+    // The first auto-start program bound to `name`, or nullptr.
+    const program_binding* auto_program(const std::string& name) const;
+
     // Drops every binding of a process that exited.
     void forget_process(pid_t pid);
     bool has_bindings(pid_t pid) const;
     bool serves(pid_t pid, const std::string& name) const;
 
     // The processes a flow to `name` may reach, in the order the name's
-    // load-balancing policy prefers; fails with the missing step.
+    // load-balancing policy prefers; fails with the missing step. Empty
+    // (and 0) when only an auto-start program serves the name.
     int servers_for(const std::string& name, std::vector<pid_t>& out, std::string& why) const;
     // Tells the policy that `pid` got a flow for `name`.
     void served(const std::string& name, pid_t pid);
 
+    // Changes with every change of names, registrations or bindings, so a
+    // listing in several parts can tell whether it is consistent.
+    std::uint64_t generation() const { return generation_; }
+
     static int check_name(const std::string& name, std::string& why);
 
 private:
+    // The record of `name`, created (spill policy) when missing.
+    name_record* name_for_binding(const std::string& name, std::string& why, int& rc);
+
     std::map<pid_t, ipcp_record> ipcps_;
     std::map<std::string, name_record> names_;
     pid_t next_ipcp_id_ = first_ipcp_id;
+    std::uint64_t generation_ = 1;
 };
 
 } // namespace ouroboros::daemon

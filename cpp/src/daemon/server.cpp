@@ -1,7 +1,9 @@
 // server.cpp - the daemon's event loop, connections and process watching.
 #include "server.hpp"
 
+#include "epoll_tags.hpp"
 #include "log.hpp"
+#include "process_info.hpp"
 
 #include <o7s/error.hpp>
 
@@ -20,13 +22,6 @@
 namespace ouroboros::daemon {
 namespace {
 
-// epoll tags: what kind of descriptor an event is for, and which one.
-enum : std::uint64_t { tag_listener = 1, tag_client = 2, tag_process = 3, tag_signal = 4 };
-constexpr std::uint64_t tag(std::uint64_t kind, std::uint64_t value)
-{
-    return (kind << 56) | value;
-}
-
 constexpr int liveness_check_ms = 2000;
 
 int pidfd_open(pid_t pid)
@@ -34,19 +29,12 @@ int pidfd_open(pid_t pid)
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
-void add_to_epoll(int ep, int fd, std::uint64_t data)
-{
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = data;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
 } // namespace
 
 server::server(util::unique_fd listener, std::string socket_path, std::string runtime_dir)
     : listener_(std::move(listener)), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
-      socket_path_(std::move(socket_path)), runtime_dir_(std::move(runtime_dir))
+      socket_path_(std::move(socket_path)), runtime_dir_(std::move(runtime_dir)),
+      relay_(epoll_.get())
 {
     struct stat st{};
     if (::stat(socket_path_.c_str(), &st) == 0)
@@ -59,8 +47,8 @@ server::server(util::unique_fd listener, std::string socket_path, std::string ru
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
     signals_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 
-    add_to_epoll(epoll_.get(), listener_.get(), tag(tag_listener, 0));
-    add_to_epoll(epoll_.get(), signals_.get(), tag(tag_signal, 0));
+    epoll_watch(epoll_.get(), listener_.get(), tag(tag_kind::listener, 0));
+    epoll_watch(epoll_.get(), signals_.get(), tag(tag_kind::signal, 0));
 }
 
 int server::run()
@@ -77,21 +65,27 @@ int server::run()
         }
         for (int i = 0; i < n; ++i) {
             std::uint64_t data = events[i].data.u64;
-            std::uint64_t value = data & ((std::uint64_t(1) << 56) - 1);
-            switch (data >> 56) {
-            case tag_listener: on_listener(); break;
-            case tag_client: on_client(value); break;
-            case tag_process: on_process_exit(static_cast<pid_t>(value)); break;
-            case tag_signal: on_signal(); break;
+            std::uint64_t value = value_of(data);
+            switch (kind_of(data)) {
+            case tag_kind::listener: on_listener(); break;
+            case tag_kind::client: on_client(value); break;
+            case tag_kind::process: on_process_exit(static_cast<pid_t>(value)); break;
+            case tag_kind::signal: on_signal(); break;
+            case tag_kind::child: on_child_exit(static_cast<pid_t>(value)); break;
+            case tag_kind::member: relay_.on_event(value, events[i].events); break;
             }
         }
+        if (autostart_due())
+            match_pending();
         expire_pending();
         drop_doomed();
         if (!socket_still_ours()) {
             O7S_INFO("socket %s was removed or replaced; exiting", socket_path_.c_str());
+            stop_children();
             return 0;
         }
     }
+    stop_children();
     O7S_INFO("stopping");
     return 0;
 }
@@ -118,8 +112,11 @@ int server::poll_timeout_ms() const
     auto soonest = clock::now() + std::chrono::milliseconds(liveness_check_ms);
     for (const auto& a : accepts_)
         soonest = std::min(soonest, a.deadline);
-    for (const auto& a : allocs_)
+    for (const auto& a : allocs_) {
         soonest = std::min(soonest, a.deadline);
+        if (!a.grace_checked)
+            soonest = std::min(soonest, a.start_at);
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - clock::now()).count();
     return ms < 0 ? 0 : static_cast<int>(ms) + 1;
 }
@@ -141,8 +138,10 @@ void server::on_listener()
         c.id = next_client_++;
         c.pid = cred.pid;
         c.fd = std::move(fd);
-        add_to_epoll(epoll_.get(), c.fd.get(), tag(tag_client, c.id));
+        epoll_watch(epoll_.get(), c.fd.get(), tag(tag_kind::client, c.id));
         clients_.emplace(c.id, std::move(c));
+        if (connections_[cred.pid]++ == 0)
+            announce(cred.pid);
     }
 }
 
@@ -199,7 +198,7 @@ void server::dispatch(client& c, const proto::message& m)
         stopping_ = true;
         return;
     default:
-        return irm_request(c, m.type, r);
+        return irm_request(c, m.type, r, m.body.size());
     }
 }
 
@@ -208,11 +207,16 @@ void server::drop_client(std::uint64_t id)
     auto it = clients_.find(id);
     if (it == clients_.end())
         return;
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
+    epoll_unwatch(epoll_.get(), it->second.fd.get());
     // A pending request dies with its connection (the caller gave up).
     auto mine = [id](const auto& p) { return p.client == id; };
     accepts_.remove_if(mine);
     allocs_.remove_if(mine);
+    // A process that connects again after closing all its connections is
+    // announced again, as a process that restarted would be.
+    pid_t pid = it->second.pid;
+    if (--connections_[pid] <= 0)
+        connections_.erase(pid);
     clients_.erase(it);
 }
 
@@ -228,14 +232,27 @@ int server::watch_process(pid_t pid, std::string& why)
 {
     if (watched_.count(pid))
         return 0;
+    if (pid <= 0) {
+        why = "invalid process id " + std::to_string(pid);
+        return -EINVAL;
+    }
     util::unique_fd fd(pidfd_open(pid));
     if (!fd) {
         int err = errno;
-        why = err == ESRCH ? "no process with pid " + std::to_string(pid)
-                           : "cannot watch process " + std::to_string(pid) + ": " + std::strerror(err);
-        return -err;
+        if (err == ESRCH || err == EINVAL)
+            why = pid >= first_ipcp_id
+                      ? "pid " + std::to_string(pid) +
+                            " is an embedded IPCP, not a process; it cannot be bound"
+                      : "no process with pid " + std::to_string(pid);
+        else
+            why = "cannot watch process " + std::to_string(pid) + ": " + std::strerror(err);
+        return err == EINVAL ? -ESRCH : -err;
     }
-    add_to_epoll(epoll_.get(), fd.get(), tag(tag_process, static_cast<std::uint64_t>(pid)));
+    if (!same_user(pid)) {
+        why = "process " + std::to_string(pid) + " belongs to another user";
+        return -EPERM;
+    }
+    epoll_watch(epoll_.get(), fd.get(), tag(tag_kind::process, static_cast<std::uint64_t>(pid)));
     watched_.emplace(pid, std::move(fd));
     return 0;
 }
@@ -247,20 +264,22 @@ void server::unwatch_idle_processes()
             ++it;
             continue;
         }
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.get(), nullptr);
+        epoll_unwatch(epoll_.get(), it->second.get());
         it = watched_.erase(it);
     }
 }
 
 void server::on_process_exit(pid_t pid)
 {
+    // Every process with bindings is watched, so an unwatched one has
+    // nothing to forget (its exit may have been handled already).
+    auto it = watched_.find(pid);
+    if (it == watched_.end())
+        return;
     O7S_INFO("process %d exited; forgetting its bindings", static_cast<int>(pid));
     registry_.forget_process(pid);
-    auto it = watched_.find(pid);
-    if (it != watched_.end()) {
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.get(), nullptr);
-        watched_.erase(it);
-    }
+    epoll_unwatch(epoll_.get(), it->second.get());
+    watched_.erase(it);
     match_pending(); // allocations that only this process could serve fail now
 }
 

@@ -3,13 +3,16 @@
 // It accepts control connections from processes (identified by
 // SO_PEERCRED), answers IRM requests from its registry, and brokers flows:
 // an allocation waits until a process bound to the name accepts, then both
-// get one end of a fresh socketpair. Processes with bindings are watched
+// get one end of a fresh socketpair. A name bound to a program with
+// bind_auto gets that program started when nobody accepts. Broadcast
+// layers go through the relay. Processes with bindings are watched
 // through pidfds, so their state goes when they die.
 #pragma once
 
 #include "../proto/wire.hpp"
 #include "../util/unique_fd.hpp"
 #include "registry.hpp"
+#include "relay.hpp"
 
 #include <sys/types.h>
 
@@ -23,6 +26,11 @@
 namespace ouroboros::daemon {
 
 using clock = std::chrono::steady_clock;
+
+// How long an allocation waits for a bound process that is alive but busy
+// to accept before an auto-start program is started for it (the IRMd's
+// IRMD_REQ_ARR_TIMEOUT).
+inline constexpr std::chrono::milliseconds autostart_grace{1000};
 
 struct client {
     std::uint64_t id = 0;
@@ -43,6 +51,19 @@ struct pending_alloc {
     std::string name;
     qos_spec qos;
     clock::time_point deadline;
+    clock::time_point start_at;  // auto-start from then on if nobody accepts
+    bool grace_checked = false;  // matched once after start_at
+    pid_t started = 0;           // the program instance it waits for
+};
+
+// A program the daemon started for an allocation.
+struct child {
+    pid_t pid = 0;
+    std::string name;    // the name it was started for
+    std::string program; // its path
+    std::string log;     // where its stdout and stderr go
+    util::unique_fd pidfd;
+    bool accepted = false; // it asked for a flow at least once
 };
 
 class server {
@@ -76,9 +97,26 @@ private:
     bool grant(const pending_alloc& a, const pending_accept& acc);
     void expire_pending();
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
+    bool autostart_due() const;
 
     // --- IRM (server_irm.cpp)
-    void irm_request(client& c, proto::msg type, proto::reader& r);
+    void irm_request(client& c, proto::msg type, proto::reader& r, std::size_t body_size);
+    int bind_program(bool script, proto::reader& r, std::size_t body_size, std::string& why);
+    void list_bindings(client& c, proto::reader& r);
+    int destroy_ipcp(pid_t id, std::string& why);
+
+    // --- programs (server_programs.cpp)
+    // Binds a process that connects for the first time to the names of
+    // the programs it runs (the IRMd does this when a process announces).
+    void announce(pid_t pid);
+    // Starts an auto-start program for the allocation if it needs one.
+    // False when it failed (and the allocation was answered).
+    bool autostart(pending_alloc& a);
+    int start_program(const std::string& name, const program_binding& prog, pid_t& pid,
+                      std::string& why);
+    void on_child_exit(pid_t pid);
+    // At shutdown: SIGTERM the programs we started, SIGKILL the stubborn.
+    void stop_children();
 
     // --- replies
     bool send(client& c, proto::writer& w, const int* fds = nullptr, std::size_t nfds = 0);
@@ -94,8 +132,11 @@ private:
     ino_t socket_inode_ = 0;
 
     std::map<std::uint64_t, client> clients_;
-    std::map<pid_t, util::unique_fd> watched_; // pidfds of processes with state
+    std::map<pid_t, int> connections_;          // open connections per pid
+    std::map<pid_t, util::unique_fd> watched_;  // pidfds of processes with bindings
+    std::map<pid_t, child> children_;           // programs we started
     registry registry_;
+    relay relay_;
     std::list<pending_accept> accepts_;
     std::list<pending_alloc> allocs_;
     std::vector<std::uint64_t> doomed_;

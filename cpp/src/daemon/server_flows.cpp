@@ -1,58 +1,17 @@
-// server_flows.cpp - brokering unicast flows between processes.
+// server_flows.cpp - brokering flows: unicast flows between processes,
+// broadcast flows through the relay.
 #include "server.hpp"
 
-#include "../embedded/flow_page.hpp"
-#include "../embedded/flow_state.hpp"
 #include "log.hpp"
+#include "new_flow.hpp"
 
 #include <o7s/error.hpp>
 
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <new>
 
 namespace ouroboros::daemon {
 namespace {
-
-struct new_flow {
-    util::unique_fd end[2]; // [0] for the allocator, [1] for the acceptor
-    util::unique_fd page;
-};
-
-// A socketpair for the data and a shared page for the counters.
-int make_flow(std::uint64_t id, new_flow& f, std::string& why)
-{
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-        why = std::string("socketpair: ") + std::strerror(errno);
-        return -errno;
-    }
-    f.end[0].reset(sv[0]);
-    f.end[1].reset(sv[1]);
-    embedded::tune_socket(sv[0]);
-    embedded::tune_socket(sv[1]);
-
-    f.page.reset(::memfd_create("o7s-flow", MFD_CLOEXEC));
-    if (!f.page || ::ftruncate(f.page.get(), embedded::flow_page_size) != 0) {
-        why = std::string("cannot create the flow page: ") + std::strerror(errno);
-        return -errno;
-    }
-    void* mem = ::mmap(nullptr, embedded::flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                       f.page.get(), 0);
-    if (mem == MAP_FAILED) {
-        why = std::string("cannot map the flow page: ") + std::strerror(errno);
-        return -errno;
-    }
-    auto* page = new (mem) embedded::flow_page();
-    page->flow_id = id;
-    ::munmap(mem, embedded::flow_page_size);
-    return 0;
-}
 
 clock::time_point deadline_from(std::int64_t timeout_ns)
 {
@@ -80,7 +39,9 @@ void server::flow_alloc(client& c, proto::reader& r)
         return reply_error(c, -rc, why);
 
     c.waiting = true;
-    allocs_.push_back(pending_alloc{c.id, c.pid, name, qos, deadline_from(timeout_ns)});
+    const auto now = clock::now();
+    pending_alloc a{c.id, c.pid, name, qos, deadline_from(timeout_ns), now + autostart_grace};
+    allocs_.push_back(std::move(a));
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
     if (timeout_ns == 0)
@@ -92,6 +53,9 @@ void server::flow_accept(client& c, proto::reader& r)
     std::int64_t timeout_ns = r.i64();
     r.end();
     c.waiting = true;
+    auto started = children_.find(c.pid);
+    if (started != children_.end())
+        started->second.accepted = true;
     accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns)});
     match_pending();
     if (timeout_ns == 0)
@@ -100,12 +64,42 @@ void server::flow_accept(client& c, proto::reader& r)
 
 void server::flow_join(client& c, proto::reader& r)
 {
-    r.str();
-    r.u8();
-    r.qos();
-    r.i64();
+    std::string layer = r.str();
+    bool has_qos = r.u8() != 0;
+    qos_spec qos = r.qos();
+    r.i64(); // joining never waits
     r.end();
-    reply_error(c, ENOTSUP, "broadcast layers are not implemented by the embedded runtime yet");
+    if (!has_qos)
+        qos = qos_spec{};
+
+    std::string why;
+    if (int rc = registry::check_name(layer, why); rc < 0)
+        return reply_error(c, -rc, why);
+    const ipcp_record* ipcp = registry_.ipcp_of_layer(layer);
+    if (ipcp == nullptr)
+        return reply_error(c, errc::ipcp,
+                           "no layer '" + layer +
+                               "' (bootstrap a broadcast IPCP into it before joining it)");
+    if (ipcp->type != ipcp_type::broadcast)
+        return reply_error(c, ENOTSUP,
+                           "layer '" + layer +
+                               "' is not a broadcast layer; flow_join needs one (flow_alloc "
+                               "reaches names registered in a local layer)");
+
+    std::uint64_t id = next_flow_++;
+    util::unique_fd sock, page;
+    if (int rc = relay_.join(ipcp->id, c.pid, id, sock, page, why); rc < 0)
+        return reply_error(c, -rc, why);
+    // The relay is no peer that could time out: no peer timeout here.
+    qos.timeout = 0;
+    proto::writer w(proto::msg::flow_granted);
+    w.u64(id).u8(0).qos(qos);
+    int fds[2] = {sock.get(), page.get()};
+    // Should this fail, our end closes with `sock` and the relay drops it.
+    if (send(c, w, fds, 2))
+        O7S_INFO("flow %llu: %d joined broadcast layer '%s' (%zu members)",
+                 static_cast<unsigned long long>(id), static_cast<int>(c.pid), layer.c_str(),
+                 relay_.members_of(ipcp->id));
 }
 
 void server::fail_alloc(const pending_alloc& a, int err, const std::string& why)
@@ -117,9 +111,11 @@ void server::fail_alloc(const pending_alloc& a, int err, const std::string& why)
 }
 
 // Pairs waiting allocations with waiting accepts, oldest allocation first,
-// in the order of the name's load-balancing policy.
+// in the order of the name's load-balancing policy; starts auto-start
+// programs for allocations that nobody accepts.
 void server::match_pending()
 {
+    const auto now = clock::now();
     for (auto a = allocs_.begin(); a != allocs_.end();) {
         std::vector<pid_t> servers;
         std::string why;
@@ -141,9 +137,22 @@ void server::match_pending()
                 break;
             }
         }
-        a = granted ? allocs_.erase(a) : std::next(a);
+        if (!granted && now >= a->start_at)
+            a->grace_checked = true;
+        if (granted || !autostart(*a))
+            a = allocs_.erase(a);
+        else
+            ++a;
     }
     drop_doomed();
+}
+
+bool server::autostart_due() const
+{
+    const auto now = clock::now();
+    return std::any_of(allocs_.begin(), allocs_.end(), [now](const pending_alloc& a) {
+        return !a.grace_checked && now >= a.start_at;
+    });
 }
 
 // Hands the two ends of a new flow out. False when the acceptor is gone,
@@ -192,7 +201,16 @@ void server::expire_pending()
             ++a;
             continue;
         }
-        fail_alloc(*a, ETIMEDOUT, "no process bound to '" + a->name + "' accepted the flow in time");
+        auto started = children_.find(a->started);
+        if (started != children_.end())
+            fail_alloc(*a, ETIMEDOUT,
+                       "program " + started->second.program + " was started for '" + a->name +
+                           "' (pid " + std::to_string(a->started) +
+                           ") but did not accept the flow in time (its output is in " +
+                           started->second.log + ")");
+        else
+            fail_alloc(*a, ETIMEDOUT,
+                       "no process bound to '" + a->name + "' accepted the flow in time");
         a = allocs_.erase(a);
     }
     for (auto acc = accepts_.begin(); acc != accepts_.end();) {

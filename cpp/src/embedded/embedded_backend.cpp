@@ -310,6 +310,16 @@ public:
         return simple_call(w);
     }
 
+    int bind_script(const std::string& prog, const std::string& name, std::uint16_t opts,
+                    const std::vector<std::string>& argv, const std::string& interpreter) override
+    {
+        proto::writer w(msg::bind_script);
+        w.str(prog).str(name).u16(opts).str(interpreter).u32(static_cast<std::uint32_t>(argv.size()));
+        for (const auto& a : argv)
+            w.str(a);
+        return simple_call(w);
+    }
+
     int unbind_program(const std::string& prog, const std::string& name) override
     {
         proto::writer w(msg::unbind_program);
@@ -377,7 +387,97 @@ public:
         return simple_call(w);
     }
 
+    int list_bindings(std::vector<name_bindings>& out) override
+    {
+        // The daemon sends the rows in parts; a part from a changed registry
+        // (another generation) means starting over.
+        for (int attempt = 0; attempt < max_listing_attempts; ++attempt) {
+            std::vector<name_bindings> names;
+            std::uint64_t generation = 0;
+            std::uint32_t total = 0, seen = 0;
+            bool changed = false;
+            do {
+                proto::writer w(msg::binding_list);
+                w.u32(seen);
+                proto::message reply;
+                if (int rc = call_daemon(w, reply, irm_wait); rc < 0)
+                    return rc;
+                std::uint64_t gen = 0;
+                std::uint32_t n = 0;
+                int rc = parse(reply, [&](proto::reader& r) {
+                    gen = r.u64();
+                    total = r.u32();
+                    n = r.u32();
+                    for (std::uint32_t i = 0; i < n; ++i)
+                        read_binding_row(r, names);
+                });
+                if (rc < 0)
+                    return rc;
+                if (seen > 0 && gen != generation) {
+                    changed = true;
+                    break;
+                }
+                generation = gen;
+                seen += n;
+                if (n == 0 && seen < total) {
+                    detail::set_error_detail("the runtime daemon sent an empty part of a listing");
+                    return -errc::irmd;
+                }
+            } while (seen < total);
+            if (!changed) {
+                out = std::move(names);
+                return 0;
+            }
+        }
+        detail::set_error_detail("the bindings kept changing while they were listed");
+        return -EAGAIN;
+    }
+
 private:
+    static constexpr int max_listing_attempts = 5;
+
+    // One row of a binding_list reply (see proto::msg::binding_list).
+    static void read_binding_row(proto::reader& r, std::vector<name_bindings>& names)
+    {
+        auto kind = static_cast<proto::row>(r.u8());
+        std::string name = r.str();
+        if (kind == proto::row::name) {
+            name_bindings nb;
+            nb.info.name = name;
+            nb.info.policy = static_cast<load_balance>(r.i32());
+            names.push_back(std::move(nb));
+            return;
+        }
+        // Other rows follow their name's row.
+        if (names.empty() || names.back().info.name != name)
+            throw proto::malformed("binding row for a name that was not listed");
+        name_bindings& nb = names.back();
+        switch (kind) {
+        case proto::row::reg:
+            nb.ipcps.push_back(r.i32());
+            return;
+        case proto::row::process: {
+            process_binding p;
+            p.pid = r.i32();
+            p.program = r.str();
+            nb.processes.push_back(std::move(p));
+            return;
+        }
+        case proto::row::program: {
+            program_binding p;
+            p.path = r.str();
+            p.opts = r.u16();
+            p.interpreter = r.str();
+            for (std::uint32_t argc = r.u32(); argc > 0; --argc)
+                p.argv.push_back(r.str());
+            nb.programs.push_back(std::move(p));
+            return;
+        }
+        default:
+            throw proto::malformed("unknown binding row kind");
+        }
+    }
+
     static int missing(int fd)
     {
         return fd < 0 ? -EBADF : -errc::not_allocated;

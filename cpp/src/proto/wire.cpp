@@ -49,6 +49,12 @@ writer& writer::qos(const qos_spec& q)
     return u32(q.timeout);
 }
 
+writer& writer::raw(const std::vector<std::uint8_t>& bytes)
+{
+    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+    return *this;
+}
+
 const std::vector<std::uint8_t>& writer::record()
 {
     std::size_t body = buf_.size() - header_size;

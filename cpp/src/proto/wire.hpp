@@ -52,15 +52,33 @@ enum class msg : std::uint16_t {
     name_list = 32,    // -> ok: u32 n, n x (str name, i32 policy)
     name_reg = 33,     // str name, i32 ipcp pid
     name_unreg = 34,   // str name, i32 ipcp pid
-    // bindings
+    // bindings ("" as name: every name)
     bind_program = 40,   // str path, str name, u16 opts, u32 argc, argc x str
     unbind_program = 41, // str path, str name
     bind_process = 42,   // i32 pid, str name
     unbind_process = 43, // i32 pid, str name
+    // bind_program for a script that `interpreter` runs:
+    // str path, str name, u16 opts, str interpreter, u32 argc, argc x str
+    bind_script = 45,
+    // Names with their registrations and bindings, as rows, in parts that
+    // fit a record: u32 first row -> ok: u64 generation, u32 total rows,
+    // u32 n, n x row. A row is u8 kind and then
+    //   row_name:    str name, i32 policy
+    //   row_reg:     str name, i32 ipcp pid
+    //   row_process: str name, i32 pid, str program ("" when bound directly)
+    //   row_program: str name, str path, u16 opts, str interpreter, u32 argc, argc x str
+    // A generation that changes between parts means the listing changed.
+    binding_list = 44,
     // the daemon itself
     daemon_info = 50, // -> ok: i32 pid, u16 version, str runtime dir
     daemon_stop = 51,
 };
+
+enum class row : std::uint8_t { name = 0, reg = 1, process = 2, program = 3 };
+
+// Bind requests with a larger body are refused, so that every binding fits
+// one row of a binding_list reply (which adds a kind and an interpreter).
+inline constexpr std::size_t bind_request_limit = max_body - 8192;
 
 // Thrown by reader (and by handlers validating a request) for a record that
 // does not follow the protocol.
@@ -81,6 +99,8 @@ public:
     writer& i64(std::int64_t v) { return put(static_cast<std::uint64_t>(v), 8); }
     writer& str(std::string_view s);
     writer& qos(const qos_spec& q);
+    // Appends bytes encoded by another writer (its body, without header).
+    writer& raw(const std::vector<std::uint8_t>& bytes);
 
     // The finished record (header with its length filled in).
     const std::vector<std::uint8_t>& record();

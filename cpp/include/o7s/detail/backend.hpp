@@ -29,6 +29,10 @@
 
 namespace ouroboros::detail {
 
+// Per-thread detail text for the last failure a backend reported.
+void set_error_detail(std::string text);
+std::string take_error_detail();
+
 struct event {
     int fd;
     event_type type;
@@ -96,9 +100,22 @@ public:
                              const std::string& component, const qos_spec& qos) = 0;
     virtual int disconnect_ipcp(pid_t pid, const std::string& dst,
                                 const std::string& component) = 0;
+    // `prog` is absolute (the wrappers resolve it). An empty `name` in the
+    // unbind calls means every name (NULL in the C API).
     virtual int bind_program(const std::string& prog, const std::string& name,
                              std::uint16_t opts, const std::vector<std::string>& argv) = 0;
     virtual int unbind_program(const std::string& prog, const std::string& name) = 0;
+    // bind_program for a script that is run as `interpreter prog argv...`
+    // (absolute paths). Not in the C API.
+    virtual int bind_script(const std::string& prog, const std::string& name, std::uint16_t opts,
+                            const std::vector<std::string>& argv, const std::string& interpreter)
+    {
+        static_cast<void>(prog), static_cast<void>(name), static_cast<void>(opts);
+        static_cast<void>(argv), static_cast<void>(interpreter);
+        set_error_detail("this backend starts programs only directly: make the script "
+                         "executable, with a #! line");
+        return -ENOTSUP;
+    }
     virtual int bind_process(pid_t pid, const std::string& name) = 0;
     virtual int unbind_process(pid_t pid, const std::string& name) = 0;
     virtual int create_name(const name_info& info) = 0;
@@ -106,6 +123,14 @@ public:
     virtual int list_names(std::vector<name_info>& out) = 0;
     virtual int reg_name(const std::string& name, pid_t ipcp_pid) = 0;
     virtual int unreg_name(const std::string& name, pid_t ipcp_pid) = 0;
+    // Names with registrations and bindings; the C API has no such call,
+    // so a backend may not know them.
+    virtual int list_bindings(std::vector<name_bindings>& out)
+    {
+        static_cast<void>(out);
+        set_error_detail("this backend cannot list bindings");
+        return -ENOTSUP;
+    }
 
     // --- extensions beyond the C API (defaults below) ---------------------
     // Batches: many SDUs per call. The defaults loop over the calls above,
@@ -132,10 +157,6 @@ public:
 
 // The active backend, selected on first use (see o7s/backend.hpp).
 backend& active_backend();
-
-// Per-thread detail text for the last failure a backend reported.
-void set_error_detail(std::string text);
-std::string take_error_detail();
 
 // Blocking waits that a signal cut short (EINTR) ask this hook whether to
 // give up (return -EINTR) or carry on. Python installs one that runs the
