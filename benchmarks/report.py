@@ -65,6 +65,8 @@ def table(entries: List[Dict[str, Any]], verdicts: List[Dict[str, Any]],
                    and v.get("size") == e["size"] and v.get("placement") == e["placement"]]
         ratio = f"{e['ratio']:.2f}x {e['baseline']}" if "ratio" in e else ""
         bad = f" ({e['bad']} bad SDUs!)" if e.get("bad") else ""
+        if "error" in e and e.get("runs"):
+            bad += " (a later run failed)"
         lines.append([e["workload"], size_text(e["size"]), e["placement"], e["label"],
                       headline(e) + bad, fmt_ns(e.get("p99_ns")), spread(e), ratio,
                       "; ".join(targets)])

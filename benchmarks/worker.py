@@ -234,9 +234,9 @@ def main(argv: List[str]) -> None:
     elif a.mode == "hold":
         hold(a)
     else:
-        end = FloorEnd(a) if a.impl == "floor" else FlowEnd(a)
+        end: Any = FloorEnd(a) if a.impl == "floor" else FlowEnd(a)
         {"ping": ping, "pong": pong, "send": flood_send, "recv": flood_recv}[a.mode](end, a)
-        if a.impl == "ours":
+        if isinstance(end, FlowEnd):
             end.flow.dealloc()
 
 
