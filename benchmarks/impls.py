@@ -194,7 +194,7 @@ class Runner:
     def run(self, impl: Impl, ends: Ends, where: Placement) -> Dict[str, Any]:
         """Runs the two ends of one benchmark; returns the wanted result."""
         # Generous, but a lost SDU (a blocked reader) must not stall the suite.
-        timeout = 60 + ends.count * (1e-3 if ends.client_mode in ("ping", "alloc") else 1e-4)
+        timeout = 30 + ends.count * (1e-3 if ends.client_mode in ("ping", "alloc") else 1e-4)
         if impl.transport == "oping":
             return self._run_oping(ends, where, timeout)
         env = dict(os.environ, **impl.env)

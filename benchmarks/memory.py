@@ -2,12 +2,15 @@
 and after.
 
 What is measured, per flow (the deltas divided by N):
-- rss: resident memory (VmRSS in /proc/PID/status) of the allocating and the
-  accepting process, and of the embedded runtime's daemon;
-- fds: open descriptors of both processes (ls /proc/PID/fd);
-- kernel: the machine's Slab and Shmem (/proc/meminfo): socket buffers and
-  structures, and the flows' shared pages. Machine-wide, so other activity
-  adds noise; N is large to keep it small.
+- anon_kib: private resident memory (RssAnon in /proc/PID/status) of the
+  allocating and accepting processes and the embedded runtime's daemon;
+- rss_shmem_kib: shared memory they have mapped (RssShmem: each process
+  that maps a flow's shared page counts it);
+- fds: open descriptors of the two processes (ls /proc/PID/fd);
+- slab_kib, shmem_kib: the machine's Slab and Shmem (/proc/meminfo), i.e.
+  the kernel's socket structures and buffers, and the shared pages counted
+  once. Machine-wide, so other activity adds noise; N is large to keep it
+  small.
 The floors hold N socketpairs (a flow's two ends) in one process.
 """
 
@@ -20,12 +23,14 @@ from .impls import SETUP_TIMEOUT, Impl, Runner, pin_embedded_daemon, _daemon_pid
 from .procs import BenchError, Placement, Proc
 
 
-def rss_kib(pid: int) -> int:
+def status_kib(pid: int, keys: List[str]) -> Dict[str, int]:
+    found = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            k, _, v = line.partition(":")
+            if k in keys:
+                found[k] = int(v.split()[0])
+    return found
 
 
 def fd_count(pid: int) -> int:
@@ -43,8 +48,13 @@ def meminfo_kib(keys: List[str]) -> Dict[str, int]:
 
 
 def snapshot(pids: Dict[str, int]) -> Dict[str, int]:
-    snap = {f"rss_{role}_kib": rss_kib(pid) for role, pid in pids.items()}
-    snap["fds"] = sum(fd_count(pid) for role, pid in pids.items() if role != "daemon")
+    snap = {"anon_kib": 0, "rss_shmem_kib": 0, "fds": 0}
+    for role, pid in pids.items():
+        st = status_kib(pid, ["RssAnon", "RssShmem"])
+        snap["anon_kib"] += st.get("RssAnon", 0)
+        snap["rss_shmem_kib"] += st.get("RssShmem", 0)
+        if role != "daemon":
+            snap["fds"] += fd_count(pid)
     for k, v in meminfo_kib(["Slab", "Shmem"]).items():
         snap[f"{k.lower()}_kib"] = v
     return snap

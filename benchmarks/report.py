@@ -74,9 +74,9 @@ def table(entries: List[Dict[str, Any]], verdicts: List[Dict[str, Any]],
         if "error" in m:
             text = "FAILED"
         else:
-            rss = sum(v for k, v in m.items() if k.startswith("rss_"))
-            text = (f"RSS {rss:.1f} KiB, {m['fds']:.1f} fds, kernel slab "
-                    f"{m.get('slab_kib', 0):.1f} + shmem {m.get('shmem_kib', 0):.1f} KiB")
+            text = (f"{m['anon_kib']:.1f} KiB private, {m['fds']:.1f} fds, kernel "
+                    f"{m.get('slab_kib', 0):.1f} KiB, shared pages "
+                    f"{m.get('shmem_kib', 0):.1f} KiB")
         lines.append(["memory/flow", "", "", labels.get(row, row), text, "", "", "", ""])
     widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
               for i, h in enumerate(head)]
