@@ -194,9 +194,9 @@ class Runner:
     def run(self, impl: Impl, ends: Ends, where: Placement) -> Dict[str, Any]:
         """Runs the two ends of one benchmark; returns the wanted result."""
         # Generous, but a lost SDU (a blocked reader) must not stall the suite.
-        timeout = 30 + ends.count * (1e-3 if ends.client_mode in ("ping", "alloc") else 1e-4)
+        timeout = 20 + ends.count * {"ping": 2e-4, "alloc": 1e-3}.get(ends.client_mode, 1e-4)
         if impl.transport == "oping":
-            return self._run_oping(ends, where, timeout)
+            return self._run_oping(ends, where)
         env = dict(os.environ, **impl.env)
         c_out, s_out = self.work.result_file(), self.work.result_file()
 
@@ -251,7 +251,7 @@ class Runner:
             self.system_names[impl.key] = self.system.new_name(impl.key)
         return self.system_names[impl.key]
 
-    def _run_oping(self, ends: Ends, where: Placement, timeout: float) -> Dict[str, Any]:
+    def _run_oping(self, ends: Ends, where: Placement) -> Dict[str, Any]:
         """oping's own ping-pong (-f: back to back), its RTT lines parsed."""
         if ends.client_mode != "ping":
             raise BenchError("oping only measures round trips")
@@ -265,7 +265,7 @@ class Runner:
             client = Proc(["oping", "-n", name, "-f", *(["-F"] if ends.busy_ns else []),
                            "-c", str(ends.count + ends.warmup), "-s", str(ends.size)],
                           where.client, env)
-            client.check(timeout)
+            client.check(20 + (ends.count + ends.warmup) * 2e-4)
         finally:
             server.kill(signal.SIGTERM)
             server.kill()

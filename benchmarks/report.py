@@ -27,7 +27,7 @@ def headline(e: Dict[str, Any]) -> str:
         return f"{fmt_rate(e['sdus_per_s'])}SDU/s {e['gbit_per_s']:.2f} Gb/s"
     if "flows_per_s" in e:
         return f"{fmt_rate(e['flows_per_s'])} flows/s"
-    return "-"
+    return "no SDU arrived" if e.get("lost") else "-"
 
 
 def spread(e: Dict[str, Any]) -> str:
@@ -65,6 +65,8 @@ def table(entries: List[Dict[str, Any]], verdicts: List[Dict[str, Any]],
                    and v.get("size") == e["size"] and v.get("placement") == e["placement"]]
         ratio = f"{e['ratio']:.2f}x {e['baseline']}" if "ratio" in e else ""
         bad = f" ({e['bad']} bad SDUs!)" if e.get("bad") else ""
+        if e.get("lost"):
+            bad += f" ({e['lost']} SDUs lost)"
         if "error" in e and e.get("runs"):
             bad += " (a later run failed)"
         lines.append([e["workload"], size_text(e["size"]), e["placement"], e["label"],

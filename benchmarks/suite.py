@@ -136,8 +136,11 @@ class Suite:
 
     def _one(self, g: Group, row: str) -> None:
         impl = self.runner.impls[impl_of(row)]
+        ends = self._ends(g, row)
         try:
-            result = self.runner.run(impl, self._ends(g, row), g.placement)
+            result = self.runner.run(impl, ends, g.placement)
+            if g.workload == "flood":  # a raw Ouroboros flow may drop SDUs
+                result["lost"] = ends.count - result["received"]
         except BenchError as e:
             g.errors[row] = str(e)
             log(f"    {row}: FAILED: {str(e)[:300]}")
@@ -200,16 +203,18 @@ class Suite:
 
 
 def summarise(workload: str, size: int, runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    lost = sum(int(r.get("lost", 0)) for r in runs)  # only the real Ouroboros loses SDUs
     if workload == "rtt":
-        return latency_summary([r["samples_ns"] for r in runs])
+        return dict(latency_summary([r["samples_ns"] for r in runs]), lost=lost)
     if workload == "flood":
         rates = [(r["received"] - 1) / r["elapsed_ns"] * 1e9 for r in runs
                  if r["elapsed_ns"] > 0]
         if not rates:
-            return {}
+            return {"lost": lost}
         s = rate_summary(rates)
         return {"sdus_per_s": s["median"], "sdus_per_s_min": s["min"],
-                "sdus_per_s_max": s["max"], "gbit_per_s": s["median"] * size * 8 / 1e9}
+                "sdus_per_s_max": s["max"], "gbit_per_s": s["median"] * size * 8 / 1e9,
+                "lost": lost}
     rates = [r["count"] / r["elapsed_ns"] * 1e9 for r in runs]
     s = rate_summary(rates)
     return {"flows_per_s": s["median"], "flows_per_s_min": s["min"],

@@ -84,6 +84,12 @@ def test_read_many_takes_what_is_queued_and_at_most_max_count(pair) -> None:
     assert b.read_many(10) == [b"c"]
 
 
+def test_read_many_takes_more_than_one_system_call_holds(pair) -> None:
+    a, b = pair
+    a.write_many([bytes([i % 256]) for i in range(300)])
+    assert b.read_many(1024) == [bytes([i % 256]) for i in range(300)]
+
+
 def test_read_many_waits_only_for_the_first(pair) -> None:
     a, b = pair
     b.set_rcv_timeout(0.2)

@@ -96,12 +96,12 @@ static inline FILE *open_out(const char *path)
     return f;
 }
 
-/* {"samples_ns": [...]} */
-static inline void write_samples(const char *path, const int64_t *s, long n, long bad)
+/* {"bad": wrong sizes, "lost": unanswered pings, "samples_ns": [...]} */
+static inline void write_samples(const char *path, const int64_t *s, long n, long bad, long lost)
 {
     FILE *f = open_out(path);
     long i;
-    fprintf(f, "{\"bad\": %ld, \"samples_ns\": [", bad);
+    fprintf(f, "{\"bad\": %ld, \"lost\": %ld, \"samples_ns\": [", bad, lost);
     for (i = 0; i < n; ++i)
         fprintf(f, i ? ",%lld" : "%lld", (long long) s[i]);
     fprintf(f, "]}\n");

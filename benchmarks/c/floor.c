@@ -62,7 +62,7 @@ static void ping(const struct bench_args *a, const char *tx)
         if (i >= 0)
             samples[i] = t1 - t0;
     }
-    write_samples(a->out, samples, a->count, bad);
+    write_samples(a->out, samples, a->count, bad, 0);
     free(samples);
 }
 

@@ -65,7 +65,7 @@ void ping(flow& f, const bench_args& a)
         if (i >= 0)
             samples[static_cast<std::size_t>(i)] = t1 - t0;
     }
-    write_samples(a.out, samples.data(), a.count, bad);
+    write_samples(a.out, samples.data(), a.count, bad, 0);
 }
 
 void pong(flow& f, const bench_args& a)

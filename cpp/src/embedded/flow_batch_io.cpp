@@ -28,43 +28,25 @@ bool plain(const flow_state& f) noexcept
     return f.qos.cypher_s == 0;
 }
 
-} // namespace
-
-ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
+// One recvmmsg() of up to `chunk` SDUs into v[0..n), buffers larger than
+// any SDU (so none is cut and no partial-read state arises). Called with
+// f.reading held. Returns how many it took; `more` says whether another
+// call may find more queued.
+std::size_t take_queued(flow_state& f, sdu_buffer* v, std::size_t n, bool& more)
 {
-    if (n == 0)
-        return 0;
-    const std::size_t first_room = v[0].size;
-    ssize_t got = read_sdu(f, v[0].data, first_room);
-    if (got < 0)
-        return got;
-    v[0].size = static_cast<std::size_t>(got);
-    if (static_cast<std::size_t>(got) == first_room || !plain(f))
-        return 1; // the SDU may go on: the next read belongs to it
-
-    // Buffers larger than any SDU: the kernel can never truncate a record
-    // into them, so no SDU is split and no partial-read state arises.
-    const std::size_t limit = max_sdu();
-    std::size_t want = 0;
-    while (want < std::min(n - 1, chunk) && v[1 + want].size > limit)
-        ++want;
-    if (want == 0)
-        return 1;
-
     mmsghdr msgs[chunk];
     iovec iovs[chunk];
+    const std::size_t want = std::min(n, chunk);
     for (std::size_t i = 0; i < want; ++i) {
-        iovs[i] = {v[1 + i].data, v[1 + i].size};
+        iovs[i] = {v[i].data, v[i].size};
         msgs[i] = {};
         msgs[i].msg_hdr.msg_iov = &iovs[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    std::lock_guard<std::mutex> lock(f.reading);
-    if (f.end_of_sdu_pending || !f.rest.empty())
-        return 1; // another thread's partial read comes first
+    more = false;
     int m = ::recvmmsg(f.sock, msgs, static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
     if (m <= 0)
-        return 1; // nothing queued, or a failure the next read reports
+        return 0; // nothing queued, or a failure the next read reports
     std::size_t taken = 0;
     std::size_t consumed = 0;
     for (; taken < static_cast<std::size_t>(m); ++taken) {
@@ -79,10 +61,40 @@ ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
         // the SDU is dropped, as Ouroboros drops one that does not fit.
         if (r.msg_hdr.msg_flags & MSG_TRUNC)
             break;
-        v[1 + taken].size = r.msg_len;
+        v[taken].size = r.msg_len;
     }
     f.mine().consumed.fetch_add(consumed, std::memory_order_relaxed);
-    return static_cast<ssize_t>(1 + taken);
+    more = taken == want;
+    return taken;
+}
+
+} // namespace
+
+ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
+{
+    if (n == 0)
+        return 0;
+    const std::size_t first_room = v[0].size;
+    ssize_t got = read_sdu(f, v[0].data, first_room);
+    if (got < 0)
+        return got;
+    v[0].size = static_cast<std::size_t>(got);
+    if (static_cast<std::size_t>(got) == first_room || !plain(f))
+        return 1; // the SDU may go on: the next read belongs to it
+
+    // The buffers after the first that take any SDU whole.
+    const std::size_t limit = max_sdu();
+    std::size_t whole = 0;
+    while (1 + whole < n && v[1 + whole].size > limit)
+        ++whole;
+    std::lock_guard<std::mutex> lock(f.reading);
+    if (f.end_of_sdu_pending || !f.rest.empty())
+        return 1; // another thread's partial read comes first
+    std::size_t done = 0;
+    bool more = true;
+    while (more && done < whole)
+        done += take_queued(f, v + 1 + done, whole - done, more);
+    return static_cast<ssize_t>(1 + done);
 }
 
 ssize_t write_sdus(flow_state& f, const sdu_view* v, std::size_t n)
