@@ -6,29 +6,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Iterator, Tuple
 
 import pytest
 
-from ouroboros import irm
-from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
-                           FlowProperties, FlowTimeoutException, flow_accept, flow_alloc)
-
-
-@pytest.fixture
-def pair() -> Iterator[Tuple[Flow, Flow]]:
-    """(allocated, accepted): two ends of one flow in this process."""
-    irm.serve("busy")
-    accepted = {}
-    t = threading.Thread(target=lambda: accepted.setdefault("f", flow_accept(timeo=10)))
-    t.start()
-    a = flow_alloc("busy", timeo=10)
-    t.join(timeout=10)
-    b = accepted["f"]
-    yield a, b
-    for f in (a, b):
-        if not f.closed:
-            f.dealloc()
+from flow_pairs import pair  # noqa: F401 - the fixture
+from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
+                           FlowTimeoutException, flow_alloc)
 
 
 def test_off_by_default_and_settable(pair) -> None:

@@ -5,35 +5,15 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Iterator, Tuple
 
 import pytest
 
-from ouroboros import irm
+from flow_pairs import pair  # noqa: F401 - the fixture
 from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
                            FlowPermissionException, FlowProperties, FlowSizeException,
-                           FlowTimeoutException, flow_accept, flow_alloc)
+                           FlowTimeoutException, flow_alloc)
 
 RW = FlowProperties.ReadWrite
-
-
-@pytest.fixture
-def pair() -> Iterator[Tuple[Flow, Flow]]:
-    """(allocated, accepted): two ends of one flow in this process."""
-    irm.serve("batch")
-    accepted = {}
-    t = threading.Thread(target=lambda: accepted.setdefault("f", flow_accept(timeo=10)))
-    t.start()
-    a = flow_alloc("batch", timeo=10)
-    t.join(timeout=10)
-    b = accepted["f"]
-    for f in (a, b):
-        f.set_rcv_timeout(10)
-        f.set_snd_timeout(10)
-    yield a, b
-    for f in (a, b):
-        if not f.closed:
-            f.dealloc()
 
 
 def read_all(f: Flow, n: int) -> list:
