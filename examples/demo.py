@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MESSAGES = ["Hello, PyOuroboros!", "Flows keep message boundaries.", "ünïcödé ✓"]
 
 
-def wait_for_server(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def wait_for_server(proc: "subprocess.Popen[str]", timeout: float = 10.0) -> None:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

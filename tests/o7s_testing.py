@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from typing import List
 
+#: The control protocol's version (proto::version in cpp/src/proto/wire.hpp).
+PROTOCOL_VERSION = 2
+
 
 def process_alive(pid: int) -> bool:
     """True while ``pid`` runs; an exited process waiting to be reaped by
@@ -32,3 +35,28 @@ def daemons_of(runtime_dir: str) -> List[int]:
                 and process_alive(int(entry))):
             found.append(int(entry))
     return found
+
+
+#: A server to start with spawn(ECHO_SERVER, name): it serves ``name``,
+#: prints "ready", then for every flow it accepts prints "qos <the QoSSpec
+#: the flow got>" and sends back each SDU until the flow goes down. It
+#: serves its flows at the same time, one thread each.
+ECHO_SERVER = """
+import sys, threading
+from ouroboros import irm
+from ouroboros.dev import flow_accept
+irm.serve(sys.argv[1])
+print("ready", flush=True)
+
+def echo(f):
+    with f:
+        print("qos", repr(f.get_qos()), flush=True)
+        try:
+            while True:
+                f.write(f.read())
+        except ConnectionError:
+            pass
+
+while True:
+    threading.Thread(target=echo, args=(flow_accept(),), daemon=True).start()
+"""

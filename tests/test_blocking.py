@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ouroboros.dev import FlowNotAllocatedException, flow_alloc
+from ouroboros.event import FEventQueue, FlowSet
 
 SILENT_SERVER = """
 import time
@@ -20,6 +21,17 @@ print("ready", flush=True)
 f = flow_accept(timeo=20)
 time.sleep(60)
 """
+
+
+def assert_python_runs_while_blocked(blocked: threading.Thread) -> None:
+    """This thread keeps running Python code while `blocked` blocks in a
+    call: the call released the GIL."""
+    count = 0
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        count += 1
+    assert count > 10000
+    assert blocked.is_alive()
 
 
 def test_blocked_read_lets_other_threads_run_and_dealloc_wakes_it(spawn) -> None:
@@ -36,22 +48,37 @@ def test_blocked_read_lets_other_threads_run_and_dealloc_wakes_it(spawn) -> None
 
     t = threading.Thread(target=reader)
     t.start()
-    # While the reader blocks, this thread keeps running Python code.
-    count = 0
-    deadline = time.monotonic() + 0.3
-    while time.monotonic() < deadline:
-        count += 1
-    assert count > 10000
-    assert t.is_alive()
+    assert_python_runs_while_blocked(t)
     f.dealloc()
     t.join(timeout=5)
     assert not t.is_alive(), "dealloc() did not wake the blocked reader"
     assert isinstance(outcome.get("error"), FlowNotAllocatedException)
 
 
+def test_a_blocked_flow_set_wait_lets_other_threads_run(spawn) -> None:
+    server = spawn(SILENT_SERVER)
+    server.expect("ready")
+    with flow_alloc("silent", timeo=10) as f, FlowSet([f]) as fs:
+        outcome = {}
+
+        def waiter() -> None:
+            try:
+                fs.wait(FEventQueue(), timeo=3)
+            except Exception as e:  # noqa: BLE001 - inspected below
+                outcome["error"] = e
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        assert_python_runs_while_blocked(t)
+        t.join(timeout=10)
+        assert isinstance(outcome.get("error"), TimeoutError)
+
+
 @pytest.mark.parametrize("blocked_call", [
     'flow_alloc("silent", timeo=10).read()',
     'flow_accept()',
+    'FlowSet([flow_alloc("silent", timeo=10)]).wait(FEventQueue())',
+    'fill(flow_alloc("silent", timeo=10))',
 ])
 def test_ctrl_c_interrupts_a_blocked_call(spawn, blocked_call: str) -> None:
     server = spawn(SILENT_SERVER)
@@ -59,6 +86,10 @@ def test_ctrl_c_interrupts_a_blocked_call(spawn, blocked_call: str) -> None:
     client = spawn(f"""
         from ouroboros import irm
         from ouroboros.dev import flow_accept, flow_alloc
+        from ouroboros.event import FEventQueue, FlowSet
+        def fill(f):  # writes until the peer's socket buffer is full
+            while True:
+                f.write(bytes(65536))
         irm.serve("other")
         print("blocking", flush=True)
         try:

@@ -28,3 +28,21 @@ def test_demo_runs() -> None:
     assert "on the embedded backend" in out.stdout
     assert out.stdout.count("[ok]") == 3
     assert "done: 3 flows" in out.stdout
+
+
+def test_oecho_set_serves_several_clients_at_once(spawn) -> None:
+    server = spawn((EXAMPLES / "oecho_set.py").read_text(), "-l")
+    server.expect("Starting the server.")
+    clients = [subprocess.Popen([sys.executable, str(EXAMPLES / "oecho_set.py")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    for c in clients:
+        out, err = c.communicate(timeout=30)
+        assert c.returncode == 0, err
+        assert out == "Hello, PyOuroboros!\n"
+    lines = sorted(server.expect("") for _ in range(6))
+    assert lines == ["Message from client is Hello, PyOuroboros!"] * 3 + ["New flow."] * 3
+    # The oecho.py client talks to it too: the same protocol.
+    out = subprocess.run([sys.executable, str(EXAMPLES / "oecho.py")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout == "Hello, PyOuroboros!\n", out.stderr

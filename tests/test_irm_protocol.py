@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from o7s_testing import daemons_of
+from o7s_testing import PROTOCOL_VERSION, daemons_of
 from ouroboros import irm
 
 ERROR, OK = 2, 1
@@ -17,7 +17,7 @@ FLOW_JOIN, BIND_PROGRAM, UNBIND_PROGRAM, BINDING_LIST, BIND_SCRIPT = 12, 40, 41,
 
 
 def _record(msg_type: int, body: bytes) -> bytes:
-    return struct.pack("<HHHHI", 0x4F37, 1, msg_type, 0, len(body)) + body
+    return struct.pack("<HHHHI", 0x4F37, PROTOCOL_VERSION, msg_type, 0, len(body)) + body
 
 
 def _s(text: str) -> bytes:
@@ -45,7 +45,7 @@ def _ask(runtime, record: bytes) -> bytes:
 ])
 def test_malformed_irm_requests_get_an_error(runtime, record: bytes) -> None:
     reply = _ask(runtime, record)
-    assert struct.unpack_from("<HHH", reply) == (0x4F37, 1, ERROR)
+    assert struct.unpack_from("<HHH", reply) == (0x4F37, PROTOCOL_VERSION, ERROR)
     assert "malformed request" in reply[18:].decode(errors="replace")
     assert len(daemons_of(runtime.dir)) == 1
     assert [i.name for i in irm.list_ipcps()] == ["local"]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from o7s_testing import daemons_of, process_alive
+from o7s_testing import PROTOCOL_VERSION, daemons_of, process_alive
 from ouroboros import irm
 from ouroboros.dev import flow_accept, flow_alloc
 from ouroboros.errors import RuntimeUnavailable
@@ -99,7 +99,8 @@ def _raw_connection(runtime) -> socket.socket:
     return s
 
 
-def _header(msg_type: int, body: bytes, version: int = 1, magic: int = 0x4F37) -> bytes:
+def _header(msg_type: int, body: bytes, version: int = PROTOCOL_VERSION,
+            magic: int = 0x4F37) -> bytes:
     return struct.pack("<HHHHI", magic, version, msg_type, 0, len(body)) + body
 
 
@@ -126,7 +127,7 @@ def test_malformed_records_get_an_error_or_a_close(runtime, record: bytes) -> No
             reply = b""
         if reply:
             magic, version, msg_type, _, length = struct.unpack_from("<HHHHI", reply)
-            assert (magic, version, msg_type) == (0x4F37, 1, 2)  # an error record
+            assert (magic, version, msg_type) == (0x4F37, PROTOCOL_VERSION, 2)  # an error
             (errnum,) = struct.unpack_from("<i", reply, 12)
             assert errnum > 0
     # The daemon survived and still serves.
@@ -138,7 +139,7 @@ def test_client_that_vanishes_mid_accept_is_dropped(runtime) -> None:
     # A raw accept request whose connection closes: the daemon must forget it,
     # so a later allocation does not go to a dead requester.
     with _raw_connection(runtime) as s:
-        s.send(_header(11, struct.pack("<q", -1)))
+        s.send(_header(11, struct.pack("<qH", -1, 0)))  # no timeout, no public key
     irm.serve("later")
     with pytest.raises(TimeoutError):
         flow_alloc("later", timeo=0.3)

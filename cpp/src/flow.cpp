@@ -159,7 +159,7 @@ int flow_ref::pollable_fd() const
 std::size_t flow_ref::max_sdu() const
 {
     flow_use use(h_);
-    return use.be().max_sdu();
+    return use.be().flow_max_sdu(use.fd());
 }
 
 // -------------------------------------------------------------------- flow
@@ -171,7 +171,7 @@ flow::~flow()
     } catch (...) {
         // A destructor must not throw; the descriptor is released either way.
     }
-    delete h_;
+    detail::release(h_);
 }
 
 flow::flow(flow&& other) noexcept : flow_ref(other.h_)
@@ -235,6 +235,7 @@ void flow::close()
             return (h->state.load(std::memory_order_acquire) & ~detail::flow_handle::closing) == 0;
         });
     }
+    detail::leave_all_sets(h);
     detail::open_flows.fetch_sub(1, std::memory_order_relaxed);
     check(h->be.flow_dealloc(h->fd), "flow deallocation");
 }

@@ -5,6 +5,10 @@
 // close() sets the bit, wakes blocked operations through the backend and
 // waits until the count drops to zero before it deallocates, so no thread
 // ever passes a deallocated (and possibly reused) descriptor to the backend.
+//
+// The handle's memory is reference counted: the flow holds one reference,
+// flow sets and event queues hold more, so a flow_ref they hand out never
+// points to freed memory (only to a closed flow).
 #pragma once
 
 #include <o7s/detail/backend.hpp>
@@ -14,8 +18,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <vector>
 
 namespace ouroboros::detail {
+
+struct set_core;
 
 struct flow_handle {
     flow_handle(backend& b, int d) noexcept : be(b), fd(d) {}
@@ -25,14 +32,36 @@ struct flow_handle {
     backend& be;
     const int fd;
     std::atomic<std::uint32_t> state{0};
+    std::atomic<std::uint32_t> refs{1};
     std::mutex m;
     std::condition_variable drained;
+    // The flow sets this flow is in; guarded by membership_mutex().
+    std::vector<set_core*> sets;
 
     bool is_open() const noexcept
     {
         return (state.load(std::memory_order_acquire) & closing) == 0;
     }
 };
+
+inline void retain(flow_handle* h) noexcept
+{
+    h->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline void release(flow_handle* h) noexcept
+{
+    if (h != nullptr && h->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete h;
+}
+
+// Guards flow <-> flow set membership (flow_handle::sets and the sets'
+// member tables), process-wide: membership changes are rare.
+std::mutex& membership_mutex() noexcept;
+
+// Takes a closing flow out of every set it is in, before its descriptor is
+// deallocated (event.cpp).
+void leave_all_sets(flow_handle* h) noexcept;
 
 // Number of flows open in this process, on any backend.
 extern std::atomic<int> open_flows;

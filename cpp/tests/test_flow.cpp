@@ -1,6 +1,7 @@
 // test_flow.cpp - the owning flow: lifetime rules and I/O between threads
 // over the embedded runtime ($OUROBOROS_RUNTIME_DIR, set by the driver).
 #include "check.hpp"
+#include "flow_pairs.hpp"
 
 #include <o7s/backend.hpp>
 #include <o7s/flow.hpp>
@@ -24,27 +25,6 @@ static_assert(std::is_nothrow_move_constructible_v<flow>, "moving a flow never t
 static_assert(std::is_nothrow_move_assignable_v<flow>, "moving a flow never throws");
 static_assert(std::is_nothrow_swappable_v<flow>, "swapping flows never throws");
 static_assert(std::is_nothrow_destructible_v<flow>, "destroying a flow never throws");
-
-namespace {
-
-// Serves `name` from this process: registers and binds it.
-void serve(const std::string& name)
-{
-    irm::create_name({name, load_balance::round_robin});
-    irm::reg_name(name, irm::list_ipcps().at(0).pid);
-    irm::bind_process(::getpid(), name);
-}
-
-// A connected pair of flows within this process.
-std::pair<flow, flow> pair_of_flows(const std::string& name)
-{
-    serve(name);
-    auto accepted = std::async(std::launch::async, [] { return flow::accept(5s); });
-    flow client = flow::alloc(name, std::nullopt, 5s);
-    return {std::move(client), accepted.get()};
-}
-
-} // namespace
 
 TEST_CASE("backend is embedded")
 {

@@ -2,18 +2,16 @@
 // C++ API, and the backend seam's looping defaults that a backend without
 // its own batches (the future system backend) inherits.
 #include "check.hpp"
+#include "flow_pairs.hpp"
 
 #include <o7s/detail/backend.hpp>
 #include <o7s/flow.hpp>
-#include <o7s/irm.hpp>
-
-#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
-#include <future>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 using namespace ouroboros;
@@ -21,19 +19,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Two connected ends of a flow to `name`, served by this process.
+// Two connected ends of a flow (flow_pairs.hpp), with read timeouts so a
+// broken test fails instead of hanging.
 struct connected {
     flow allocated;
     flow accepted;
 
     explicit connected(const std::string& name)
     {
-        irm::create_name({name, load_balance::round_robin});
-        irm::reg_name(name, irm::list_ipcps().at(0).pid);
-        irm::bind_process(::getpid(), name);
-        auto pending = std::async(std::launch::async, [] { return flow::accept(5s); });
-        allocated = flow::alloc(name, std::nullopt, 5s);
-        accepted = pending.get();
+        std::tie(allocated, accepted) = pair_of_flows(name);
         accepted.set_rcv_timeout(5s);
         allocated.set_rcv_timeout(5s);
     }

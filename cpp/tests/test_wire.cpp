@@ -75,7 +75,8 @@ TEST_CASE("malformed records are reported, never trusted")
 {
     int sv[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
-    const std::uint8_t lies[] = {0x37, 0x4f, 1, 0, 30, 0, 0, 0, 99, 0, 0, 0}; // length 99, no body
+    const std::uint8_t v = static_cast<std::uint8_t>(proto::version);
+    const std::uint8_t lies[] = {0x37, 0x4f, v, 0, 30, 0, 0, 0, 99, 0, 0, 0}; // length 99, no body
     REQUIRE(::send(sv[0], lies, sizeof lies, 0) == static_cast<ssize_t>(sizeof lies));
     proto::message m;
     std::string why;

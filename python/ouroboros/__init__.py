@@ -1,10 +1,10 @@
 """pyOuroboros: the Python API for the Ouroboros recursive network.
 
 Modules: :mod:`ouroboros.dev` (flows), :mod:`ouroboros.qos` (QoS specs),
-:mod:`ouroboros.irm` (IPCPs, names, bindings; configurations in
-:mod:`ouroboros.ipcp_config`), :mod:`ouroboros.cli` (the irm command's
-steps), :mod:`ouroboros.errors`. The ``o7s-irm`` command is
-:mod:`ouroboros.irm_tool`.
+:mod:`ouroboros.event` (waiting on many flows), :mod:`ouroboros.irm` (IPCPs,
+names, bindings; configurations in :mod:`ouroboros.ipcp_config`),
+:mod:`ouroboros.cli` (the irm command's steps), :mod:`ouroboros.errors`. The
+``o7s-irm`` command is :mod:`ouroboros.irm_tool`.
 
 Two backends offer the same API: ``"system"``, the real Ouroboros where it
 is installed and its IRMd runs, and ``"embedded"``, the library's own

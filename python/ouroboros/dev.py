@@ -16,17 +16,30 @@ from __future__ import annotations
 
 import codecs
 import warnings
-from typing import Any, Optional
+import weakref
+from typing import Any, Optional, Protocol
 
 from . import _core
 from ._core import FlowProperties, FRCTFlags
-from .errors import (FlowAllocatedException, FlowDownException, FlowException,
-                     FlowNotAllocatedException, FlowPeerException,
+from .errors import (FlowAllocatedException, FlowCryptException, FlowDownException,
+                     FlowException, FlowNotAllocatedException, FlowPeerException,
                      FlowPermissionException, FlowSizeException, FlowTimeoutException,
                      FlowWouldBlock, OuroborosError)
 from .qos import QoSSpec
 
 _utf8 = codecs.getincrementaldecoder("utf-8")
+
+
+class _PendingSet(Protocol):
+    """What a Flow tells when it gets allocated while waiting in a set."""
+
+    def _flow_allocated(self, flow: Flow) -> None: ...
+
+
+# FRCT flag values under upstream pyOuroboros' names.
+FRCT_RETRANSMIT = FRCTFlags.Retransmission
+FRCT_RESCNTL = FRCTFlags.ResourceControl
+FRCT_LINGER = FRCTFlags.Linger
 
 
 class Flow(_core.Flow):
@@ -35,8 +48,51 @@ class Flow(_core.Flow):
     and call its ``alloc``/``accept``/``join``.
 
     ``read()`` returns one SDU (message) as bytes, whatever its size;
-    ``write(buf)`` sends ``buf`` as one SDU.
+    ``write(buf)`` sends ``buf`` as one SDU of at most ``max_sdu`` bytes
+    (1 MiB on the embedded runtime, less where the kernel's
+    ``net.core.wmem_max`` is smaller, and 24 bytes less when encrypted).
+
+    Flags (:class:`FlowProperties`, fccntl(3)): ``set_flags`` replaces them
+    all, like ``FLOWSFLAGS``, so keep the access mode in what you set, e.g.
+    ``ReadWrite | NonBlocking``. ``Down`` marks the flow down at both ends
+    (reads return what is queued, then raise ``FlowDownException``, as do
+    writes) and the peer's event sets see ``FlowDown``; setting flags
+    without it brings the flow up again (``FlowUp``). Timeouts that were
+    never set read as ``None``.
+
+    FRCT flags (:class:`FRCTFlags`) exist on flows whose QoS asks for
+    in-order delivery, as in Ouroboros; elsewhere they raise
+    ``FlowPermissionException``. ``Retransmission`` follows the QoS
+    (``loss=0``) and cannot be changed.
     """
+
+    def alloc(self, dst: str, qos: Optional[QoSSpec] = None,
+              timeo: Optional[float] = None) -> None:
+        """Allocates this flow to the process serving ``dst``, waiting at
+        most ``timeo`` seconds (``None``: no limit)."""
+        super().alloc(dst, qos, timeo)
+        self._now_allocated()
+
+    def accept(self, timeo: Optional[float] = None) -> None:
+        """Accepts the next flow allocated to a name this process is bound
+        to, waiting at most ``timeo`` seconds (``None``: no limit)."""
+        super().accept(timeo)
+        self._now_allocated()
+
+    def join(self, dst: str, qos: Optional[QoSSpec] = None,
+             timeo: Optional[float] = None) -> None:
+        """Joins the broadcast layer ``dst``, waiting at most ``timeo``
+        seconds (``None``: no limit)."""
+        super().join(dst, qos, timeo)
+        self._now_allocated()
+
+    def _wait_in(self, fs: _PendingSet) -> None:
+        # FlowSet.add() of this flow while unallocated: tell fs once it is.
+        self.__dict__.setdefault("_pending_sets", weakref.WeakSet()).add(fs)
+
+    def _now_allocated(self) -> None:
+        for fs in list(self.__dict__.pop("_pending_sets", ())):
+            fs._flow_allocated(self)
 
     def __enter__(self) -> Flow:
         return self
@@ -139,8 +195,9 @@ def flow_join(dst: str, qos: Optional[QoSSpec] = None,
 
 __all__ = [
     "Flow", "flow_alloc", "flow_accept", "flow_join", "FlowProperties", "FRCTFlags",
+    "FRCT_RETRANSMIT", "FRCT_RESCNTL", "FRCT_LINGER",
     "QoSSpec", "OuroborosError", "FlowException", "FlowAllocatedException",
     "FlowNotAllocatedException", "FlowDownException", "FlowPeerException",
     "FlowPermissionException", "FlowTimeoutException", "FlowWouldBlock",
-    "FlowSizeException",
+    "FlowSizeException", "FlowCryptException",
 ]

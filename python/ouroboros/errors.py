@@ -84,6 +84,16 @@ class FlowSizeException(FlowException):
     """An SDU does not fit (too large to write, or for the read buffer)."""
 
 
+class FlowCryptException(FlowException):
+    """Encryption failed: an unsupported cypher, a failed key exchange, or
+    an SDU that failed authentication (``ECRYPT``, ``EAUTH``)."""
+
+
+class FlowEventError(FlowException):
+    """An operation on a FlowSet failed, e.g. it was destroyed (upstream
+    pyOuroboros name; wait timeouts raise FlowTimeoutException)."""
+
+
 class InvalidArgument(OuroborosError, ValueError):
     """An argument was out of range or malformed."""
 
@@ -229,6 +239,9 @@ _FLOW_CLASSES: dict[int, type[OuroborosError]] = {
     _errno.ETIMEDOUT: FlowTimeoutException,
     _errno.EAGAIN: FlowWouldBlock,
     _errno.EMSGSIZE: FlowSizeException,
+    ECRYPT: FlowCryptException,
+    EAUTH: FlowCryptException,
+    _errno.EBADF: FlowEventError,
 }
 
 _COMMON_CLASSES: dict[int, type[OuroborosError]] = {
@@ -258,8 +271,8 @@ __all__ = [
     "OuroborosError", "FlowException", "FlowAllocatedException",
     "FlowNotAllocatedException", "FlowDownException", "FlowPeerException",
     "FlowPermissionException", "FlowTimeoutException", "FlowWouldBlock",
-    "FlowSizeException", "InvalidArgument", "NotSupported", "RuntimeUnavailable",
-    "IrmError", "AlreadyExists", "NoSuchIpcp", "IpcpTypeError", "IpcpStateError",
+    "FlowSizeException", "FlowCryptException", "FlowEventError", "InvalidArgument",
+    "NotSupported", "RuntimeUnavailable", "IrmError", "AlreadyExists", "NoSuchIpcp", "IpcpTypeError", "IpcpStateError",
     "NamingError", "IrmPermissionError", "NoSuchProcess", "ProgramNotFound",
     "IrmNotSupported", "IrmInvalidArgument", "IrmdUnavailable",
     "IpcpCreateError", "IpcpBootstrapError", "IpcpEnrollError", "IpcpConnectError",

@@ -43,6 +43,15 @@ class QoSSpec:
     - ``max_gap``: maximum gap in ms
     - ``cypher_s``: cypher strength in bits (0: plaintext)
     - ``timeout``: peer timeout in ms (0: none)
+
+    On the embedded runtime every flow is reliable and in order (a kernel
+    socket). ``cypher_s`` > 0 encrypts the flow end to end: an X25519 key
+    exchange per flow and AES-GCM, 128-bit keys up to ``cypher_s=128`` and
+    256-bit keys up to 256 (more raises ``FlowCryptException``);
+    ``get_qos()`` reports the strength the flow got. A peer that shows no
+    sign of life for ``timeout`` ms (stopped, hung) takes the flow down:
+    reads and writes raise ``FlowPeerException`` and the event API reports
+    ``FlowPeer``. Both ends of a flow report the same QoS.
     """
 
     __slots__ = tuple(name for name, _, _ in _FIELDS) + ("_frozen",)
@@ -56,6 +65,7 @@ class QoSSpec:
     max_gap: int
     cypher_s: int
     timeout: int
+    _frozen: bool
 
     def __init__(self,
                  delay: int = UINT32_MAX,
@@ -128,8 +138,9 @@ qos_voice = _preset(QoSSpec(delay=50, bandwidth=100000, availability=5, ber=0,
                             in_order=1, max_gap=50))
 qos_data = _preset(QoSSpec(delay=1000, loss=0, ber=0, in_order=1, max_gap=2000))
 
-# The encrypted variants of Ouroboros 0.21 (256-bit cypher).
-qos_raw_crypt = _preset(qos_raw.copy(cypher_s=256))
+# The encrypted variants of Ouroboros 0.21 (256-bit cypher). As in its
+# qos.h, the encrypted raw spec also asks for no bit errors (ber=0).
+qos_raw_crypt = _preset(qos_raw.copy(ber=0, cypher_s=256))
 qos_best_effort_crypt = _preset(qos_best_effort.copy(cypher_s=256))
 qos_video_crypt = _preset(qos_video.copy(cypher_s=256))
 qos_voice_crypt = _preset(qos_voice.copy(cypher_s=256))

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,8 +34,10 @@ namespace detail {
 struct flow_handle;
 }
 
-// A view of a flow owned elsewhere; what an event queue hands back. It is
-// invalid once its flow is closed or destroyed.
+// A view of a flow owned elsewhere; what an event queue hands back. Its
+// operations throw error(ENOTALLOC) once the flow is closed. A flow_ref
+// from an event queue stays safe to use (it never dangles) until that
+// queue's next next() or wait(); keep others no longer than their flow.
 class flow_ref {
 public:
     flow_ref() noexcept = default;
@@ -92,7 +95,9 @@ public:
     // (for select/poll/epoll). Owned by the flow: do not close or read it.
     int pollable_fd() const;
 
-    // Largest SDU a write() may carry on this flow's backend.
+    // Largest SDU a write() may carry on this flow: 1 MiB on the embedded
+    // runtime (less where the kernel's net.core.wmem_max is smaller), less
+    // 24 bytes on an encrypted flow.
     std::size_t max_sdu() const;
 
     friend bool operator==(const flow_ref& a, const flow_ref& b) noexcept
@@ -110,6 +115,7 @@ protected:
 
     friend class flow_set;
     friend class event_queue;
+    friend struct std::hash<flow_ref>;
 };
 
 class flow : public flow_ref {
@@ -144,3 +150,13 @@ private:
 };
 
 } // namespace ouroboros
+
+// Flow refs hash by identity (the flow they view), like operator==.
+namespace std {
+template <> struct hash<ouroboros::flow_ref> {
+    size_t operator()(const ouroboros::flow_ref& f) const noexcept
+    {
+        return hash<const void*>()(f.h_);
+    }
+};
+} // namespace std

@@ -47,13 +47,14 @@ inline constexpr qos_spec video{100, std::numeric_limits<std::uint64_t>::max(), 
 inline constexpr qos_spec voice{50, 100000, 5, 1, 0, 1, 50, 0, default_peer_timeout_ms};
 inline constexpr qos_spec data{1000, 0, 0, 0, 0, 1, 2000, 0, default_peer_timeout_ms};
 
-// The encrypted variants of Ouroboros 0.21 (256-bit cypher).
+// The encrypted variants of Ouroboros 0.21 (256-bit cypher); as in its
+// qos.h, the encrypted raw spec also asks for no bit errors.
 constexpr qos_spec encrypted(qos_spec q, std::uint16_t bits = 256) noexcept
 {
     q.cypher_s = bits;
     return q;
 }
-inline constexpr qos_spec raw_crypt = encrypted(raw);
+inline constexpr qos_spec raw_crypt = encrypted(raw_no_errors);
 inline constexpr qos_spec best_effort_crypt = encrypted(best_effort);
 inline constexpr qos_spec video_crypt = encrypted(video);
 inline constexpr qos_spec voice_crypt = encrypted(voice);

@@ -13,6 +13,7 @@ namespace ouroboros::daemon {
 struct new_flow {
     util::unique_fd end[2]; // [0] for the allocator (or member), [1] for the acceptor (or relay)
     util::unique_fd page;
+    util::unique_fd notify; // unicast: an eventfd both ends share (embedded/flow_state.hpp)
 };
 
 // Returns 0 or -errno with the reason in `why`.

@@ -43,6 +43,7 @@ struct pending_accept {
     std::uint64_t client;
     pid_t pid;
     clock::time_point deadline;
+    std::string key; // the acceptor's public key, relayed to the allocator
 };
 
 struct pending_alloc {
@@ -54,6 +55,7 @@ struct pending_alloc {
     clock::time_point start_at;  // auto-start from then on if nobody accepts
     bool grace_checked = false;  // matched once after start_at
     pid_t started = 0;           // the program instance it waits for
+    std::string key{}; // the allocator's public key, relayed to the acceptor
 };
 
 // A program the daemon started for an allocation.

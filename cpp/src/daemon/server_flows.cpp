@@ -7,8 +7,11 @@
 
 #include <o7s/error.hpp>
 
+#include <sys/eventfd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace ouroboros::daemon {
 namespace {
@@ -27,6 +30,7 @@ void server::flow_alloc(client& c, proto::reader& r)
     bool has_qos = r.u8() != 0;
     qos_spec qos = r.qos();
     std::int64_t timeout_ns = r.i64();
+    std::string key = r.str();
     r.end();
     if (!has_qos)
         qos = qos_spec{};
@@ -41,6 +45,7 @@ void server::flow_alloc(client& c, proto::reader& r)
     c.waiting = true;
     const auto now = clock::now();
     pending_alloc a{c.id, c.pid, name, qos, deadline_from(timeout_ns), now + autostart_grace};
+    a.key = std::move(key);
     allocs_.push_back(std::move(a));
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
@@ -51,12 +56,13 @@ void server::flow_alloc(client& c, proto::reader& r)
 void server::flow_accept(client& c, proto::reader& r)
 {
     std::int64_t timeout_ns = r.i64();
+    std::string key = r.str();
     r.end();
     c.waiting = true;
     auto started = children_.find(c.pid);
     if (started != children_.end())
         started->second.accepted = true;
-    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns)});
+    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns), std::move(key)});
     match_pending();
     if (timeout_ns == 0)
         expire_pending();
@@ -172,20 +178,31 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         fail_alloc(a, -rc, why);
         return true;
     }
+    // Unicast ends tell each other of state changes through it (event sets).
+    f.notify.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!f.notify) {
+        int err = errno;
+        why = std::string("cannot create the flow's eventfd: ") + std::strerror(err);
+        O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
+        fail_alloc(a, err, why);
+        return true;
+    }
 
+    // Each end gets the other's public key: the key exchange of encrypted
+    // flows (see embedded/flow_crypto.hpp).
     proto::writer to_acceptor(proto::msg::flow_granted);
-    to_acceptor.u64(id).u8(1).qos(a.qos);
-    int fds_acceptor[2] = {f.end[1].get(), f.page.get()};
+    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
+    int fds_acceptor[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
     acceptor->waiting = false;
-    if (!send(*acceptor, to_acceptor, fds_acceptor, 2))
+    if (!send(*acceptor, to_acceptor, fds_acceptor, 3))
         return false; // try another acceptor
 
     proto::writer to_allocator(proto::msg::flow_granted);
-    to_allocator.u64(id).u8(0).qos(a.qos);
-    int fds_allocator[2] = {f.end[0].get(), f.page.get()};
+    to_allocator.u64(id).u8(0).qos(a.qos).str(acc.key);
+    int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
     allocator->waiting = false;
     // Should this fail, the acceptor sees the flow go down at once.
-    send(*allocator, to_allocator, fds_allocator, 2);
+    send(*allocator, to_allocator, fds_allocator, 3);
 
     registry_.served(a.name, acc.pid);
     O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),

@@ -4,9 +4,12 @@
 #include "embedded_backend.hpp"
 
 #include "daemon_link.hpp"
+#include "event_set.hpp"
 #include "flow_batch_io.hpp"
+#include "flow_crypto.hpp"
 #include "flow_state.hpp"
 #include "flow_table.hpp"
+#include "peer_watch.hpp"
 
 #include <o7s/error.hpp>
 
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace ouroboros::embedded {
 namespace {
@@ -52,23 +56,45 @@ public:
 
     int flow_alloc(const std::string& dst, qos_spec* qos, timeout t) override
     {
+        qos_spec q = qos ? *qos : qos_spec{};
+        if (supported_cypher_bits(q.cypher_s, q.cypher_s) < 0) {
+            detail::set_error_detail("a cypher of " + std::to_string(q.cypher_s) +
+                                     " bits is not supported (at most 256)");
+            return -errc::crypt;
+        }
+        // An encrypted flow needs our half of the key exchange.
+        key_pair keys;
+        if (q.cypher_s > 0)
+            if (int rc = keys.generate(); rc < 0)
+                return rc;
         proto::writer w(msg::flow_alloc);
-        w.str(dst).u8(qos != nullptr).qos(qos ? *qos : qos_spec{}).i64(to_wire(t));
-        return request_flow(w, qos, t);
+        w.str(dst).u8(qos != nullptr).qos(q).i64(to_wire(t)).str(keys.public_key());
+        return request_flow(w, keys, qos, t);
     }
 
     int flow_accept(qos_spec* qos, timeout t) override
     {
+        // Only the allocator knows whether the flow will be encrypted, so
+        // every accept offers a public key. Without one (libcrypto failed)
+        // plaintext flows still work.
+        key_pair keys;
+        keys.generate();
         proto::writer w(msg::flow_accept);
-        w.i64(to_wire(t));
-        return request_flow(w, qos, t);
+        w.i64(to_wire(t)).str(keys.public_key());
+        return request_flow(w, keys, qos, t);
     }
 
     int flow_join(const std::string& dst, qos_spec* qos, timeout t) override
     {
+        if (qos && qos->cypher_s > 0) {
+            // As Ouroboros 0.21: a broadcast layer has no pair of ends to
+            // exchange keys between.
+            detail::set_error_detail("broadcast flows cannot be encrypted (cypher_s must be 0)");
+            return -ENOTSUP;
+        }
         proto::writer w(msg::flow_join);
         w.str(dst).u8(qos != nullptr).qos(qos ? *qos : qos_spec{}).i64(to_wire(t));
-        return request_flow(w, qos, t);
+        return request_flow(w, key_pair(), qos, t);
     }
 
     int flow_dealloc(int fd) override
@@ -76,16 +102,17 @@ public:
         flow_state* f = flows_.take(fd);
         if (f == nullptr)
             return fd < 0 ? -EINVAL : -errc::not_allocated;
-        ::munmap(f->page, flow_page_size);
-        ::close(f->sock);
-        delete f;
+        release(std::unique_ptr<flow_state>(f));
         return 0;
     }
 
     void flow_interrupt(int fd) noexcept override
     {
-        if (flow_state* f = flows_.get(fd))
+        if (flow_state* f = flows_.get(fd)) {
+            // Before the hang-up, so the peer sees FLOW_DEALLOC, not FLOW_DOWN.
+            f->my_state().fetch_or(end_deallocated, std::memory_order_release);
             ::shutdown(f->sock, SHUT_RDWR);
+        }
     }
 
     ssize_t flow_read(int fd, void* buf, std::size_t count) override
@@ -153,16 +180,33 @@ public:
         return 0;
     }
 
+    // Replaces all flags (FLOWSFLAGS). Down marks the flow down at both
+    // ends until a set_flags() without it: reads drain what is queued, then
+    // fail with EFLOWDOWN, as do writes. The peer's event sets see
+    // FLOW_DOWN, and FLOW_UP when the mark goes.
     int set_flags(int fd, flow_flags fl) override
     {
         flow_state* f = flows_.get(fd);
         if (f == nullptr)
             return missing(fd);
+        constexpr auto known = flow_flags::access_mask | flow_flags::down |
+                               flow_flags::nonblocking | flow_flags::no_partial_read |
+                               flow_flags::no_partial_write;
         if (access_mode(fl) == flow_flags::access_mask) {
             detail::set_error_detail("write-only and read-write cannot both be set");
             return -EINVAL;
         }
+        if (any(fl, ~known)) {
+            detail::set_error_detail("unknown flow flags 0" +
+                                     to_octal(detail::raw(fl & ~known)));
+            return -EINVAL;
+        }
         f->flags.store(static_cast<std::uint32_t>(fl));
+        std::uint32_t was = any(fl, flow_flags::down)
+                                ? f->my_state().fetch_or(end_down, std::memory_order_acq_rel)
+                                : f->my_state().fetch_and(~end_down, std::memory_order_acq_rel);
+        if (bool(was & end_down) != any(fl, flow_flags::down))
+            notify_peer(*f);
         return 0;
     }
 
@@ -198,12 +242,25 @@ public:
         return 0;
     }
 
+    // FRCT flags as Ouroboros keeps them: only flows with FRCT (in_order)
+    // have them; retransmission follows the QoS (loss == 0) and cannot be
+    // changed; resource control and linger can. The embedded runtime's
+    // sockets never lose, reorder or drop queued SDUs, so every flow gets
+    // what these flags ask for whatever their value.
     int set_frct_flags(int fd, frct_flags fl) override
     {
         flow_state* f = flows_.get(fd);
         if (f == nullptr)
             return missing(fd);
-        f->frct.store(static_cast<std::uint32_t>(fl));
+        if (int rc = need_frct(*f); rc < 0)
+            return rc;
+        constexpr auto settable = frct_flags::resource_control | frct_flags::linger;
+        if (any(fl, ~(settable | frct_flags::retransmission))) {
+            detail::set_error_detail("unknown FRCT flags 0" + to_octal(detail::raw(fl)));
+            return -EINVAL;
+        }
+        auto keep = static_cast<frct_flags>(f->frct.load()) & frct_flags::retransmission;
+        f->frct.store(detail::raw(keep | (fl & settable)));
         return 0;
     }
 
@@ -212,6 +269,8 @@ public:
         flow_state* f = flows_.get(fd);
         if (f == nullptr)
             return missing(fd);
+        if (int rc = need_frct(*f); rc < 0)
+            return rc;
         fl = static_cast<frct_flags>(f->frct.load());
         return 0;
     }
@@ -224,11 +283,18 @@ public:
 
     std::size_t max_sdu() const noexcept override { return embedded::max_sdu(); }
 
+    std::size_t flow_max_sdu(int fd) override
+    {
+        flow_state* f = flows_.get(fd);
+        return f ? f->max_payload() : embedded::max_sdu();
+    }
+
     std::unique_ptr<detail::event_set> create_event_set(int& err) override
     {
-        detail::set_error_detail("flow sets are not implemented by the embedded runtime yet");
-        err = ENOTSUP;
-        return nullptr;
+        auto set = make_event_set(flows_, err);
+        if (!set)
+            err = -err;
+        return set;
     }
 
     // -------------------------------------------------------------- IRM
@@ -483,6 +549,35 @@ private:
         return fd < 0 ? -EBADF : -errc::not_allocated;
     }
 
+    static int need_frct(const flow_state& f)
+    {
+        if (f.has_frct())
+            return 0;
+        detail::set_error_detail("the flow has no FRCT (its QoS does not ask for in-order "
+                                 "delivery)");
+        return -EPERM;
+    }
+
+    static std::string to_octal(std::uint32_t v)
+    {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%o", v);
+        return buf;
+    }
+
+    // Frees what a flow holds; the flow is out of the table already.
+    static void release(std::unique_ptr<flow_state> f) noexcept
+    {
+        if (f->qos.timeout > 0)
+            unwatch_peer(*f);
+        // Before the socket closes, so the peer sees FLOW_DEALLOC.
+        f->my_state().fetch_or(end_deallocated, std::memory_order_release);
+        ::munmap(f->page, flow_page_size);
+        ::close(f->sock);
+        if (f->notify >= 0)
+            ::close(f->notify);
+    }
+
     template <class F> static int parse(const proto::message& reply, F&& body)
     {
         try {
@@ -498,21 +593,24 @@ private:
     }
 
     // Sends a flow request and installs the flow the daemon grants.
-    int request_flow(proto::writer& w, qos_spec* qos_out, timeout t)
+    int request_flow(proto::writer& w, const key_pair& keys, qos_spec* qos_out, timeout t)
     {
         proto::message reply;
         int rc = call_daemon(w, reply, reply_wait(t));
         if (rc < 0)
             return rc;
-        if (reply.type != msg::flow_granted || reply.fds.size() != 2) {
+        if (reply.type != msg::flow_granted || reply.fds.size() < 2 || reply.fds.size() > 3) {
             detail::set_error_detail("unexpected reply to a flow request from the runtime daemon");
             return -errc::irmd;
         }
         auto f = std::make_unique<flow_state>();
+        std::string peer_key;
         rc = parse(reply, [&](proto::reader& r) {
             f->id = r.u64();
             f->side = r.u8() ? 1 : 0;
             f->qos = r.qos();
+            if (!r.at_end())
+                peer_key = r.str();
         });
         if (rc < 0)
             return rc;
@@ -523,17 +621,35 @@ private:
             return -errno;
         }
         f->page = static_cast<flow_page*>(page);
-        if (f->page->magic != flow_page_magic) {
+        if (f->page->magic != flow_page_magic || f->page->version != flow_page_version) {
             ::munmap(page, flow_page_size);
-            detail::set_error_detail("the runtime daemon sent a malformed flow page");
+            detail::set_error_detail("the runtime daemon sent a flow page of another version "
+                                     "(restart the daemon after upgrading)");
             return -errc::irmd;
         }
-        f->sock = reply.fds[0].get();
+        f->sock = reply.fds[0].release();
+        if (reply.fds.size() > 2)
+            f->notify = reply.fds[2].release();
+        if (f->qos.cypher_s > 0) {
+            int err = 0;
+            f->cipher = flow_cipher::create(keys, peer_key, f->id, f->side, f->qos.cypher_s, err);
+            if (!f->cipher) {
+                release(std::move(f)); // the peer sees the flow go down
+                return err;
+            }
+        }
+        if (f->has_frct()) {
+            auto fl = frct_flags::resource_control;
+            if (f->qos.loss == 0)
+                fl |= frct_flags::retransmission | frct_flags::linger;
+            f->frct.store(detail::raw(fl));
+        }
         if (!flows_.put(f->sock, f.get())) {
-            ::munmap(page, flow_page_size);
+            release(std::move(f));
             return -EMFILE;
         }
-        reply.fds[0].release(); // owned by the flow table from here
+        if (f->qos.timeout > 0)
+            watch_peer(*f);
         if (qos_out)
             *qos_out = f->qos;
         return f.release()->sock;

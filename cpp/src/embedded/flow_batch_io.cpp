@@ -20,12 +20,12 @@ namespace {
 // SDUs per system call; larger batches take several calls.
 constexpr std::size_t chunk = 64;
 
-// Whether the SDUs travel in the socket as the application wrote them.
-// A flow that transforms them on the way (an encrypted flow) must take the
-// single-SDU path for each one, which knows how.
+// Whether the SDUs travel in the socket as the application wrote them. An
+// encrypted flow seals each one (flow_crypto.hpp), so it takes the
+// single-SDU path for each, which knows how.
 bool plain(const flow_state& f) noexcept
 {
-    return f.qos.cypher_s == 0;
+    return f.cipher == nullptr;
 }
 
 // One recvmmsg() of up to `chunk` SDUs into v[0..n), buffers larger than
@@ -99,7 +99,7 @@ ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
 
 ssize_t write_sdus(flow_state& f, const sdu_view* v, std::size_t n)
 {
-    const std::size_t limit = max_sdu();
+    const std::size_t limit = f.max_payload();
     std::size_t done = 0;
     bool single = true; // the next SDU takes write_sdu()
     while (done < n) {

@@ -1,4 +1,8 @@
 // flow_io.cpp - reading and writing SDUs on an embedded flow.
+//
+// A plain flow costs one recvmsg()/send() per SDU and a few atomic loads
+// (flags, the page's state words). Encrypted flows add the AEAD and a lock
+// that keeps nonces in send order.
 #include "flow_busy_poll.hpp"
 #include "flow_state.hpp"
 
@@ -9,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -19,13 +24,13 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Receives the part of an SDU that does not fit the caller's buffer, so one
-// recvmsg() takes the whole record. Mapped lazily, never touched by the
-// kernel unless an SDU overflows.
-struct overflow_area {
+// A per-thread scratch area of max_sdu() bytes: the part of an SDU that
+// does not fit the caller's buffer, or a whole sealed record. Mapped
+// lazily; pages are touched only as far as they are used.
+struct scratch_area {
     void* base = nullptr;
     std::size_t size = 0;
-    ~overflow_area()
+    ~scratch_area()
     {
         if (base)
             ::munmap(base, size);
@@ -43,15 +48,14 @@ struct overflow_area {
         return base;
     }
 };
-thread_local overflow_area overflow;
+thread_local scratch_area overflow;
+thread_local scratch_area sealing;
 
-int check_ready(flow_flags flags, flow_flags forbidden_mode)
+// Why the socket hung up: our peer-timeout ticker shut it down, or the
+// peer deallocated the flow or died.
+int hangup(const flow_state& f) noexcept
 {
-    if (access_mode(flags) == forbidden_mode)
-        return -EPERM;
-    if (any(flags, flow_flags::down))
-        return -errc::flow_down;
-    return 0;
+    return f.peer_timed_out.load(std::memory_order_acquire) ? -errc::flow_peer : -errc::flow_down;
 }
 
 // Waits for `events` on sock until deadline. 0, -ETIMEDOUT or -EINTR.
@@ -89,53 +93,56 @@ ssize_t read_rest(flow_state& f, void* buf, std::size_t count, bool partial)
     if (f.rest_off == f.rest.size()) {
         f.rest.clear();
         f.rest_off = 0;
+        f.has_rest.store(false, std::memory_order_relaxed);
         f.end_of_sdu_pending = partial && n == count;
     }
     return static_cast<ssize_t>(n);
 }
 
-// One recvmsg() of a whole record: `count` bytes into buf, the rest into the
-// overflow area. Returns the SDU size or -errno.
-ssize_t receive(flow_state& f, void* buf, std::size_t count, void*& spill)
+// Keeps the part of an SDU beyond what the caller's buffer took.
+void keep_rest(flow_state& f, const void* extra, std::size_t n)
 {
-    const std::size_t limit = max_sdu();
-    iovec iov[2] = {{buf, count}, {nullptr, 0}};
-    msghdr mh{};
-    mh.msg_iov = iov;
-    mh.msg_iovlen = 1;
-    if (count < limit) {
-        spill = overflow.get(limit);
-        if (spill == nullptr)
-            return -ENOMEM;
-        iov[1] = {spill, limit - count};
-        mh.msg_iovlen = 2;
-    }
+    auto* p = static_cast<const std::uint8_t*>(extra);
+    f.rest.assign(p, p + n);
+    f.rest_off = 0;
+    f.has_rest.store(true, std::memory_order_relaxed);
+}
 
+// One recvmsg() of a whole record. Returns its size or -errno. A flow
+// marked down still delivers what is queued, then -EFLOWDOWN (as an
+// Ouroboros ring buffer with ACL_FLOWDOWN).
+ssize_t receive(flow_state& f, msghdr& mh)
+{
     const flow_flags flags = f.current_flags();
-    const bool nonblocking = any(flags, flow_flags::nonblocking_read);
+    const bool down = f.marked_down();
+    const bool nonblocking = down || any(flags, flow_flags::nonblocking_read);
     const bool timed = f.rcv_timeo_ns.load(std::memory_order_relaxed) >= 0;
     const auto deadline = timed ? deadline_of(f.rcv_timeo_ns) : clock::time_point::max();
     busy_poll spin(f); // flow_busy_poll.hpp
     const int mode = (nonblocking || timed || spin.enabled()) ? MSG_DONTWAIT : 0;
+    // Into one buffer, recv() spares the kernel the msghdr (0.1 us a call
+    // here); with MSG_TRUNC it returns the record's whole length.
+    const bool one = mh.msg_iovlen == 1;
+    const iovec only = mh.msg_iov[0];
 
     for (;;) {
-        // Without an overflow area, recv() spares the kernel a msghdr (0.1 us
-        // a call here); with MSG_TRUNC it returns the record's whole length.
-        const bool one = mh.msg_iovlen == 1;
-        ssize_t n = one ? ::recv(f.sock, buf, count, mode | MSG_TRUNC)
+        ssize_t n = one ? ::recv(f.sock, only.iov_base, only.iov_len, mode | MSG_TRUNC)
                         : ::recvmsg(f.sock, &mh, mode);
         if (n > 0) {
-            bool cut = one ? static_cast<std::size_t>(n) > count : (mh.msg_flags & MSG_TRUNC);
+            bool cut = one ? static_cast<std::size_t>(n) > only.iov_len
+                           : (mh.msg_flags & MSG_TRUNC) != 0;
             return cut ? -EMSGSIZE : n;
         }
         if (n == 0)
-            return -errc::flow_down; // the peer is gone (or we were shut down)
+            return hangup(f); // the peer is gone (or we were shut down)
         switch (errno) {
         case EINTR:
             if (detail::interrupted())
                 return -EINTR;
             continue;
         case EAGAIN:
+            if (down)
+                return -errc::flow_down;
             if (nonblocking)
                 return -EAGAIN;
             if (spin.wait(deadline))
@@ -145,34 +152,31 @@ ssize_t receive(flow_state& f, void* buf, std::size_t count, void*& spill)
             continue;
         case ECONNRESET:
         case EPIPE:
-            return -errc::flow_down;
+            return hangup(f);
         default:
             return -errno;
         }
     }
 }
 
-} // namespace
-
-ssize_t read_sdu(flow_state& f, void* buf, std::size_t count)
+// A plaintext SDU: `count` bytes straight into buf, any rest into the
+// overflow area, in one recvmsg().
+ssize_t read_plain(flow_state& f, void* buf, std::size_t count, bool partial)
 {
-    if (buf == nullptr && count != 0)
-        return -EINVAL;
-    const flow_flags flags = f.current_flags();
-    if (int rc = check_ready(flags, flow_flags::write_only); rc < 0)
-        return rc;
-    const bool partial = !any(flags, flow_flags::no_partial_read);
-
-    std::lock_guard<std::mutex> lock(f.reading);
-    if (f.end_of_sdu_pending) {
-        f.end_of_sdu_pending = false;
-        return 0;
-    }
-    if (!f.rest.empty())
-        return read_rest(f, buf, count, partial);
-
+    const std::size_t limit = max_sdu();
+    iovec iov[2] = {{buf, count}, {nullptr, 0}};
+    msghdr mh{};
+    mh.msg_iov = iov;
+    mh.msg_iovlen = 1;
     void* spill = nullptr;
-    ssize_t n = receive(f, buf, count, spill);
+    if (count < limit) {
+        spill = overflow.get(limit);
+        if (spill == nullptr)
+            return -ENOMEM;
+        iov[1] = {spill, limit - count};
+        mh.msg_iovlen = 2;
+    }
+    ssize_t n = receive(f, mh);
     if (n < 0)
         return n;
     f.mine().consumed.fetch_add(1, std::memory_order_relaxed);
@@ -186,41 +190,55 @@ ssize_t read_sdu(flow_state& f, void* buf, std::size_t count)
                                  std::to_string(count) + "-byte buffer (partial reads are off)");
         return -EMSGSIZE; // the SDU is dropped, as in Ouroboros
     }
-    auto* extra = static_cast<const std::uint8_t*>(spill);
-    f.rest.assign(extra, extra + (size - count));
-    f.rest_off = 0;
+    keep_rest(f, spill, size - count);
     return static_cast<ssize_t>(count);
 }
 
-ssize_t write_sdu(flow_state& f, const void* buf, std::size_t count)
+// A sealed SDU: the whole record into the scratch area, opened in place.
+ssize_t read_sealed(flow_state& f, void* buf, std::size_t count, bool partial)
 {
-    if (buf == nullptr && count != 0)
-        return -EINVAL;
-    const flow_flags flags = f.current_flags();
-    if (int rc = check_ready(flags, flow_flags::read_only); rc < 0)
-        return rc;
-    if (count == 0)
-        return 0; // an empty SDU carries nothing; Ouroboros drops it too
     const std::size_t limit = max_sdu();
-    if (count > limit) {
-        if (any(flags, flow_flags::no_partial_write)) {
-            detail::set_error_detail("SDU of " + std::to_string(count) +
-                                     " bytes exceeds the maximum of " + std::to_string(limit) +
-                                     " bytes");
-            return -EMSGSIZE;
-        }
-        count = limit; // partial write: the first max_sdu() bytes
+    void* area = overflow.get(limit);
+    if (area == nullptr)
+        return -ENOMEM;
+    iovec iov{area, limit};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t n = receive(f, mh);
+    if (n < 0)
+        return n;
+    f.mine().consumed.fetch_add(1, std::memory_order_relaxed);
+    long plain = f.cipher->open(area, static_cast<std::size_t>(n));
+    if (plain < 0)
+        return plain;
+    const char* sdu = static_cast<const char*>(area) + seal_header_size;
+    std::size_t size = static_cast<std::size_t>(plain);
+    if (size > count && !partial) {
+        detail::set_error_detail("SDU of " + std::to_string(size) + " bytes does not fit the " +
+                                 std::to_string(count) + "-byte buffer (partial reads are off)");
+        return -EMSGSIZE;
     }
+    std::size_t now = size <= count ? size : count;
+    std::memcpy(buf, sdu, now);
+    if (size > count)
+        keep_rest(f, sdu + count, size - count);
+    else
+        f.end_of_sdu_pending = partial && size == count;
+    return static_cast<ssize_t>(now);
+}
 
+// Sends one record. Returns 0 or -errno.
+int send_record(flow_state& f, const void* buf, std::size_t count, flow_flags flags)
+{
     const bool nonblocking = any(flags, flow_flags::nonblocking_write);
     const bool timed = f.snd_timeo_ns.load(std::memory_order_relaxed) >= 0;
     const auto deadline = timed ? deadline_of(f.snd_timeo_ns) : clock::time_point::max();
     const int mode = MSG_NOSIGNAL | ((nonblocking || timed) ? MSG_DONTWAIT : 0);
 
     for (;;) {
-        ssize_t n = ::send(f.sock, buf, count, mode);
-        if (n >= 0)
-            break;
+        if (::send(f.sock, buf, count, mode) >= 0)
+            return 0;
         switch (errno) {
         case EINTR:
             if (detail::interrupted())
@@ -235,13 +253,92 @@ ssize_t write_sdu(flow_state& f, const void* buf, std::size_t count)
         case ECONNRESET:
         case EPIPE:
         case ENOTCONN:
-            return -errc::flow_down;
+            return hangup(f);
         default:
             return -errno;
         }
     }
+}
+
+int send_sealed(flow_state& f, const void* buf, std::size_t count, flow_flags flags)
+{
+    void* out = sealing.get(max_sdu());
+    if (out == nullptr)
+        return -ENOMEM;
+    std::lock_guard<std::mutex> lock(f.cipher->sending);
+    if (int rc = f.cipher->seal(buf, count, out); rc < 0)
+        return rc;
+    int rc = send_record(f, out, count + seal_overhead, flags);
+    if (rc == 0)
+        f.cipher->commit_send();
+    return rc;
+}
+
+} // namespace
+
+std::size_t flow_state::max_payload() const noexcept
+{
+    return cipher ? max_sdu() - seal_overhead : max_sdu();
+}
+
+ssize_t read_sdu(flow_state& f, void* buf, std::size_t count)
+{
+    if (buf == nullptr && count != 0)
+        return -EINVAL;
+    const flow_flags flags = f.current_flags();
+    if (access_mode(flags) == flow_flags::write_only) {
+        detail::set_error_detail("the flow is write-only");
+        return -EPERM;
+    }
+    const bool partial = !any(flags, flow_flags::no_partial_read);
+
+    std::lock_guard<std::mutex> lock(f.reading);
+    if (f.end_of_sdu_pending) {
+        f.end_of_sdu_pending = false;
+        return 0;
+    }
+    if (!f.rest.empty())
+        return read_rest(f, buf, count, partial);
+    return f.cipher ? read_sealed(f, buf, count, partial) : read_plain(f, buf, count, partial);
+}
+
+ssize_t write_sdu(flow_state& f, const void* buf, std::size_t count)
+{
+    if (buf == nullptr && count != 0)
+        return -EINVAL;
+    const flow_flags flags = f.current_flags();
+    if (access_mode(flags) == flow_flags::read_only) {
+        detail::set_error_detail("the flow is read-only");
+        return -EPERM;
+    }
+    if (f.marked_down())
+        return -errc::flow_down;
+    if (count == 0)
+        return 0; // an empty SDU carries nothing; Ouroboros drops it too
+    const std::size_t limit = f.max_payload();
+    if (count > limit) {
+        if (any(flags, flow_flags::no_partial_write)) {
+            detail::set_error_detail("SDU of " + std::to_string(count) +
+                                     " bytes exceeds the maximum of " + std::to_string(limit) +
+                                     " bytes");
+            return -EMSGSIZE;
+        }
+        count = limit; // partial write: the first max_payload() bytes
+    }
+    int rc = f.cipher ? send_sealed(f, buf, count, flags) : send_record(f, buf, count, flags);
+    if (rc < 0)
+        return rc;
     f.mine().sent.fetch_add(1, std::memory_order_relaxed);
     return static_cast<ssize_t>(count);
+}
+
+void notify_peer(const flow_state& f) noexcept
+{
+    if (f.notify >= 0) {
+        std::uint64_t one = 1;
+        ssize_t rc = ::write(f.notify, &one, sizeof one);
+        static_cast<void>(rc); // EAGAIN only at 2^64-2 pending wake-ups
+    }
 }
 
 } // namespace ouroboros::embedded

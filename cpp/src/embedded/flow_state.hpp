@@ -3,12 +3,14 @@
 // The data path is the flow's SOCK_SEQPACKET socket: one record per SDU, so
 // boundaries, order and reliability come from the kernel and the socket is
 // pollable. What a socket cannot do (partial reads of an SDU, queue
-// lengths, Ouroboros flags and timeouts) lives here.
+// lengths, Ouroboros flags and timeouts, encryption, the peer timeout)
+// lives here and in the shared flow page.
 #pragma once
 
 #include <o7s/flags.hpp>
 #include <o7s/qos.hpp>
 
+#include "flow_crypto.hpp"
 #include "flow_page.hpp"
 
 #include <sys/types.h>
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -26,10 +29,15 @@ inline constexpr std::size_t max_sdu_wanted = 1u << 20;
 
 struct flow_state {
     int sock = -1;
+    // An eventfd shared by both ends: written when an end changes its
+    // state word in the page, watched (edge-triggered) by event sets; -1
+    // when the daemon gave none.
+    int notify = -1;
     std::uint64_t id = 0;
     int side = 0; // 0 allocated, 1 accepted: our counters in page->end[side]
     flow_page* page = nullptr;
     qos_spec qos;
+    std::unique_ptr<flow_cipher> cipher; // set when qos.cypher_s > 0
 
     std::atomic<std::uint32_t> flags{static_cast<std::uint32_t>(flow_flags::defaults)};
     std::atomic<std::uint32_t> frct{0};
@@ -37,20 +45,40 @@ struct flow_state {
     std::atomic<std::int64_t> snd_timeo_ns{-1};
     std::atomic<std::int64_t> busy_poll_ns{0}; // reads spin this long first (flow_busy_poll.hpp)
 
+    // Set by the peer-timeout ticker when the peer showed no sign of life
+    // for qos.timeout ms; the flow is then shut down (see peer_watch.hpp).
+    std::atomic<bool> peer_timed_out{false};
+    std::int64_t watched_since_ns = 0; // when the ticker started on it
+
     // Partial-read state, guarded by `reading`: the rest of an SDU that did
     // not fit the caller's buffer, and whether a 0-byte read must end an
-    // SDU that exactly filled it.
+    // SDU that exactly filled it. has_rest mirrors !rest.empty() for event
+    // sets, which must not take the lock.
     std::mutex reading;
     std::vector<std::uint8_t> rest;
     std::size_t rest_off = 0;
     bool end_of_sdu_pending = false;
+    std::atomic<bool> has_rest{false};
 
     flow_end_counters& mine() const noexcept { return page->end[side]; }
     flow_end_counters& peer() const noexcept { return page->end[1 - side]; }
+    std::atomic<std::uint32_t>& my_state() const noexcept { return page->state[side]; }
+    std::atomic<std::uint32_t>& peer_state() const noexcept { return page->state[1 - side]; }
     flow_flags current_flags() const noexcept
     {
         return static_cast<flow_flags>(flags.load(std::memory_order_relaxed));
     }
+    // Either end marked the flow down (FLOWFDOWN).
+    bool marked_down() const noexcept
+    {
+        return ((page->state[0].load(std::memory_order_relaxed) |
+                 page->state[1].load(std::memory_order_relaxed)) &
+                end_down) != 0;
+    }
+    // FRCT runs on flows that ask for in-order delivery, as in Ouroboros.
+    bool has_frct() const noexcept { return qos.in_order != 0; }
+    // Largest plaintext SDU on this flow.
+    std::size_t max_payload() const noexcept;
 };
 
 // The largest SDU that fits a socket record on this machine (the kernel
@@ -62,5 +90,8 @@ void tune_socket(int sock) noexcept;
 
 ssize_t read_sdu(flow_state& f, void* buf, std::size_t count);
 ssize_t write_sdu(flow_state& f, const void* buf, std::size_t count);
+
+// Wakes the event sets watching the flow after a change of our state word.
+void notify_peer(const flow_state& f) noexcept;
 
 } // namespace ouroboros::embedded

@@ -23,7 +23,7 @@
 namespace ouroboros::proto {
 
 inline constexpr std::uint16_t magic = 0x4f37; // "O7"
-inline constexpr std::uint16_t version = 1;
+inline constexpr std::uint16_t version = 2;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_body = 60 * 1024;
 inline constexpr std::size_t max_string = 4096;
@@ -33,10 +33,13 @@ enum class msg : std::uint16_t {
     // replies
     ok = 1,           // success; body specific to the request
     error = 2,        // i32 errno, str detail
-    flow_granted = 3, // u64 flow id, u8 side, qos; fds: socket, shared page
+    flow_granted = 3, // u64 flow id, u8 side, qos, str peer public key (may be
+                      // empty); fds: socket, shared page, notify eventfd
+                      // (broadcast joins: no key, no eventfd)
     // flows
-    flow_alloc = 10,  // str name, u8 has_qos, qos, i64 timeout_ns (-1: none)
-    flow_accept = 11, // i64 timeout_ns
+    flow_alloc = 10,  // str name, u8 has_qos, qos, i64 timeout_ns (-1: none),
+                      // str public key (X25519; empty unless qos.cypher_s > 0)
+    flow_accept = 11, // i64 timeout_ns, str public key (may be empty)
     flow_join = 12,   // str layer, u8 has_qos, qos, i64 timeout_ns
     // IPCPs
     ipcp_create = 20,    // str name, i32 type -> ok: i32 pid
@@ -122,6 +125,8 @@ public:
     std::int64_t i64() { return static_cast<std::int64_t>(get(8)); }
     std::string str();
     qos_spec qos();
+    // True when the whole body was consumed (for fields added at the end).
+    bool at_end() const noexcept { return p_ == end_; }
     // Throws malformed unless the whole body was consumed.
     void end() const;
 

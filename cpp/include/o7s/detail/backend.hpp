@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,19 +37,31 @@ std::string take_error_detail();
 struct event {
     int fd;
     event_type type;
+    std::uint64_t tag; // the tag the flow was added with
 };
 
-// A set of flows to wait on (fset_t). Owned by a flow_set wrapper.
+// A set of flows to wait on (fset_t). Owned by a flow_set wrapper, which
+// removes a flow before the flow is deallocated. Thread-safe: wait() may
+// run while other threads add, remove or cancel.
 class event_set {
 public:
     virtual ~event_set() = default;
-    virtual int add(int fd) = 0;               // 0 or -errno
+    // Adds fd; its events carry `tag`. 0 (also when fd is in the set
+    // already) or -errno.
+    virtual int add(int fd, std::uint64_t tag) = 0;
     virtual void remove(int fd) noexcept = 0;
     virtual bool has(int fd) const noexcept = 0;
     virtual void zero() noexcept = 0;
     // Waits for events on the set and appends them to `out`. Returns the
-    // number appended (> 0), -ETIMEDOUT, -EINTR or another -errno.
+    // number appended (> 0; 0 only after wake()), -ETIMEDOUT, -EINTR,
+    // -ECANCELED (see cancel()) or another -errno.
     virtual int wait(std::vector<event>& out, timeout t) = 0;
+    // Makes waits in progress and to come return -ECANCELED: the set is
+    // being destroyed.
+    virtual void cancel() noexcept = 0;
+    // Makes a wait in progress (or the next one) return, with or without
+    // events: the wrapper has events of its own to deliver.
+    virtual void wake() noexcept = 0;
 };
 
 enum class direction { rcv, snd };
@@ -83,8 +96,10 @@ public:
     // A kernel fd that polls readable when the flow has something to read,
     // or -ENOTSUP where the backend cannot offer one.
     virtual int pollable_fd(int fd) = 0;
-    // The largest SDU a single write may carry.
+    // The largest SDU a single write may carry on any flow, and on fd (less
+    // where the flow adds overhead, e.g. encryption).
     virtual std::size_t max_sdu() const noexcept = 0;
+    virtual std::size_t flow_max_sdu(int /*fd*/) { return max_sdu(); }
 
     // --- events (fqueue.h) ------------------------------------------------
     // nullptr with errno-style detail on failure (no more sets available).

@@ -1,0 +1,324 @@
+// event.cpp - flow sets and event queues over the backend's event sets.
+//
+// Membership is kept on both sides under one process-wide mutex: a set maps
+// tags to the flows in it (holding a reference to each flow's handle), and
+// each handle lists its sets, so that closing a flow takes it out of its
+// sets before its descriptor is deallocated. Lock order: the membership
+// mutex, then the backend set's own lock.
+#include <o7s/event.hpp>
+
+#include "flow_handle.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <unordered_map>
+#include <utility>
+
+namespace ouroboros {
+namespace detail {
+
+struct set_core {
+    set_core(backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
+    ~set_core()
+    {
+        for (const auto& p : posted)
+            release(p.first);
+    }
+    set_core(const set_core&) = delete;
+    set_core& operator=(const set_core&) = delete;
+
+    backend& be;
+    std::unique_ptr<event_set> impl;
+    std::unordered_map<std::uint64_t, flow_handle*> by_tag; // holds references
+    std::unordered_map<flow_handle*, std::uint64_t> tags;
+    std::uint64_t next_tag = 1;
+    // Events from post(), each holding a reference, for the next wait.
+    std::vector<std::pair<flow_handle*, event_type>> posted;
+
+    // Moves the posted events of flows still in the set to q.
+    void take_posted(std::vector<event_queue_entry>& q) noexcept
+    {
+        for (const auto& [h, type] : posted) {
+            if (tags.count(h) && h->is_open())
+                q.push_back({h, type});
+            else
+                release(h);
+        }
+        posted.clear();
+    }
+
+    // Drops member h: out of the backend set, out of both tables. Call
+    // with the membership mutex held.
+    void drop(flow_handle* h, bool unlink_from_handle) noexcept
+    {
+        auto it = tags.find(h);
+        if (it == tags.end())
+            return;
+        impl->remove(h->fd);
+        by_tag.erase(it->second);
+        tags.erase(it);
+        if (unlink_from_handle)
+            h->sets.erase(std::remove(h->sets.begin(), h->sets.end(), this), h->sets.end());
+        release(h);
+    }
+
+    void drop_all() noexcept
+    {
+        while (!tags.empty())
+            drop(tags.begin()->first, true);
+    }
+};
+
+std::mutex& membership_mutex() noexcept
+{
+    static std::mutex m;
+    return m;
+}
+
+void leave_all_sets(flow_handle* h) noexcept
+{
+    std::lock_guard<std::mutex> lock(membership_mutex());
+    for (set_core* core : h->sets)
+        core->drop(h, false); // the flow's own reference keeps h alive
+    h->sets.clear();
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::membership_mutex;
+
+using core_ptr = std::shared_ptr<detail::set_core>;
+
+core_ptr open_core(const core_ptr& core)
+{
+    if (!core)
+        throw error(EBADF, "the flow set is closed");
+    return core;
+}
+
+[[noreturn]] void fail(int neg_errno, const char* what)
+{
+    std::string detail = detail::take_error_detail();
+    throw error(-neg_errno, detail.empty() ? std::string(what) : std::string(what) + ": " + detail);
+}
+
+} // namespace
+
+// ------------------------------------------------------------ event_queue
+
+event_queue::~event_queue()
+{
+    reset();
+}
+
+event_queue::event_queue(event_queue&& other) noexcept
+    : entries_(std::move(other.entries_)), next_(std::exchange(other.next_, 0)),
+      current_(std::exchange(other.current_, nullptr))
+{
+    other.entries_.clear();
+}
+
+event_queue& event_queue::operator=(event_queue&& other) noexcept
+{
+    if (this != &other) {
+        reset();
+        entries_ = std::move(other.entries_);
+        other.entries_.clear();
+        next_ = std::exchange(other.next_, 0);
+        current_ = std::exchange(other.current_, nullptr);
+    }
+    return *this;
+}
+
+void event_queue::reset() noexcept
+{
+    detail::release(std::exchange(current_, nullptr));
+    for (std::size_t i = next_; i < entries_.size(); ++i)
+        detail::release(entries_[i].h);
+    entries_.clear();
+    next_ = 0;
+}
+
+std::optional<flow_event> event_queue::next()
+{
+    detail::release(std::exchange(current_, nullptr));
+    while (next_ < entries_.size()) {
+        entry e = entries_[next_++];
+        if (e.h->is_open()) {
+            current_ = e.h; // keeps the handle (not the flow) alive
+            return flow_event{flow_ref(e.h), e.type};
+        }
+        detail::release(e.h);
+    }
+    entries_.clear();
+    next_ = 0;
+    return std::nullopt;
+}
+
+// --------------------------------------------------------------- flow_set
+
+flow_set::flow_set()
+{
+    detail::backend& be = detail::active_backend();
+    int err = 0;
+    auto impl = be.create_event_set(err);
+    if (!impl)
+        fail(-std::abs(err), "creating a flow set");
+    core_ = std::make_shared<detail::set_core>(be, std::move(impl));
+}
+
+flow_set::~flow_set()
+{
+    close();
+}
+
+flow_set::flow_set(flow_set&& other) noexcept : core_(std::atomic_exchange(&other.core_, core_ptr()))
+{
+}
+
+flow_set& flow_set::operator=(flow_set&& other) noexcept
+{
+    if (this != &other) {
+        close();
+        std::atomic_store(&core_, std::atomic_exchange(&other.core_, core_ptr()));
+    }
+    return *this;
+}
+
+// core_ is read and replaced atomically: close() may run in another thread.
+std::shared_ptr<detail::set_core> flow_set::core() const noexcept
+{
+    return std::atomic_load(&core_);
+}
+
+bool flow_set::is_open() const noexcept
+{
+    return core() != nullptr;
+}
+
+void flow_set::add(const flow_ref& f)
+{
+    core_ptr held = open_core(core());
+    detail::set_core& core = *held;
+    detail::flow_use use(f.h_); // close() of f waits for us: no race with leave_all_sets
+    if (&use.be() != &core.be)
+        throw error(EINVAL, "the flow and the flow set belong to different backends");
+    std::lock_guard<std::mutex> lock(membership_mutex());
+    if (core.tags.count(f.h_))
+        return;
+    std::uint64_t tag = core.next_tag++;
+    if (int rc = core.impl->add(use.fd(), tag); rc < 0)
+        fail(rc, "adding a flow to a flow set");
+    detail::retain(f.h_);
+    core.tags.emplace(f.h_, tag);
+    core.by_tag.emplace(tag, f.h_);
+    f.h_->sets.push_back(&core);
+}
+
+void flow_set::remove(const flow_ref& f) noexcept
+{
+    core_ptr core = this->core();
+    if (!core || f.h_ == nullptr)
+        return;
+    std::lock_guard<std::mutex> lock(membership_mutex());
+    core->drop(f.h_, true);
+}
+
+bool flow_set::has(const flow_ref& f) const noexcept
+{
+    core_ptr core = this->core();
+    if (!core)
+        return false;
+    std::lock_guard<std::mutex> lock(membership_mutex());
+    return core->tags.count(f.h_) != 0;
+}
+
+void flow_set::zero() noexcept
+{
+    core_ptr core = this->core();
+    if (!core)
+        return;
+    std::lock_guard<std::mutex> lock(membership_mutex());
+    core->drop_all();
+}
+
+std::size_t flow_set::size() const noexcept
+{
+    core_ptr core = this->core();
+    if (!core)
+        return 0;
+    std::lock_guard<std::mutex> lock(membership_mutex());
+    return core->tags.size();
+}
+
+void flow_set::post(const flow_ref& f, event_type type)
+{
+    core_ptr held = open_core(core());
+    detail::set_core& core = *held;
+    detail::flow_use use(f.h_);
+    {
+        std::lock_guard<std::mutex> lock(membership_mutex());
+        if (!core.tags.count(f.h_))
+            throw error(EINVAL, "posting an event for a flow that is not in the set");
+        detail::retain(f.h_);
+        core.posted.emplace_back(f.h_, type);
+    }
+    core.impl->wake();
+}
+
+void flow_set::close() noexcept
+{
+    core_ptr core = std::atomic_exchange(&core_, core_ptr());
+    if (!core)
+        return;
+    core->impl->cancel(); // waiters leave; they hold the core until then
+    std::lock_guard<std::mutex> lock(membership_mutex());
+    core->drop_all();
+}
+
+void flow_set::wait(event_queue& q, timeout t)
+{
+    core_ptr core = open_core(this->core()); // alive while we wait
+    if (!q.empty())
+        return; // as fevent(): the queue still holds events
+    q.reset();
+    using clock = std::chrono::steady_clock;
+    const auto deadline = t ? clock::now() + *t : clock::time_point::max();
+    std::vector<detail::event> events;
+    for (;;) {
+        {
+            std::lock_guard<std::mutex> lock(membership_mutex());
+            core->take_posted(q.entries_);
+        }
+        if (!q.entries_.empty())
+            return;
+        timeout left = t;
+        if (t)
+            left = std::max(std::chrono::nanoseconds(0),
+                            std::chrono::nanoseconds(deadline - clock::now()));
+        events.clear();
+        int rc = core->impl->wait(events, left);
+        if (rc == -ETIMEDOUT)
+            throw error(ETIMEDOUT, "waiting for flow events");
+        if (rc == -ECANCELED)
+            throw error(EBADF, "the flow set was closed while waiting");
+        if (rc < 0)
+            fail(rc, "waiting for flow events");
+        std::lock_guard<std::mutex> lock(membership_mutex());
+        core->take_posted(q.entries_); // first: FLOW_ALLOC comes before the flow's SDUs
+        for (const detail::event& e : events) {
+            auto it = core->by_tag.find(e.tag);
+            if (it == core->by_tag.end() || !it->second->is_open())
+                continue; // left the set, or is closing, since the wait
+            detail::retain(it->second);
+            q.entries_.push_back({it->second, e.type});
+        }
+        if (!q.entries_.empty())
+            return;
+    }
+}
+
+} // namespace ouroboros

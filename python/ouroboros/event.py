@@ -1,0 +1,147 @@
+"""The event API: wait on many flows at once (Ouroboros' fqueue(3)).
+
+>>> from ouroboros.event import *
+>>> fq = FEventQueue()                           # doctest: +SKIP
+>>> with FlowSet([f1, f2]) as fs:                # doctest: +SKIP
+...     fs.wait(fq, timeo=1.0)                   # TimeoutError after 1 s
+>>> for f, t in fq:                              # doctest: +SKIP
+...     if t == FEventType.FlowPkt:
+...         print(f.readline())
+
+``FEventQueue.next()`` returns ``(flow, FEventType)`` where ``flow`` is the
+very ``Flow`` object that was added to the set, or ``None`` when no event is
+left; iterating over the queue takes the events in turn. ``wait()`` returns
+at once while the queue still holds events.
+
+The event types on the embedded runtime:
+
+- ``FlowPkt``: an SDU can be read (one event per flow and wait, however many
+  SDUs are queued: read until ``BlockingIOError`` or wait again).
+- ``FlowDown``: the peer marked the flow down (``set_flags`` with ``Down``),
+  or its process ended without deallocating the flow (a crash, ``kill -9``).
+- ``FlowUp``: the peer cleared the ``Down`` mark.
+- ``FlowAlloc``: a pending flow is now allocated: a ``Flow`` object added to
+  the set unallocated (e.g. ``Flow()``) got allocated by ``alloc``,
+  ``accept`` or ``join``, perhaps in another thread; it is in the set from
+  then on. (``flow_alloc``/``flow_accept`` return allocated flows, so the
+  runtime itself has no pending flows to report.)
+- ``FlowDealloc``: the peer deallocated the flow.
+- ``FlowPeer``: the peer did not respond for the QoS ``timeout``.
+
+Hang-ups (``FlowDown``, ``FlowDealloc``, ``FlowPeer``) come after the SDUs
+sent before them, once per flow; the flow stays in the set until removed or
+deallocated. Sets hold their flows' objects; a flow deallocated while in a
+set leaves it. Sets hold hundreds of flows.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, List, Optional, Tuple, cast
+
+from . import _core
+from . import dev as _dev
+from ._core import FEventType
+from .dev import *  # noqa: F401,F403 - as upstream: the event API comes with dev's names
+from .dev import Flow
+from .errors import FlowEventError
+
+Event = Tuple[Flow, FEventType]
+
+
+class FEventQueue(_core.FEventQueue):
+    """The events of the last :meth:`FlowSet.wait`."""
+
+    def next(self) -> Optional[Event]:
+        """The next event as ``(flow, type)``, or ``None`` when none is left."""
+        return cast(Optional[Event], super().next())
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        event = self.next()
+        if event is None:
+            raise StopIteration
+        return event
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} pending={len(self)}>"
+
+
+class FlowSet(_core.FlowSet):
+    """A set of flows to wait on. ``FlowSet([f1, f2])`` starts with flows;
+    ``add``, ``remove``, ``zero`` and ``has`` (or ``f in s``) change and
+    query it. ``with FlowSet(...) as s:`` destroys it at the end of the
+    block; so does the garbage collector.
+
+    An unallocated ``Flow`` object can be added too: it is pending, and the
+    set reports ``FlowAlloc`` for it once it is allocated (accept into it
+    in another thread, for instance)."""
+
+    def __init__(self, flows: Optional[Iterable[_core.Flow]] = None) -> None:
+        super().__init__()
+        self._pending: List[Flow] = []
+        for flow in flows or ():
+            self.add(flow)
+
+    def add(self, flow: _core.Flow) -> None:
+        """Adds a flow; an unallocated Flow object waits for allocation."""
+        if isinstance(flow, Flow) and flow.closed and not self.closed:
+            if not self.has(flow):
+                self._pending.append(flow)
+            flow._wait_in(self)
+            return
+        super().add(flow)
+
+    def remove(self, flow: _core.Flow) -> None:
+        """Removes a flow; no effect when it is not in the set."""
+        self._pending = [p for p in self._pending if p is not flow]
+        super().remove(flow)
+
+    def zero(self) -> None:
+        """Removes all flows."""
+        self._pending.clear()
+        super().zero()
+
+    def destroy(self) -> None:
+        """Frees the set; a second call does nothing."""
+        self._pending.clear()
+        super().destroy()
+
+    def has(self, flow: object) -> bool:
+        """True when the flow is in the set (pending or allocated)."""
+        return any(flow is p for p in self._pending) or super().has(flow)
+
+    def __len__(self) -> int:
+        return super().__len__() + len(self._pending)
+
+    def _flow_allocated(self, flow: Flow) -> None:
+        if self.closed or not any(flow is p for p in self._pending):
+            return  # removed or destroyed meanwhile
+        self._pending = [p for p in self._pending if p is not flow]
+        self._add_allocated(flow)
+
+    def __enter__(self) -> FlowSet:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.destroy()
+
+    def __contains__(self, flow: object) -> bool:
+        return self.has(flow)
+
+    def wait(self, fq: _core.FEventQueue, timeo: Optional[float] = None) -> None:
+        """Waits at most ``timeo`` seconds (``None``: no limit) until flows
+        in the set have events and puts them in ``fq``. Raises
+        :class:`TimeoutError` (``FlowTimeoutException``) when the time runs
+        out, and returns at once while ``fq`` still holds events."""
+        super().wait(fq, timeo)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return f"<{type(self).__name__} destroyed>"
+        return f"<{type(self).__name__} flows={len(self)}>"
+
+
+__all__ = ["FlowSet", "FEventQueue", "FEventType", "FlowEventError", "Event"]
+__all__ += _dev.__all__
