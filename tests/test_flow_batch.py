@@ -9,9 +9,11 @@ import threading
 import pytest
 
 from flow_pairs import pair  # noqa: F401 - the fixture
+from o7s_testing import ECHO_SERVER
 from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
                            FlowPermissionException, FlowProperties, FlowSizeException,
                            FlowTimeoutException, flow_alloc)
+from ouroboros.qos import QoSSpec
 
 RW = FlowProperties.ReadWrite
 
@@ -194,6 +196,18 @@ def test_batches_on_a_deallocated_flow_raise(pair) -> None:
         a.write_many([b"x"])
     with pytest.raises(FlowNotAllocatedException):
         a.read_many()
+
+
+def test_batches_on_an_encrypted_flow(spawn) -> None:
+    # Each SDU is sealed on its own, so the batch takes the single-SDU path
+    # for every one; the results must not change.
+    server = spawn(ECHO_SERVER, "batch-crypt")
+    server.expect("ready")
+    with flow_alloc("batch-crypt", QoSSpec(cypher_s=256), timeo=10) as f:
+        f.set_rcv_timeout(20)
+        sdus = [os.urandom(n) for n in (1, 100, 1500, 70000, f.max_sdu)]
+        assert f.write_many(sdus) == len(sdus)
+        assert read_all(f, len(sdus)) == sdus
 
 
 BATCH_WRITER = """
