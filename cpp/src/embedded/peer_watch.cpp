@@ -101,7 +101,8 @@ private:
         for (;;) {
             // Without flows, linger a while: a program that allocates and
             // deallocates flows in a loop would otherwise start a thread per
-            // flow (half the cost of an allocation, see benchmarks/).
+            // flow (with the wake-ups, a fifth of an allocation's cost; see
+            // docs/performance.md).
             sleeping_for_ = 1s;
             if (flows_.empty() &&
                 !wake_.wait_for(lock, sleeping_for_, [this] { return !flows_.empty(); }))
