@@ -12,8 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "build" / "cpp-tests"
-BINARIES = ["test_flow", "test_event", "test_crypto", "test_wire", "test_registry", "test_relay",
-            "test_process_info", "test_irm"]
+BINARIES = ["test_flow", "test_flow_batch", "test_event", "test_crypto", "test_wire",
+            "test_registry", "test_relay", "test_process_info", "test_irm"]
 
 
 @pytest.fixture(scope="session")

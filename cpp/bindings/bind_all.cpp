@@ -10,6 +10,7 @@ void bind_all(py::module_& m)
     install_error_handling(m);
     bind_enums(m);
     bind_flow(m);
+    bind_flow_batch(m);
     bind_event(m);
     bind_irm(m);
     bind_runtime(m);

@@ -18,8 +18,10 @@
 #include <o7s/error.hpp>
 #include <o7s/flags.hpp>
 #include <o7s/qos.hpp>
+#include <o7s/sdu.hpp>
 #include <o7s/timeout.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -52,6 +54,27 @@ public:
     std::optional<std::size_t> read(void* buf, std::size_t count);
     // Writes one SDU of `count` bytes. nullopt: would block.
     std::optional<std::size_t> write(const void* buf, std::size_t count);
+
+    // Batches (cpp/src/flow_batch.cpp). read_many() reads up to n SDUs as
+    // n consecutive read() calls would, but only the first read waits.
+    // After it the batch takes only what is already queued, one whole SDU
+    // per buffer: it stops when the first read filled its buffer (the SDU
+    // may go on) and before a buffer not larger than max_sdu(). Each
+    // buffer's size becomes the bytes read into it. Returns the number of
+    // buffers read; nullopt: would block.
+    std::optional<std::size_t> read_many(sdu_buffer* bufs, std::size_t n);
+    // Writes up to n SDUs as n consecutive write() calls would. Returns how
+    // many were written: fewer than n when a write after the first would
+    // block, timed out or failed (the next call reports that). nullopt:
+    // the first would block.
+    std::optional<std::size_t> write_many(const sdu_view* sdus, std::size_t n);
+
+    // Busy polling, like oping --busy: a read that finds nothing spins on
+    // the flow for up to `budget` (at most 1 s) before it sleeps, spending
+    // a CPU to save the wake-up. Zero, the default, turns it off. Throws
+    // ENOTSUP where the backend cannot do it.
+    void set_busy_poll(std::chrono::nanoseconds budget);
+    std::chrono::nanoseconds busy_poll() const;
 
     void set_rcv_timeout(timeout t);
     timeout rcv_timeout() const;

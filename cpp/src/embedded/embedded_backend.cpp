@@ -5,6 +5,7 @@
 
 #include "daemon_link.hpp"
 #include "event_set.hpp"
+#include "flow_batch_io.hpp"
 #include "flow_crypto.hpp"
 #include "flow_state.hpp"
 #include "flow_table.hpp"
@@ -126,7 +127,37 @@ public:
         return f ? write_sdu(*f, buf, count) : missing(fd);
     }
 
+    ssize_t flow_read_many(int fd, sdu_buffer* v, std::size_t n) override
+    {
+        flow_state* f = flows_.get(fd);
+        return f ? read_sdus(*f, v, n) : missing(fd);
+    }
+
+    ssize_t flow_write_many(int fd, const sdu_view* v, std::size_t n) override
+    {
+        flow_state* f = flows_.get(fd);
+        return f ? write_sdus(*f, v, n) : missing(fd);
+    }
+
     // ----------------------------------------------------- flow control
+
+    int set_busy_poll(int fd, std::chrono::nanoseconds budget) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        f->busy_poll_ns.store(budget.count());
+        return 0;
+    }
+
+    int get_busy_poll(int fd, std::chrono::nanoseconds& budget) override
+    {
+        flow_state* f = flows_.get(fd);
+        if (f == nullptr)
+            return missing(fd);
+        budget = std::chrono::nanoseconds(f->busy_poll_ns.load());
+        return 0;
+    }
 
     int set_timeout(int fd, direction d, timeout t) override
     {

@@ -43,6 +43,7 @@ struct flow_state {
     std::atomic<std::uint32_t> frct{0};
     std::atomic<std::int64_t> rcv_timeo_ns{-1}; // -1: no timeout
     std::atomic<std::int64_t> snd_timeo_ns{-1};
+    std::atomic<std::int64_t> busy_poll_ns{0}; // reads spin this long first (flow_busy_poll.hpp)
 
     // Set by the peer-timeout ticker when the peer showed no sign of life
     // for qos.timeout ms; the flow is then shut down (see peer_watch.hpp).

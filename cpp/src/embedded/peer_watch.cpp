@@ -54,16 +54,19 @@ public:
         if (!running_) {
             std::thread(&peer_watch::run, this).detach();
             running_ = true;
+        } else if (period_of(f) < sleeping_for_) {
+            // Only then: waking the ticker for every flow costs a context
+            // switch per allocation.
+            wake_.notify_one();
         }
-        wake_.notify_one(); // the new flow may need a shorter period
     }
 
     void remove(flow_state& f) noexcept
     {
-        // Holding m_ means the ticker is not in a pass over the flows.
+        // Holding m_ means the ticker is not in a pass over the flows. It
+        // needs no wake-up: one flow fewer never needs an earlier tick.
         std::lock_guard<std::mutex> lock(m_);
         flows_.erase(std::remove(flows_.begin(), flows_.end(), &f), flows_.end());
-        wake_.notify_one();
     }
 
 private:
@@ -78,21 +81,35 @@ private:
                          });
     }
 
+    static std::chrono::nanoseconds period_of(const flow_state& f)
+    {
+        auto quarter = std::chrono::milliseconds(f.qos.timeout / 4);
+        return std::clamp<std::chrono::nanoseconds>(quarter, 5ms, 1s);
+    }
+
     std::chrono::nanoseconds period() const
     {
-        std::uint32_t smallest = UINT32_MAX;
+        std::chrono::nanoseconds shortest = 1s;
         for (const flow_state* f : flows_)
-            smallest = std::min(smallest, f->qos.timeout);
-        auto quarter = std::chrono::milliseconds(smallest / 4);
-        return std::clamp<std::chrono::nanoseconds>(quarter, 5ms, 1s);
+            shortest = std::min(shortest, period_of(*f));
+        return shortest;
     }
 
     void run()
     {
         std::unique_lock<std::mutex> lock(m_);
-        while (!flows_.empty()) {
+        for (;;) {
+            // Without flows, linger a while: a program that allocates and
+            // deallocates flows in a loop would otherwise start a thread per
+            // flow (with the wake-ups, a fifth of an allocation's cost; see
+            // docs/performance.md).
+            sleeping_for_ = 1s;
+            if (flows_.empty() &&
+                !wake_.wait_for(lock, sleeping_for_, [this] { return !flows_.empty(); }))
+                break;
             tick(now_ns());
-            wake_.wait_for(lock, period());
+            sleeping_for_ = period();
+            wake_.wait_for(lock, sleeping_for_);
         }
         running_ = false;
     }
@@ -117,6 +134,7 @@ private:
     std::condition_variable wake_;
     std::vector<flow_state*> flows_;
     bool running_ = false;
+    std::chrono::nanoseconds sleeping_for_{0}; // the ticker's current wait
 };
 
 } // namespace

@@ -15,11 +15,13 @@
 #include <o7s/flags.hpp>
 #include <o7s/irm.hpp>
 #include <o7s/qos.hpp>
+#include <o7s/sdu.hpp>
 #include <o7s/timeout.hpp>
 
 #include <sys/types.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -144,6 +146,28 @@ public:
         set_error_detail("this backend cannot list bindings");
         return -ENOTSUP;
     }
+
+    // --- extensions beyond the C API (defaults below) ---------------------
+    // Batches: many SDUs per call. The defaults loop over the calls above,
+    // so every backend has them; a backend overrides them when it can do
+    // better (one system call for many SDUs).
+    //
+    // Reads up to n SDUs as consecutive flow_read() calls would, but only
+    // the first may wait. The batch goes on past the first only while an
+    // SDU is queued, the first ended its SDU (did not fill its buffer), and
+    // the next buffer is larger than max_sdu() (so it takes a whole SDU).
+    // Sets v[i].size to the bytes read. Returns the number of buffers read
+    // (>= 1 when n > 0) or, when the first read fails, -errno.
+    virtual ssize_t flow_read_many(int fd, sdu_buffer* v, std::size_t n);
+    // Writes up to n SDUs as consecutive flow_write() calls would. Returns
+    // how many were written: n, or fewer when a write after the first
+    // failed or would block (that write's error comes back from the next
+    // call), or -errno when the first failed.
+    virtual ssize_t flow_write_many(int fd, const sdu_view* v, std::size_t n);
+    // Busy polling: a read that finds nothing spins for up to `budget`
+    // (bounded by the read timeout) before it sleeps. Zero turns it off.
+    virtual int set_busy_poll(int fd, std::chrono::nanoseconds budget);
+    virtual int get_busy_poll(int fd, std::chrono::nanoseconds& budget);
 };
 
 // The active backend, selected on first use (see o7s/backend.hpp).
@@ -155,5 +179,54 @@ backend& active_backend();
 using interrupt_hook = bool (*)() noexcept;
 void set_interrupt_hook(interrupt_hook hook) noexcept;
 bool interrupted() noexcept;
+
+// --- default implementations of the extensions -------------------------
+
+inline ssize_t backend::flow_read_many(int fd, sdu_buffer* v, std::size_t n)
+{
+    if (n == 0)
+        return 0;
+    const std::size_t first_room = v[0].size;
+    ssize_t got = flow_read(fd, v[0].data, first_room);
+    if (got < 0)
+        return got;
+    v[0].size = static_cast<std::size_t>(got);
+    if (static_cast<std::size_t>(got) == first_room)
+        return 1; // the SDU may go on: the next read belongs to it
+    const std::size_t whole = max_sdu();
+    std::size_t i = 1;
+    for (; i < n && v[i].size > whole; ++i) {
+        std::size_t queued = 0;
+        if (queue_len(fd, direction::rcv, queued) < 0 || queued == 0)
+            break;
+        got = flow_read(fd, v[i].data, v[i].size);
+        if (got <= 0)
+            break; // a failure shows again on the next call
+        v[i].size = static_cast<std::size_t>(got);
+    }
+    return static_cast<ssize_t>(i);
+}
+
+inline ssize_t backend::flow_write_many(int fd, const sdu_view* v, std::size_t n)
+{
+    for (std::size_t i = 0; i < n; ++i) {
+        ssize_t rc = flow_write(fd, v[i].data, v[i].size);
+        if (rc < 0)
+            return i > 0 ? static_cast<ssize_t>(i) : rc;
+    }
+    return static_cast<ssize_t>(n);
+}
+
+inline int backend::set_busy_poll(int, std::chrono::nanoseconds)
+{
+    set_error_detail(std::string("the ") + name() + " backend has no busy-poll mode");
+    return -ENOTSUP;
+}
+
+inline int backend::get_busy_poll(int, std::chrono::nanoseconds& budget)
+{
+    budget = std::chrono::nanoseconds(0);
+    return 0;
+}
 
 } // namespace ouroboros::detail

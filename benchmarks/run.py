@@ -1,0 +1,105 @@
+"""python -m benchmarks: runs the suite, prints one table, writes the raw
+numbers as JSON and a PNG chart (see README.md, "Benchmarks")."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from . import report, targets
+from .build import REPO
+from .impls import Runner
+from .suite import Config, Suite, label
+
+
+def parse(argv: Optional[List[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true",
+                   help="a short run (1 repeat, few samples): checks that everything works")
+    p.add_argument("--repeats", type=int, help="runs of every row (default 3)")
+    p.add_argument("--samples", type=int, help="round trips per RTT run (default 20000)")
+    p.add_argument("--workloads", help="comma-separated: rtt,flood,alloc,memory")
+    p.add_argument("--rows", help="comma-separated row keys, e.g. floor-py,ours-py,ours-py+batch")
+    p.add_argument("--placements", help="'one core', 'cross core' or both, comma-separated")
+    p.add_argument("--no-system", action="store_true",
+                   help="skip the real Ouroboros rows even where an IRMd runs")
+    p.add_argument("--out", default=str(REPO / "benchmarks" / "results"),
+                   help="directory for results.json and results.png")
+    p.add_argument("--build", default=str(REPO / "build" / "bench"),
+                   help="build directory for the compiled programs")
+    return p.parse_args(argv)
+
+
+def config(a: argparse.Namespace) -> Config:
+    cfg = Config.quick() if a.quick else Config()
+    if a.repeats:
+        cfg.repeats = a.repeats
+    if a.samples:
+        cfg.rtt_samples = a.samples
+    if a.workloads:
+        cfg.workloads = a.workloads.split(",")
+    if a.rows:
+        cfg.rows = a.rows.split(",")
+    if a.placements:
+        cfg.placements = [p.strip() for p in a.placements.split(",")]
+    return cfg
+
+
+def machine() -> Dict[str, Any]:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True,
+                                  text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "host": platform.node(), "kernel": platform.release(), "cpu": cpu,
+            "cpus": sorted(os.sched_getaffinity(0)), "python": sys.version.split()[0],
+            "commit": git("rev-parse", "--short", "HEAD"),
+            "dirty": bool(git("status", "--porcelain")), "loadavg_start": os.getloadavg()}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    a = parse(argv)
+    cfg = config(a)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = machine()
+    print("building and looking for the implementations...", file=sys.stderr, flush=True)
+    runner = Runner(Path(a.build), want_system=not a.no_system)
+    try:
+        suite = Suite(runner, cfg)
+        suite.run()
+        entries = suite.summaries()
+    finally:
+        runner.cleanup()
+    meta["loadavg_end"] = os.getloadavg()
+    verdicts = targets.check(entries, runner.skipped)
+    labels = {key: label(runner, key) for key in runner.impls}
+    print(report.table(entries, verdicts, suite.memory, labels))
+    print(report.footer(verdicts, runner.skipped))
+    result = {"machine": meta, "config": vars(cfg), "skipped": runner.skipped,
+              "rows": entries, "memory_per_flow": suite.memory, "targets": verdicts}
+    json_path = out / "results.json"
+    json_path.write_text(json.dumps(result, indent=1, default=str))
+    print(f"raw numbers: {json_path}")
+    try:
+        from . import chart
+        chart.draw(entries, str(out / "results.png"))
+        print(f"chart: {out / 'results.png'}")
+    except ImportError:
+        print("chart: skipped, matplotlib is missing (pip install '.[bench]')")
+    return 1 if any("error" in e for e in entries) else 0

@@ -1,0 +1,88 @@
+"""The targets of issue 6, checked against a run's summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Target:
+    """`row` in groups of `workload` (at `sizes`, on `placement`) must have
+    its ratio to `versus` (or, without `versus`, its own headline number)
+    on the right side of `limit`: at most for latencies, at least for rates."""
+    key: str
+    text: str
+    workload: str
+    row: str
+    limit: float
+    at_most: bool
+    versus: Optional[str] = None  # None: the row's baseline
+    absolute: bool = False
+    sizes: Tuple[int, ...] = ()
+    placement: Optional[str] = None
+
+
+TARGETS = [
+    Target("rtt-py", "RTT p50 one core: Python <= 1.25x Python floor", "rtt", "ours-py", 1.25,
+           True, placement="one core"),
+    Target("rtt-cpp", "RTT p50 one core: C++ <= 1.15x C floor", "rtt", "ours-cpp", 1.15, True,
+           placement="one core"),
+    Target("rtt-oping", "RTT p50 one core: Python below Ouroboros oping", "rtt", "ours-py", 1.0,
+           True, versus="oping", placement="one core"),
+    Target("busy-py", "RTT p50 cross core, busy-poll: Python < 5 us", "rtt", "ours-py+busy",
+           5000, True, absolute=True, placement="cross core"),
+    Target("flood-py", "flood: Python >= 0.9x Python floor at 1500 B and 64 KiB", "flood",
+           "ours-py", 0.9, False, sizes=(1500, 65536)),
+    Target("flood-batch", "flood 64 B: Python batched >= 2x per-call Python floor", "flood",
+           "ours-py+batch", 2.0, False, versus="floor-py", sizes=(64,)),
+    Target("alloc-py", "alloc+dealloc from Python >= 5000/s", "alloc", "ours-py", 5000, False,
+           absolute=True),
+    Target("system-py", "system backend: Python RTT <= 1.2x the Ouroboros C library",
+           "rtt", "ours-py-system", 1.2, True, versus="ouroboros-c"),
+]
+
+
+def _headline(e: Dict[str, Any]) -> Optional[float]:
+    for key in ("p50_ns", "sdus_per_s", "flows_per_s"):
+        if key in e:
+            return float(e[key])
+    return None
+
+
+def check(entries: List[Dict[str, Any]], skipped: Dict[str, str]) -> List[Dict[str, Any]]:
+    """One verdict per target and group: met True/False, or None (not
+    measured, with the reason)."""
+    groups: Dict[Any, Dict[str, Dict[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault((e["workload"], e["size"], e["placement"]), {})[e["row"]] = e
+    verdicts = []
+    for t in TARGETS:
+        found = False
+        for (workload, size, placement), rows in groups.items():
+            if workload != t.workload or (t.sizes and size not in t.sizes):
+                continue
+            if t.placement and placement != t.placement:
+                continue
+            found = True
+            v: Dict[str, Any] = {"target": t.key, "text": t.text, "workload": workload,
+                                 "size": size, "placement": placement, "row": t.row,
+                                 "limit": t.limit, "met": None}
+            mine = rows.get(t.row)
+            other_key = t.versus or (mine or {}).get("baseline")
+            other = rows.get(other_key or "") if not t.absolute else None
+            a = _headline(mine) if mine else None
+            b = _headline(other) if other else None
+            if a is None or (not t.absolute and b is None):
+                missing = t.row if a is None else other_key
+                v["why"] = skipped.get((missing or "").split("+")[0],
+                                       f"{missing} was not measured")
+            else:
+                got = a if t.absolute else a / (b or 1)
+                v["value"] = got
+                v["met"] = got <= t.limit if t.at_most else got >= t.limit
+            verdicts.append(v)
+        if not found:
+            verdicts.append({"target": t.key, "text": t.text, "met": None, "row": t.row,
+                             "why": "its workload was not run"})
+    return verdicts

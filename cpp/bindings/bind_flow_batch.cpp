@@ -1,0 +1,217 @@
+// bind_flow_batch.cpp - _core.Flow's batch calls (read_many, write_many)
+// and busy polling, added to the class that bind_flow() creates.
+#include "bindings.hpp"
+#include "conversions.hpp"
+#include "fast_method.hpp"
+#include "py_flow.hpp"
+#include "python_errors.hpp"
+
+#include <o7s/flow.hpp>
+
+#include <sys/mman.h>
+
+#include <new>
+#include <string>
+#include <vector>
+
+namespace ouroboros::python {
+namespace {
+
+// Most SDUs one read_many() returns (recvmmsg takes at most UIO_MAXIOV).
+constexpr py::ssize_t max_batch = 1024;
+constexpr py::ssize_t default_batch = 64;
+
+// Receive buffers for read_many(): slots larger than the largest SDU, so
+// every SDU arrives whole, in one anonymous mapping. The kernel only
+// touches the pages an SDU lands in, so the mapping costs address space,
+// not memory, beyond the SDUs actually received.
+class batch_arena {
+public:
+    batch_arena() = default;
+    ~batch_arena()
+    {
+        if (base_ != nullptr)
+            ::munmap(base_, bytes_);
+    }
+    batch_arena(const batch_arena&) = delete;
+    batch_arena& operator=(const batch_arena&) = delete;
+
+    // `count` buffers, each larger than max_sdu bytes.
+    std::vector<sdu_buffer>& buffers(std::size_t count, std::size_t max_sdu)
+    {
+        constexpr std::size_t page = 4096;
+        const std::size_t slot = (max_sdu / page + 1) * page;
+        if (base_ == nullptr || slot != slot_ || count > slots_) {
+            std::size_t bytes = slot * count;
+            void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (p == MAP_FAILED)
+                throw std::bad_alloc();
+            if (base_ != nullptr)
+                ::munmap(base_, bytes_);
+            base_ = static_cast<char*>(p);
+            bytes_ = bytes;
+            slot_ = slot;
+            slots_ = count;
+        }
+        bufs_.resize(count);
+        for (std::size_t i = 0; i < count; ++i)
+            bufs_[i] = {base_ + i * slot_, slot_};
+        return bufs_;
+    }
+
+private:
+    char* base_ = nullptr;
+    std::size_t bytes_ = 0;
+    std::size_t slot_ = 0;
+    std::size_t slots_ = 0;
+    std::vector<sdu_buffer> bufs_;
+};
+
+// One arena per thread, reused by every read_many() of the thread. A signal
+// handler may run Python code (another read_many) while a read waits; that
+// nested call gets an arena of its own.
+thread_local batch_arena thread_arena;
+thread_local bool thread_arena_busy = false;
+
+class arena_lease {
+public:
+    arena_lease() : leased_(!thread_arena_busy)
+    {
+        thread_arena_busy = true;
+    }
+    ~arena_lease()
+    {
+        if (leased_)
+            thread_arena_busy = false;
+    }
+    arena_lease(const arena_lease&) = delete;
+    arena_lease& operator=(const arena_lease&) = delete;
+
+    batch_arena& get() { return leased_ ? thread_arena : own_; }
+
+private:
+    bool leased_;
+    batch_arena own_;
+};
+
+py::list read_many(flow& f, py::ssize_t max_count)
+{
+    if (max_count < 1 || max_count > max_batch)
+        throw py::value_error("read_many count must be between 1 and " +
+                              std::to_string(max_batch) + ", not " + std::to_string(max_count));
+    arena_lease lease;
+    auto& bufs = lease.get().buffers(static_cast<std::size_t>(max_count), f.max_sdu());
+    auto n = blocking([&] { return f.read_many(bufs.data(), bufs.size()); });
+    if (!n)
+        raise(EAGAIN, "read_many would block");
+    py::list out(*n);
+    for (std::size_t i = 0; i < *n; ++i) {
+        PyObject* b = PyBytes_FromStringAndSize(static_cast<const char*>(bufs[i].data),
+                                                static_cast<Py_ssize_t>(bufs[i].size));
+        if (b == nullptr)
+            throw py::error_already_set();
+        PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), b);
+    }
+    return out;
+}
+
+// The buffers of many bytes-like objects, held for the length of a call.
+class buffer_list {
+public:
+    explicit buffer_list(py::handle items)
+    {
+        if (PyUnicode_Check(items.ptr()) || PyBytes_Check(items.ptr()) ||
+            PyByteArray_Check(items.ptr()))
+            throw py::type_error("write_many() needs a sequence of bytes-like objects, "
+                                 "not one object; wrap it in a list");
+        py::object seq = py::reinterpret_steal<py::object>(
+            PySequence_Fast(items.ptr(), "write_many() needs a sequence of bytes-like objects"));
+        if (!seq)
+            throw py::error_already_set();
+        const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
+        PyObject** item = PySequence_Fast_ITEMS(seq.ptr());
+        views_.reserve(static_cast<std::size_t>(n));
+        sdus_.reserve(static_cast<std::size_t>(n));
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            if (PyUnicode_Check(item[i]))
+                throw py::type_error("write_many() item " + std::to_string(i) +
+                                     " is a str; encode the text (e.g. text.encode())");
+            Py_buffer view;
+            if (PyObject_GetBuffer(item[i], &view, PyBUF_SIMPLE) != 0)
+                throw py::error_already_set();
+            views_.push_back(view);
+            sdus_.push_back({view.buf, static_cast<std::size_t>(view.len)});
+        }
+    }
+    ~buffer_list()
+    {
+        for (auto& v : views_)
+            PyBuffer_Release(&v);
+    }
+    buffer_list(const buffer_list&) = delete;
+    buffer_list& operator=(const buffer_list&) = delete;
+
+    const sdu_view* data() const { return sdus_.data(); }
+    std::size_t size() const { return sdus_.size(); }
+
+private:
+    std::vector<Py_buffer> views_;
+    std::vector<sdu_view> sdus_;
+};
+
+} // namespace
+
+void bind_flow_batch(py::module_& m)
+{
+    auto cls = py::reinterpret_borrow<py::class_<py_flow>>(m.attr("Flow"));
+    // Per-SDU calls skip pybind11's dispatcher (fast_method.hpp).
+    def_fast<1>(
+        cls, "read_many", {{{"max_count", false}}},
+        [](py_flow& self, const fast_args<1>& a) {
+            return read_many(self.open_flow(),
+                             a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
+        },
+        "read_many($self, max_count=64)\n--\n\n"
+        "Reads up to `max_count` SDUs (at most 1024) as a list of bytes, all those already "
+        "queued with one system call. Waits (as read() does) only for the first. Like "
+        "consecutive read() calls: if a sized read() left part of an SDU, the list starts "
+        "with the rest of it.");
+    def_fast<1>(
+        cls, "write_many", {{{"sdus", true}}},
+        [](py_flow& self, const fast_args<1>& a) {
+            flow& f = self.open_flow();
+            buffer_list bufs(a[0]);
+            auto n = blocking([&] { return f.write_many(bufs.data(), bufs.size()); });
+            if (!n)
+                raise(EAGAIN, "write_many would block");
+            return *n;
+        },
+        "write_many($self, sdus)\n--\n\n"
+        "Writes each bytes-like object of the iterable `sdus` as one SDU, many per system "
+        "call. Returns how many were written: all, or fewer when one after the first would "
+        "block, timed out or failed (the next call reports that).");
+    cls.def(
+           "set_busy_poll",
+           [](py_flow& self, const py::object& seconds) {
+               if (seconds.is_none())
+                   throw py::type_error("busy-poll budget must be a number of seconds (0: off)");
+               auto t = to_timeout(seconds, "busy-poll budget");
+               if (!t || *t > std::chrono::seconds(1))
+                   throw py::value_error("busy-poll budget must be at most 1 second, not " +
+                                         std::string(py::repr(seconds)));
+               self.open_flow().set_busy_poll(*t);
+           },
+           py::arg("seconds"),
+           "Busy polling: a read that finds nothing spins on the flow for up to `seconds` "
+           "(at most 1) before it sleeps, spending a CPU to cut the wake-up latency. 0 "
+           "turns it off.")
+        .def(
+            "get_busy_poll",
+            [](py_flow& self) {
+                return std::chrono::duration<double>(self.open_flow().busy_poll()).count();
+            },
+            "The busy-poll budget in seconds (0: off).");
+}
+
+} // namespace ouroboros::python

@@ -1,0 +1,146 @@
+// flow_batch_io.cpp - reading and writing batches of SDUs on an embedded
+// flow with one recvmmsg()/sendmmsg() per batch.
+//
+// Each SDU is still one SOCK_SEQPACKET record, so the peer may read a batch
+// one SDU at a time and vice versa. Only the first SDU of a call (and, when
+// writing, the first after the socket filled up) takes the single-SDU path
+// in flow_io.cpp; it alone may wait, and it applies the flags, timeouts,
+// busy polling and partial-read state. The rest move without waiting.
+#include "flow_batch_io.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <mutex>
+
+namespace ouroboros::embedded {
+namespace {
+
+// SDUs per system call; larger batches take several calls.
+constexpr std::size_t chunk = 64;
+
+// Whether the SDUs travel in the socket as the application wrote them. An
+// encrypted flow seals each one (flow_crypto.hpp), so it takes the
+// single-SDU path for each, which knows how.
+bool plain(const flow_state& f) noexcept
+{
+    return f.cipher == nullptr;
+}
+
+// One recvmmsg() of up to `chunk` SDUs into v[0..n), buffers larger than
+// any SDU (so none is cut and no partial-read state arises). Called with
+// f.reading held. Returns how many it took; `more` says whether another
+// call may find more queued.
+std::size_t take_queued(flow_state& f, sdu_buffer* v, std::size_t n, bool& more)
+{
+    mmsghdr msgs[chunk];
+    iovec iovs[chunk];
+    const std::size_t want = std::min(n, chunk);
+    for (std::size_t i = 0; i < want; ++i) {
+        iovs[i] = {v[i].data, v[i].size};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_iov = &iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    more = false;
+    int m = ::recvmmsg(f.sock, msgs, static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    if (m <= 0)
+        return 0; // nothing queued, or a failure the next read reports
+    std::size_t taken = 0;
+    std::size_t consumed = 0;
+    for (; taken < static_cast<std::size_t>(m); ++taken) {
+        const mmsghdr& r = msgs[taken];
+        // A 0-byte record is the end of the flow (our writers never send
+        // one); the next read sees it again and reports it.
+        if (r.msg_len == 0)
+            break;
+        ++consumed;
+        // Cannot happen (the kernel refuses records larger than the
+        // sender's buffer, which bounds max_sdu() on both ends); if it did,
+        // the SDU is dropped, as Ouroboros drops one that does not fit.
+        if (r.msg_hdr.msg_flags & MSG_TRUNC)
+            break;
+        v[taken].size = r.msg_len;
+    }
+    f.mine().consumed.fetch_add(consumed, std::memory_order_relaxed);
+    more = taken == want;
+    return taken;
+}
+
+} // namespace
+
+ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
+{
+    if (n == 0)
+        return 0;
+    const std::size_t first_room = v[0].size;
+    ssize_t got = read_sdu(f, v[0].data, first_room);
+    if (got < 0)
+        return got;
+    v[0].size = static_cast<std::size_t>(got);
+    if (static_cast<std::size_t>(got) == first_room || !plain(f))
+        return 1; // the SDU may go on: the next read belongs to it
+
+    // The buffers after the first that take any SDU whole.
+    const std::size_t limit = max_sdu();
+    std::size_t whole = 0;
+    while (1 + whole < n && v[1 + whole].size > limit)
+        ++whole;
+    std::lock_guard<std::mutex> lock(f.reading);
+    if (f.end_of_sdu_pending || !f.rest.empty())
+        return 1; // another thread's partial read comes first
+    std::size_t done = 0;
+    bool more = true;
+    while (more && done < whole)
+        done += take_queued(f, v + 1 + done, whole - done, more);
+    return static_cast<ssize_t>(1 + done);
+}
+
+ssize_t write_sdus(flow_state& f, const sdu_view* v, std::size_t n)
+{
+    const std::size_t limit = f.max_payload();
+    std::size_t done = 0;
+    bool single = true; // the next SDU takes write_sdu()
+    while (done < n) {
+        if (single || !plain(f)) {
+            ssize_t rc = write_sdu(f, v[done].data, v[done].size);
+            if (rc < 0)
+                return done > 0 ? static_cast<ssize_t>(done) : rc;
+            ++done;
+            single = false;
+            continue;
+        }
+        // A run of SDUs that go out as they are: not empty (an empty SDU
+        // sends nothing) and not over the limit (cut or refused by
+        // write_sdu() according to the flags).
+        mmsghdr msgs[chunk];
+        iovec iovs[chunk];
+        std::size_t k = 0;
+        while (k < chunk && done + k < n && v[done + k].size > 0 && v[done + k].size <= limit) {
+            iovs[k] = {const_cast<void*>(v[done + k].data), v[done + k].size};
+            msgs[k] = {};
+            msgs[k].msg_hdr.msg_iov = &iovs[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+            ++k;
+        }
+        if (k == 0) {
+            single = true;
+            continue;
+        }
+        int m = ::sendmmsg(f.sock, msgs, static_cast<unsigned>(k), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (m > 0) {
+            f.mine().sent.fetch_add(static_cast<std::uint64_t>(m), std::memory_order_relaxed);
+            done += static_cast<std::size_t>(m);
+            continue;
+        }
+        if (m < 0 && errno == EINTR)
+            continue;
+        if (m < 0 && errno != EAGAIN)
+            return static_cast<ssize_t>(done); // the next call reports it
+        single = true; // the socket is full: write_sdu() waits as the flow says
+    }
+    return static_cast<ssize_t>(done);
+}
+
+} // namespace ouroboros::embedded

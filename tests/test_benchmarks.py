@@ -1,0 +1,68 @@
+"""The benchmark suite runs: a short run of `python -m benchmarks` completes
+and writes its JSON. No timing is asserted; rows whose tools are missing
+are skipped by the suite itself, with the reason."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.impls import parse_oping
+from benchmarks.stats import latency_summary, percentile
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.timeout(900)  # the first run builds the C++ benchmark program
+def test_quick_run_completes_and_writes_results(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--no-system", "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=850)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "| workload" in done.stdout and "targets:" in done.stdout
+    result = json.loads((tmp_path / "results.json").read_text())
+    rows = result["rows"]
+    ran = {r["row"] for r in rows}
+    assert {"floor-py", "ours-py", "ours-py+batch", "ours-py+busy"} <= ran
+    for key, why in result["skipped"].items():
+        assert why, f"{key} skipped without a reason"
+        assert key not in ran
+    for r in rows:
+        assert "error" not in r, f"{r['row']} {r['workload']}: {r['error']}"
+        assert r.get("bad", 0) == 0, f"{r['row']} got SDUs of the wrong size"
+        if r["workload"] == "rtt":
+            assert r["samples"] == len(r["runs"]) * result["config"]["rtt_samples"]
+            assert 0 < r["p50_ns"] <= r["p99_ns"]
+        elif r["workload"] == "flood":
+            assert r["runs"][0]["received"] == result["config"]["flood_counts"][str(r["size"])]
+            assert r["sdus_per_s"] > 0
+        else:
+            assert r["flows_per_s"] > 0
+    assert {"rtt", "flood", "alloc"} == {r["workload"] for r in rows}
+    assert result["memory_per_flow"]["ours-py"]["fds"] > 0
+    assert {v["target"] for v in result["targets"]} >= {"rtt-py", "flood-batch", "alloc-py"}
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "results.png").stat().st_size > 0
+
+
+def test_oping_lines_are_parsed_in_nanoseconds() -> None:
+    text = ("Pinging x with 64 bytes of data (3 packets):\n\n"
+            "64 bytes from x: seq=0 time=50.000 µs\n"
+            "64 bytes from x: seq=1 time=0.120 ms\n"
+            "1500 bytes from x: seq=2 time=7.000 µs [out-of-order]\n\n"
+            "--- x ping statistics ---\n")
+    assert parse_oping(text, 64) == ([50000, 120000, 7000], 1)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile([7], 99) == 7
+    s = latency_summary([[1, 2, 3], [10, 20, 30]])
+    assert s["samples"] == 6 and s["p50_ns"] == 3 and s["run_p50_max_ns"] == 20

@@ -1,0 +1,117 @@
+"""Busy polling (Flow.set_busy_poll): an opt-in spin before a read sleeps.
+It changes when a read notices an SDU, never what the read returns."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+
+from flow_pairs import pair  # noqa: F401 - the fixture
+from o7s_testing import ECHO_SERVER
+from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
+                           FlowTimeoutException, flow_alloc)
+
+
+def test_off_by_default_and_settable(pair) -> None:
+    a, _ = pair
+    assert a.get_busy_poll() == 0
+    a.set_busy_poll(0.0005)
+    assert math.isclose(a.get_busy_poll(), 0.0005)
+    a.set_busy_poll(1)
+    assert a.get_busy_poll() == 1
+    a.set_busy_poll(0)
+    assert a.get_busy_poll() == 0
+
+
+@pytest.mark.parametrize("bad, error", [(-0.001, ValueError), (1.5, ValueError),
+                                         (math.nan, ValueError), (None, TypeError),
+                                         ("1", TypeError)])
+def test_bad_budgets_are_refused(pair, bad: object, error: type) -> None:
+    a, _ = pair
+    with pytest.raises(error):
+        a.set_busy_poll(bad)
+    assert a.get_busy_poll() == 0
+
+
+def test_busy_reads_return_what_plain_reads_return(pair) -> None:
+    a, b = pair
+    b.set_busy_poll(0.001)
+    b.set_rcv_timeout(10)
+    a.write_many([b"x" * 100, b"y"])
+    assert b.read(10) == b"x" * 10      # partial reads as usual
+    assert b.read() == b"x" * 90
+    assert b.read_many() == [b"y"]
+
+
+def test_busy_read_sleeps_after_the_budget_and_still_gets_a_late_sdu(pair) -> None:
+    a, b = pair
+    b.set_busy_poll(0.01)
+    b.set_rcv_timeout(20)
+    timer = threading.Timer(0.5, lambda: a.write(b"late"))
+    timer.start()
+    assert b.read() == b"late"
+    timer.join()
+
+
+def test_busy_read_keeps_the_read_timeout(pair) -> None:
+    _, b = pair
+    b.set_busy_poll(1.0)  # longer than the timeout: the timeout wins
+    b.set_rcv_timeout(0.2)
+    start = time.monotonic()
+    with pytest.raises(FlowTimeoutException):
+        b.read()
+    assert time.monotonic() - start < 5
+
+
+def test_non_blocking_busy_read_does_not_spin(pair) -> None:
+    _, b = pair
+    b.set_busy_poll(1.0)
+    b.set_flags(FlowProperties.ReadWrite | FlowProperties.NonBlockingRead)
+    start = time.monotonic()
+    with pytest.raises(BlockingIOError):
+        b.read()
+    assert time.monotonic() - start < 0.5
+
+
+def test_dealloc_wakes_a_busy_read(pair) -> None:
+    _, b = pair
+    b.set_busy_poll(0.05)
+    outcome = {}
+
+    def reader() -> None:
+        try:
+            b.read()
+        except Exception as e:  # noqa: BLE001 - inspected below
+            outcome["error"] = e
+
+    t = threading.Thread(target=reader)
+    t.start()
+    time.sleep(0.3)
+    b.dealloc()
+    t.join(timeout=5)
+    assert not t.is_alive(), "dealloc() did not wake the busy-polling reader"
+    assert isinstance(outcome.get("error"), FlowNotAllocatedException)
+
+
+def test_peer_gone_during_a_busy_read(pair) -> None:
+    a, b = pair
+    b.set_busy_poll(0.5)
+    b.set_rcv_timeout(10)
+    threading.Timer(0.1, a.dealloc).start()
+    with pytest.raises(FlowDownException):
+        b.read()
+
+
+def test_busy_polling_between_processes(spawn) -> None:
+    server = spawn(ECHO_SERVER, "busy-echo")
+    server.expect("ready")
+    with flow_alloc("busy-echo", timeo=10) as f:
+        f.set_busy_poll(0.001)
+        f.set_rcv_timeout(20)
+        for i in range(2000):
+            msg = i.to_bytes(4, "big") * (1 + i % 400)
+            f.write(msg)
+            assert f.read() == msg
