@@ -13,7 +13,7 @@ import time
 import ouroboros
 from ouroboros import irm
 from ouroboros.dev import flow_alloc
-from ouroboros.qos import qos_data
+from ouroboros.qos import qos_data, qos_raw
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MESSAGES = ["Hello, PyOuroboros!", "Flows keep message boundaries.", "ünïcödé ✓"]
@@ -32,9 +32,17 @@ def wait_for_server(proc: "subprocess.Popen[str]", timeout: float = 10.0) -> Non
 
 
 def main() -> int:
+    # The demo shows the embedded runtime unless OUROBOROS_BACKEND asks for
+    # another backend.
+    if "OUROBOROS_BACKEND" not in os.environ:
+        ouroboros.use_backend("embedded")
+    # Ouroboros 0.23.0's reliable flows are broken, so on the real thing the
+    # demo asks for raw flows.
+    qos = qos_data if ouroboros.backend() == "embedded" else qos_raw
     print(f"pyOuroboros {ouroboros.__version__} on the {ouroboros.backend()} backend")
     server = subprocess.Popen([sys.executable, os.path.join(HERE, "oecho.py"), "-l"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ, OUROBOROS_BACKEND=ouroboros.backend()))
     try:
         wait_for_server(server)
         print(f"server: oecho.py -l runs as pid {server.pid}, bound to 'oecho'")
@@ -46,7 +54,7 @@ def main() -> int:
         rtts = []
         for text in MESSAGES:
             start = time.perf_counter()
-            with flow_alloc("oecho", qos=qos_data, timeo=10) as f:
+            with flow_alloc("oecho", qos=qos, timeo=10) as f:
                 f.set_rcv_timeout(10)
                 f.writeline(text)
                 reply = f.readline()
@@ -59,7 +67,7 @@ def main() -> int:
             if reply != text:
                 return 1
         print(f"client: the flows got QoS loss={got.loss}, in_order={got.in_order} "
-              f"(asked for qos_data)")
+              f"(asked for {'qos_data' if qos is qos_data else 'qos_raw'})")
         print(f"done: {len(MESSAGES)} flows, median {statistics.median(rtts) * 1e3:.2f} ms each")
         return 0
     finally:

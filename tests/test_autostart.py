@@ -18,6 +18,9 @@ from ouroboros.dev import flow_alloc
 from ouroboros.errors import FlowException, FlowTimeoutException
 from ouroboros.irm import BIND_AUTO
 
+# These test auto-start by the embedded daemon.
+pytestmark = pytest.mark.embedded_only
+
 
 def _auto(path: str, name: str = "auto", argv: tuple = ()) -> None:
     irm.create_name(irm.NameInfo(name))

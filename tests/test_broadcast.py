@@ -15,6 +15,9 @@ from ouroboros.dev import FlowDownException, FlowTimeoutException, flow_join
 from ouroboros.errors import EIPCP, FlowException, NotSupported
 from ouroboros.irm import IpcpConfig, IpcpType
 
+# These test the embedded broadcast relay.
+pytestmark = pytest.mark.embedded_only
+
 # A member: joins, says so, waits for the go file, then writes `count`
 # SDUs "<tag>:<seq>" while a thread reads everything the others send, and
 # prints what it got per sender as JSON.

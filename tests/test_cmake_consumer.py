@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# These test C++ consumers that check they ran on the embedded backend.
+pytestmark = pytest.mark.embedded_only
+
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "build" / "cmake-consumer"
 CONSUMER = Path(__file__).resolve().parent / "cmake_consumer"

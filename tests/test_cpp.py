@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# These test the C++ suite, which builds flow pairs in one process and checks embedded IPCP ids.
+pytestmark = pytest.mark.embedded_only
+
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "build" / "cpp-tests"
 BINARIES = ["test_flow", "test_flow_batch", "test_event", "test_crypto", "test_wire",

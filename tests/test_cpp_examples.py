@@ -11,6 +11,9 @@ from pathlib import Path
 import pybind11
 import pytest
 
+# These test C++ examples that serve names on the embedded runtime.
+pytestmark = pytest.mark.embedded_only
+
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "examples" / "cpp"
 BUILD = REPO / "build" / "examples"

@@ -14,6 +14,9 @@ from o7s_testing import ECHO_SERVER
 from ouroboros.dev import FlowCryptException, flow_alloc
 from ouroboros.qos import QoSSpec, qos_data_crypt, qos_raw
 
+# These test per-flow encryption of the embedded runtime (0.22+ configures it per name).
+pytestmark = pytest.mark.embedded_only
+
 # Prints, for every SDU, the raw record in hex as it sat in the socket.
 RAW_READER = """
 import os, sys

@@ -186,6 +186,7 @@ def test_flow_dealloc_after_the_sdus_sent_before_it(spawn) -> None:
         assert f in fs               # and the flow stays in the set
 
 
+@pytest.mark.embedded_only
 def test_flow_down_when_the_peer_is_killed(spawn) -> None:
     p = peer(spawn, "victim")
     with flow_alloc("victim", timeo=10) as f, FlowSet([f]) as fs:
@@ -200,6 +201,7 @@ def test_flow_down_when_the_peer_is_killed(spawn) -> None:
             f.write(b"anyone?")
 
 
+@pytest.mark.embedded_only
 def test_flow_down_when_the_peer_exits_without_deallocating(spawn) -> None:
     peer(spawn, "exits")
     with flow_alloc("exits", timeo=10) as f, FlowSet([f]) as fs:
@@ -209,6 +211,7 @@ def test_flow_down_when_the_peer_exits_without_deallocating(spawn) -> None:
         assert events(fq) == [(f, FEventType.FlowDown)]
 
 
+@pytest.mark.embedded_only
 def test_flow_down_then_flow_up_when_the_peer_marks_the_flow(spawn) -> None:
     p = peer(spawn, "downup")
     with flow_alloc("downup", timeo=10) as f:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -21,6 +23,7 @@ def test_oecho_client_and_server(spawn) -> None:
         "Message from client is Hello, PyOuroboros!"
 
 
+@pytest.mark.embedded_only
 def test_demo_runs() -> None:
     out = subprocess.run([sys.executable, str(EXAMPLES / "demo.py")],
                          capture_output=True, text=True, timeout=60)

@@ -126,6 +126,7 @@ def test_nonblocking_read_raises_blocking_io_error(spawn) -> None:
             f.read_into(buf)
 
 
+@pytest.mark.embedded_only
 def test_write_only_flow_refuses_reads_and_read_only_refuses_writes(spawn) -> None:
     server = spawn(PEER, "modes")
     server.expect("ready")
@@ -142,6 +143,7 @@ def test_write_only_flow_refuses_reads_and_read_only_refuses_writes(spawn) -> No
         assert f.read() == b"sdu 0"  # reading works
 
 
+@pytest.mark.embedded_only
 def test_invalid_flags_are_refused(spawn) -> None:
     server = spawn(PEER, "invalid")
     server.expect("ready")
@@ -173,6 +175,7 @@ def test_no_partial_read_drops_an_sdu_that_does_not_fit(spawn) -> None:
             f.read(5)
 
 
+@pytest.mark.embedded_only
 def test_partial_writes_send_the_first_max_sdu_bytes(spawn) -> None:
     server = spawn("""
         from ouroboros import irm
@@ -193,6 +196,7 @@ def test_partial_writes_send_the_first_max_sdu_bytes(spawn) -> None:
         assert server.expect("size") == f"size {f.max_sdu}"
 
 
+@pytest.mark.embedded_only
 def test_down_marks_the_flow_down_at_both_ends_until_cleared(spawn) -> None:
     server = spawn(PEER, "downup")
     server.expect("ready")
@@ -219,6 +223,7 @@ def test_down_marks_the_flow_down_at_both_ends_until_cleared(spawn) -> None:
         assert f.get_flags() == P.ReadWrite | P.NoPartialWrite  # our flags say nothing
 
 
+@pytest.mark.embedded_only
 def test_peer_writes_fail_while_we_are_down(spawn) -> None:
     server = spawn(PEER, "peerdown")
     server.expect("ready")
@@ -287,6 +292,7 @@ def test_frct_flags_exist_only_on_flows_with_frct(spawn) -> None:
             f.set_frct_flags(FRCTFlags.Linger)
 
 
+@pytest.mark.embedded_only
 def test_frct_flags_follow_the_qos_like_ouroboros(spawn) -> None:
     server = spawn(PEER, "frct")
     server.expect("ready")

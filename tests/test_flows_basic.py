@@ -35,6 +35,7 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.embedded_only
 def test_backend_is_embedded() -> None:
     assert ouroboros.backend() == "embedded"
 
@@ -94,6 +95,7 @@ def test_read_after_peer_dealloc_raises(spawn) -> None:
             f.write(b"anyone?")
 
 
+@pytest.mark.embedded_only
 def test_read_after_peer_killed_raises(spawn) -> None:
     server = spawn("""
         import time
@@ -125,6 +127,7 @@ def test_read_after_peer_killed_raises(spawn) -> None:
         assert isinstance(result.get("error"), FlowDownException)
 
 
+@pytest.mark.embedded_only
 def test_alloc_to_unknown_name_fails_at_once() -> None:
     start = time.monotonic()
     with pytest.raises(FlowException, match="unknown name 'nobody-here'"):
@@ -132,6 +135,7 @@ def test_alloc_to_unknown_name_fails_at_once() -> None:
     assert time.monotonic() - start < 2
 
 
+@pytest.mark.embedded_only
 def test_alloc_without_acceptor_times_out() -> None:
     irm.serve("deaf")    # bound and registered, but this process never accepts
     start = time.monotonic()
@@ -142,6 +146,7 @@ def test_alloc_without_acceptor_times_out() -> None:
     assert isinstance(info.value, TimeoutError)
 
 
+@pytest.mark.embedded_only
 def test_alloc_to_name_not_registered_says_so() -> None:
     irm.bind_process(os.getpid(), "unregistered")
     with pytest.raises(FlowException, match="not registered in any layer"):
@@ -155,6 +160,7 @@ def test_accept_times_out() -> None:
     assert time.monotonic() - start < 3
 
 
+@pytest.mark.embedded_only
 def test_bindings_of_a_dead_process_are_forgotten(spawn) -> None:
     server = spawn("""
         import time

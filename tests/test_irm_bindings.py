@@ -17,6 +17,9 @@ from ouroboros.errors import (AlreadyExists, BindError, IrmInvalidArgument,
                               IrmPermissionError, NamingError, NoSuchProcess, ProgramNotFound)
 from ouroboros.irm import BIND_AUTO, ProcessBinding
 
+# These test the embedded runtime's bindings (list_bindings has no C API).
+pytestmark = pytest.mark.embedded_only
+
 BIND_SELF = """
 import os, sys, threading
 from ouroboros import irm

@@ -16,6 +16,9 @@ from ouroboros import irm
 from ouroboros.dev import flow_alloc
 from ouroboros.irm import IpcpType, LoadBalancePolicy
 
+# These test o7s-irm, which drives the embedded runtime.
+pytestmark = pytest.mark.embedded_only
+
 TOOL = Path(sys.executable).parent / "o7s-irm"
 
 # Stands in for `oping --listen`: echoes every SDU of every flow.

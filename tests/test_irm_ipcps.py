@@ -15,6 +15,9 @@ from ouroboros.errors import (ENAME, AlreadyExists, FlowException, IpcpBootstrap
 from ouroboros.irm import IpcpConfig, IpcpType
 from ouroboros.qos import QoSSpec
 
+# These test the embedded runtime's IPCP model.
+pytestmark = pytest.mark.embedded_only
+
 LIST_FROM_ANOTHER_PROCESS = """
 from ouroboros import irm
 for i in irm.list_ipcps():

@@ -16,6 +16,9 @@ from ouroboros.errors import (ENAME, AlreadyExists, FlowException, IpcpStateErro
                               NoSuchIpcp)
 from ouroboros.irm import IpcpConfig, IpcpType, LoadBalancePolicy, NameInfo
 
+# These test the embedded runtime's name registry (fixed names, checks its state).
+pytestmark = pytest.mark.embedded_only
+
 # Binds itself to a name and answers every flow with its tag, from two
 # threads so that it is (nearly) always accepting.
 TAGGED_SERVER = """

@@ -12,6 +12,9 @@ import pytest
 from o7s_testing import PROTOCOL_VERSION, daemons_of
 from ouroboros import irm
 
+# These test the embedded daemon's wire protocol.
+pytestmark = pytest.mark.embedded_only
+
 ERROR, OK = 2, 1
 FLOW_JOIN, BIND_PROGRAM, UNBIND_PROGRAM, BINDING_LIST, BIND_SCRIPT = 12, 40, 41, 44, 45
 

@@ -80,6 +80,7 @@ def test_a_stopped_peer_is_reported_as_flow_peer(spawn) -> None:
             assert [(g is f, t) for g, t in fq] == [(True, FEventType.FlowPeer)]
 
 
+@pytest.mark.embedded_only
 def test_a_live_idle_peer_keeps_the_flow(spawn) -> None:
     server = stopped_peer(spawn)
     with flow_alloc("idle", QoSSpec(timeout=300), timeo=10) as f:
@@ -108,6 +109,7 @@ def threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
+@pytest.mark.embedded_only
 def test_the_ticker_thread_runs_only_while_watched_flows_exist(spawn) -> None:
     server = stopped_peer(spawn)
     before = threads()

@@ -76,6 +76,7 @@ def test_bad_fields_are_refused_and_presets_are_read_only() -> None:
     assert spec.loss == 0
 
 
+@pytest.mark.embedded_only
 def test_both_ends_report_the_qos_the_flow_got(spawn) -> None:
     server = spawn(ECHO_SERVER, "qos")
     server.expect("ready")
@@ -95,6 +96,7 @@ def test_a_flow_without_qos_gets_qos_raw(spawn) -> None:
         assert server.expect("qos") == f"qos {q.qos_raw!r}"
 
 
+@pytest.mark.embedded_only
 def test_cypher_strength_is_rounded_up_to_what_is_offered(spawn) -> None:
     server = spawn(ECHO_SERVER, "cypher")
     server.expect("ready")
@@ -107,6 +109,7 @@ def test_cypher_strength_is_rounded_up_to_what_is_offered(spawn) -> None:
     assert info.value.errno == 1008  # ECRYPT
 
 
+@pytest.mark.embedded_only
 def test_the_seeds_qos_gives_a_reliable_encrypted_flow_with_a_peer_timeout(spawn) -> None:
     server = spawn(ECHO_SERVER, "seedqos")
     server.expect("ready")

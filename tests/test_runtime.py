@@ -15,6 +15,9 @@ from ouroboros import irm
 from ouroboros.dev import flow_accept, flow_alloc
 from ouroboros.errors import RuntimeUnavailable
 
+# These test the embedded runtime daemon itself.
+pytestmark = pytest.mark.embedded_only
+
 STARTER = """
 import os, sys, time
 from ouroboros import irm
@@ -149,3 +152,30 @@ def test_names_reach_only_bound_processes(spawn) -> None:
     irm.serve("mine")
     with pytest.raises(TimeoutError):
         flow_accept(timeo=0.2)  # nobody allocates: no flow appears
+
+
+def test_a_daemon_of_another_version_is_named_not_trusted(runtime) -> None:
+    # An older pyOuroboros's daemon still holds the runtime directory (an
+    # upgrade while it ran): the library says so instead of failing vaguely.
+    path = os.path.join(runtime.dir, "irmd.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listener:
+        listener.bind(path)
+        listener.listen(1)
+        with open(os.path.join(runtime.dir, "irmd.pid"), "w") as f:
+            f.write("999999\n")
+
+        def old_daemon() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.send(struct.pack("<HHHHI", 0x4F37, PROTOCOL_VERSION - 1, 1, 0, 0))
+
+        import threading
+        t = threading.Thread(target=old_daemon)
+        t.start()
+        try:
+            with pytest.raises(RuntimeUnavailable, match="pid 999999.*another version"):
+                irm.list_ipcps()
+        finally:
+            t.join(timeout=10)
+            os.unlink(os.path.join(runtime.dir, "irmd.pid"))  # not a daemon to stop

@@ -129,6 +129,7 @@ def test_read_readline_write_writeline_with_counts(echo) -> None:
         assert f.readline(10) == "lo"
 
 
+@pytest.mark.embedded_only
 def test_qos_spec_for_flow_allocation(echo) -> None:
     echo("name")
     qos = QoSSpec(loss=0, cypher_s=256, timeout=60000)

@@ -95,6 +95,7 @@ def test_write_timeout_raises_when_the_peer_does_not_read(spawn) -> None:
         assert time.monotonic() - start < 10
 
 
+@pytest.mark.embedded_only
 def test_alloc_and_accept_take_timeo(spawn) -> None:
     irm.serve("nobody-accepts")
     start = time.monotonic()

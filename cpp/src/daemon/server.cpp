@@ -155,7 +155,7 @@ void server::on_client(std::uint64_t id)
     int rc = proto::recv_message(c->fd.get(), m, &why);
     if (rc == -EAGAIN || rc == -EINTR)
         return;
-    if (rc == -EPROTO) {
+    if (rc == -EPROTO || rc == -EPROTONOSUPPORT) {
         O7S_WARN("malformed record from pid %d: %s", static_cast<int>(c->pid), why.c_str());
         reply_error(*c, EPROTO, "malformed request: " + why);
         drop_client(id);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -94,6 +95,23 @@ int wait_readable(int fd, timeout wait)
     }
 }
 
+// A daemon of another pyOuroboros version holds the runtime directory (an
+// upgrade while it ran). Replacing it would cut off the processes using it,
+// so say what is going on and let the user decide.
+std::string other_version_message(const std::string& dir, const std::string& why)
+{
+    std::string pid = "its pid is in " + paths_for(dir).pid_lock;
+    if (std::FILE* f = std::fopen(paths_for(dir).pid_lock.c_str(), "r")) {
+        long n = 0;
+        if (std::fscanf(f, "%ld", &n) == 1 && n > 0)
+            pid = "pid " + std::to_string(n);
+        std::fclose(f);
+    }
+    return "the runtime daemon in " + dir + " (" + pid + ") belongs to another version of "
+           "pyOuroboros: it answered in " + why + "; stop it (kill the pid) so that this "
+           "version starts its own, or set OUROBOROS_RUNTIME_DIR to another directory";
+}
+
 } // namespace
 
 int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
@@ -131,6 +149,10 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
     rc = proto::recv_message(conn.get(), reply, &why);
     if (rc == -ECONNRESET) {
         detail::set_error_detail("the runtime daemon closed the connection (did it exit?)");
+        return -errc::irmd;
+    }
+    if (rc == -EPROTONOSUPPORT) {
+        detail::set_error_detail(other_version_message(dir, why));
         return -errc::irmd;
     }
     if (rc < 0) {

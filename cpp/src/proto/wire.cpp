@@ -180,8 +180,12 @@ int recv_message(int sock, message& out, std::string* why)
     reader h(buf, header_size);
     if (h.u16() != magic)
         return bad("bad magic number");
-    if (h.u16() != version)
-        return bad("unsupported protocol version");
+    if (std::uint16_t v = h.u16(); v != version) {
+        if (why)
+            *why = "protocol version " + std::to_string(v) + " (this side speaks version " +
+                   std::to_string(version) + ")";
+        return -EPROTONOSUPPORT;
+    }
     out.type = static_cast<msg>(h.u16());
     h.u16(); // flags
     std::uint32_t length = h.u32();

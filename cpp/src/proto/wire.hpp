@@ -150,8 +150,9 @@ int send_message(int sock, writer& w, const int* fds = nullptr, std::size_t nfds
                  bool dontwait = false);
 
 // Receives one record. Returns 0, -ECONNRESET when the peer closed, -EPROTO
-// for a malformed record (with `why` set) or another -errno. EINTR is
-// returned, not retried, so callers can check for interrupts.
+// for a malformed record, -EPROTONOSUPPORT for a record of another protocol
+// version (both with `why` set) or another -errno. EINTR is returned, not
+// retried, so callers can check for interrupts.
 int recv_message(int sock, message& out, std::string* why = nullptr);
 
 } // namespace ouroboros::proto
