@@ -15,6 +15,9 @@ import pytest
 from benchmarks.impls import parse_oping
 from benchmarks.stats import latency_summary, percentile
 
+# These test the benchmark suite's smoke run on the embedded runtime.
+pytestmark = pytest.mark.embedded_only
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -14,6 +14,9 @@ from o7s_testing import ECHO_SERVER
 from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
                            FlowTimeoutException, flow_alloc)
 
+# These test busy polling, which only the embedded backend offers, on in-process flow pairs.
+pytestmark = pytest.mark.embedded_only
+
 
 def test_off_by_default_and_settable(pair) -> None:
     a, _ = pair

@@ -3,6 +3,7 @@
 
 #include "daemon_start.hpp"
 #include "runtime_dir.hpp"
+#include "wait_fd.hpp"
 
 #include <o7s/detail/backend.hpp>
 #include <o7s/error.hpp>
@@ -75,24 +76,7 @@ void give_back(const std::string& dir, util::unique_fd fd)
 int wait_readable(int fd, timeout wait)
 {
     using clock = std::chrono::steady_clock;
-    auto deadline = wait ? clock::now() + *wait : clock::time_point::max();
-    for (;;) {
-        int ms = -1;
-        if (wait) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-            ms = left.count() < 0 ? 0 : static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30));
-        }
-        pollfd p{fd, POLLIN, 0};
-        int rc = ::poll(&p, 1, ms);
-        if (rc > 0)
-            return 0;
-        if (rc == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
-        if (detail::interrupted())
-            return -EINTR;
-    }
+    return wait_fd(fd, POLLIN, wait ? clock::now() + *wait : clock::time_point::max());
 }
 
 // A daemon of another pyOuroboros version holds the runtime directory (an

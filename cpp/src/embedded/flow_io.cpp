@@ -5,6 +5,7 @@
 // that keeps nonces in send order.
 #include "flow_busy_poll.hpp"
 #include "flow_state.hpp"
+#include "wait_fd.hpp"
 
 #include <o7s/detail/backend.hpp>
 #include <o7s/error.hpp>
@@ -56,25 +57,6 @@ thread_local scratch_area sealing;
 int hangup(const flow_state& f) noexcept
 {
     return f.peer_timed_out.load(std::memory_order_acquire) ? -errc::flow_peer : -errc::flow_down;
-}
-
-// Waits for `events` on sock until deadline. 0, -ETIMEDOUT or -EINTR.
-int wait_for(int sock, short events, clock::time_point deadline)
-{
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-        int ms = left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30));
-        pollfd p{sock, events, 0};
-        int rc = ::poll(&p, 1, ms);
-        if (rc > 0)
-            return 0;
-        if (rc == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
-        if (detail::interrupted())
-            return -EINTR;
-    }
 }
 
 clock::time_point deadline_of(const std::atomic<std::int64_t>& timeo_ns)
@@ -147,7 +129,7 @@ ssize_t receive(flow_state& f, msghdr& mh)
                 return -EAGAIN;
             if (spin.wait(deadline))
                 continue;
-            if (int rc = wait_for(f.sock, POLLIN, deadline); rc < 0)
+            if (int rc = wait_fd(f.sock, POLLIN, deadline); rc < 0)
                 return rc;
             continue;
         case ECONNRESET:
@@ -247,7 +229,7 @@ int send_record(flow_state& f, const void* buf, std::size_t count, flow_flags fl
         case EAGAIN:
             if (nonblocking)
                 return -EAGAIN;
-            if (int rc = wait_for(f.sock, POLLOUT, deadline); rc < 0)
+            if (int rc = wait_fd(f.sock, POLLOUT, deadline); rc < 0)
                 return rc;
             continue;
         case ECONNRESET:
