@@ -188,8 +188,8 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         return true;
     }
 
-    // Each end gets the other's public key: the key exchange of encrypted
-    // flows (see embedded/flow_crypto.hpp).
+    // Each end gets the public key the other sent with its request (today
+    // only allocators send one; see embedded/flow_crypto.hpp).
     proto::writer to_acceptor(proto::msg::flow_granted);
     to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
     int fds_acceptor[3] = {f.end[1].get(), f.page.get(), f.notify.get()};

@@ -10,9 +10,11 @@
 #include "flow_state.hpp"
 #include "flow_table.hpp"
 #include "peer_watch.hpp"
+#include "wait_fd.hpp"
 
 #include <o7s/error.hpp>
 
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,19 +71,17 @@ public:
                 return rc;
         proto::writer w(msg::flow_alloc);
         w.str(dst).u8(qos != nullptr).qos(q).i64(to_wire(t)).str(keys.public_key());
-        return request_flow(w, keys, qos, t);
+        return request_flow(w, std::move(keys), qos, t);
     }
 
     int flow_accept(qos_spec* qos, timeout t) override
     {
-        // Only the allocator knows whether the flow will be encrypted, so
-        // every accept offers a public key. Without one (libcrypto failed)
-        // plaintext flows still work.
-        key_pair keys;
-        keys.generate();
+        // Only the allocator knows whether the flow will be encrypted, so an
+        // accept offers no key: for an encrypted flow, request_flow() makes
+        // one after the grant and sends it over the flow itself.
         proto::writer w(msg::flow_accept);
-        w.i64(to_wire(t)).str(keys.public_key());
-        return request_flow(w, keys, qos, t);
+        w.i64(to_wire(t)).str("");
+        return request_flow(w, key_pair(), qos, t);
     }
 
     int flow_join(const std::string& dst, qos_spec* qos, timeout t) override
@@ -593,8 +593,46 @@ private:
     }
 
     // Sends a flow request and installs the flow the daemon grants.
-    int request_flow(proto::writer& w, const key_pair& keys, qos_spec* qos_out, timeout t)
+    // The acceptor's half of the key exchange travels in-band, as the first
+    // record of an encrypted flow, so that accepts of plaintext flows make
+    // no key pair (it would cost most of an allocation). Neither record
+    // counts as an SDU, and the allocator has read it before the flow is
+    // handed out. 0 or -errno.
+    static int exchange_acceptor_key(flow_state& f, key_pair& keys, std::string& peer_key,
+                                     std::chrono::steady_clock::time_point deadline)
     {
+        if (f.side == 1) {
+            if (int rc = keys.generate(); rc < 0)
+                return rc;
+            std::string mine = keys.public_key();
+            if (::send(f.sock, mine.data(), mine.size(), MSG_NOSIGNAL) !=
+                static_cast<ssize_t>(mine.size())) {
+                detail::set_error_detail("the allocating process left during the key exchange");
+                return -errc::flow_down;
+            }
+            return 0;
+        }
+        char key[public_key_size + 1];
+        for (;;) {
+            ssize_t n = ::recv(f.sock, key, sizeof key, MSG_DONTWAIT);
+            if (n == static_cast<ssize_t>(public_key_size)) {
+                peer_key.assign(key, public_key_size);
+                return 0;
+            }
+            if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+                detail::set_error_detail(n == 0 ? "the accepting process left during the key exchange"
+                                                : "malformed key exchange on an encrypted flow");
+                return n == 0 ? -errc::flow_down : -errc::crypt;
+            }
+            if (int rc = wait_fd(f.sock, POLLIN, deadline); rc < 0)
+                return rc;
+        }
+    }
+
+    int request_flow(proto::writer& w, key_pair keys, qos_spec* qos_out, timeout t)
+    {
+        const auto deadline = t ? std::chrono::steady_clock::now() + *t
+                                : std::chrono::steady_clock::time_point::max();
         proto::message reply;
         int rc = call_daemon(w, reply, reply_wait(t));
         if (rc < 0)
@@ -631,8 +669,9 @@ private:
         if (reply.fds.size() > 2)
             f->notify = reply.fds[2].release();
         if (f->qos.cypher_s > 0) {
-            int err = 0;
-            f->cipher = flow_cipher::create(keys, peer_key, f->id, f->side, f->qos.cypher_s, err);
+            int err = exchange_acceptor_key(*f, keys, peer_key, deadline);
+            if (err == 0)
+                f->cipher = flow_cipher::create(keys, peer_key, f->id, f->side, f->qos.cypher_s, err);
             if (!f->cipher) {
                 release(std::move(f)); // the peer sees the flow go down
                 return err;

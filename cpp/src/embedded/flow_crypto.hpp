@@ -1,13 +1,16 @@
 // flow_crypto.hpp - end-to-end encryption of embedded flows (QoS cypher_s).
 //
-// Key exchange: each end makes an ephemeral X25519 key pair per flow
-// request and sends the public half with its request to the runtime
-// daemon, which hands each end the other's public key with the grant. The
-// daemon, like Ouroboros' IRMd, is the party both ends trust: it learns who
-// asked (SO_PEERCRED on a socket in a 0700 directory) and only relays public
-// keys, so it never knows the flow's keys. Both ends derive the same pair
-// of keys with HKDF-SHA3-256 over the X25519 secret, bound to the flow id
-// and to both public keys.
+// Key exchange: each end makes an ephemeral X25519 key pair per flow. The
+// allocator sends its public half with its request to the runtime daemon,
+// which hands it to the acceptor with the grant; the acceptor, which only
+// then learns that the flow is encrypted, makes its pair and sends the
+// public half as the first record of the flow (see request_flow() in
+// embedded_backend.cpp). The daemon, like Ouroboros' IRMd, is the party
+// both ends trust: it learns who asked (SO_PEERCRED on a socket in a 0700
+// directory) and only relays a public key, so it never knows the flow's
+// keys; only the two processes hold the flow's socket. Both ends derive the
+// same pair of keys with HKDF-SHA3-256 over the X25519 secret, bound to the
+// flow id and to both public keys.
 //
 // Data: every SDU is sealed with AES-GCM (128 or 256-bit key, from
 // cypher_s) into a record: an 8-byte sequence number (the nonce), the

@@ -23,7 +23,7 @@
 namespace ouroboros::proto {
 
 inline constexpr std::uint16_t magic = 0x4f37; // "O7"
-inline constexpr std::uint16_t version = 2;
+inline constexpr std::uint16_t version = 3;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_body = 60 * 1024;
 inline constexpr std::size_t max_string = 4096;
