@@ -319,21 +319,13 @@ public:
 
     int list_ipcps(std::vector<ipcp_info>& out) override
     {
-        proto::writer w(msg::ipcp_list);
-        proto::message reply;
-        int rc = call_daemon(w, reply, irm_wait);
-        if (rc < 0)
-            return rc;
-        return parse(reply, [&](proto::reader& r) {
-            out.clear();
-            for (std::uint32_t n = r.u32(); n > 0; --n) {
-                ipcp_info info;
-                info.pid = r.i32();
-                info.type = static_cast<ipcp_type>(r.i32());
-                info.name = r.str();
-                info.layer = r.str();
-                out.push_back(std::move(info));
-            }
+        return list_call(msg::ipcp_list, out, [](proto::reader& r) {
+            ipcp_info info;
+            info.pid = r.i32();
+            info.type = static_cast<ipcp_type>(r.i32());
+            info.name = r.str();
+            info.layer = r.str();
+            return info;
         });
     }
 
@@ -423,19 +415,11 @@ public:
 
     int list_names(std::vector<name_info>& out) override
     {
-        proto::writer w(msg::name_list);
-        proto::message reply;
-        int rc = call_daemon(w, reply, irm_wait);
-        if (rc < 0)
-            return rc;
-        return parse(reply, [&](proto::reader& r) {
-            out.clear();
-            for (std::uint32_t n = r.u32(); n > 0; --n) {
-                name_info info;
-                info.name = r.str();
-                info.policy = static_cast<load_balance>(r.i32());
-                out.push_back(std::move(info));
-            }
+        return list_call(msg::name_list, out, [](proto::reader& r) {
+            name_info info;
+            info.name = r.str();
+            info.policy = static_cast<load_balance>(r.i32());
+            return info;
         });
     }
 
@@ -592,7 +576,21 @@ private:
         }
     }
 
-    // Sends a flow request and installs the flow the daemon grants.
+    // A listing whose reply is a count and that many items of one kind.
+    template <class T, class ReadItem>
+    static int list_call(msg type, std::vector<T>& out, ReadItem&& read_item)
+    {
+        proto::writer w(type);
+        proto::message reply;
+        if (int rc = call_daemon(w, reply, irm_wait); rc < 0)
+            return rc;
+        return parse(reply, [&](proto::reader& r) {
+            out.clear();
+            for (std::uint32_t n = r.u32(); n > 0; --n)
+                out.push_back(read_item(r));
+        });
+    }
+
     // The acceptor's half of the key exchange travels in-band, as the first
     // record of an encrypted flow, so that accepts of plaintext flows make
     // no key pair (it would cost most of an allocation). Neither record
@@ -629,6 +627,7 @@ private:
         }
     }
 
+    // Sends a flow request and installs the flow the daemon grants.
     int request_flow(proto::writer& w, key_pair keys, qos_spec* qos_out, timeout t)
     {
         const auto deadline = t ? std::chrono::steady_clock::now() + *t
