@@ -5,7 +5,8 @@ Backends: a test runs on the backend ``--backend`` names (default
 ``embedded``; ``system`` is the real Ouroboros; ``all`` runs each test on
 both). A test marked ``system`` always runs on the system backend and one
 marked ``embedded_only`` (it tests the embedded runtime itself) always on
-the embedded one. Where the system backend cannot work (no IRMd, not
+the embedded one, as do the ``testbed`` tests (their nodes run the real
+Ouroboros in namespaces of their own). Where the system backend cannot work (no IRMd, not
 built), its tests skip with the reason. The ``backend`` fixture tells a
 test its backend; child processes inherit it through OUROBOROS_BACKEND."""
 
@@ -82,6 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:
+    # Testbed tests drive nodes whose processes use the system backend in
+    # namespaces of their own; the test process itself needs no backend.
+    if node.get_closest_marker("testbed"):
+        return ["embedded"]
     if node.get_closest_marker("system"):
         return ["system"]
     if node.get_closest_marker("embedded_only"):

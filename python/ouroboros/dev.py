@@ -51,6 +51,11 @@ class Flow(_core.Flow):
     ``write(buf)`` sends ``buf`` as one SDU of at most ``max_sdu`` bytes
     (1 MiB on the embedded runtime, less where the kernel's
     ``net.core.wmem_max`` is smaller, and 24 bytes less when encrypted).
+    ``max_sdu`` is the local limit: on the system backend a flow to another
+    machine carries only what its lower layers do (8961 bytes over UDP,
+    1481 over Ethernet with MTU 1500, for a raw flow over one unicast
+    layer), and larger SDUs are lost on the way, not refused; see
+    :mod:`ouroboros.testbed.limits`.
 
     Flags (:class:`FlowProperties`, fccntl(3)): ``set_flags`` replaces them
     all, like ``FLOWSFLAGS``, so keep the access mode in what you set, e.g.

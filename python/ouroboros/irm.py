@@ -203,7 +203,10 @@ def destroy_ipcp(pid: int) -> None:
 
 
 def list_ipcps() -> List[IpcpInfo]:
-    """Every IPCP, in creation order."""
+    """Every IPCP: in creation order on the embedded runtime; on the system
+    backend in the IRMd's order, by type (as :class:`IpcpType` numbers
+    them) and then by pid, which is also the order in which the IRMd asks
+    its IPCPs for a name when a flow is allocated."""
     return [IpcpInfo(pid, IpcpType(t), name, layer)
             for pid, t, name, layer in _irm.list_ipcps()]
 

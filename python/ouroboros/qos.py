@@ -116,6 +116,10 @@ class QoSSpec:
         fields = ", ".join(f"{name}={getattr(self, name)}" for name, _, _ in _FIELDS)
         return f"QoSSpec({fields})"
 
+    def __reduce__(self) -> tuple[type, tuple[int, ...]]:
+        # Pickles as its fields (a preset unpickles as a plain copy).
+        return (QoSSpec, self._astuple())
+
     def copy(self, **changes: int) -> QoSSpec:
         """A copy with some fields changed: ``qos_data.copy(cypher_s=256)``."""
         values = {name: getattr(self, name) for name, _, _ in _FIELDS}

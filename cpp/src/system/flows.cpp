@@ -22,6 +22,8 @@ using detail::set_error_detail;
 // FLOW_ALLOC_TIMEOUT (20 s in every release), then answers -EPERM.
 constexpr auto irmd_alloc_timeout = std::chrono::seconds(20);
 constexpr auto linger_poll = std::chrono::milliseconds(10);
+// How long irmd_gone() gives the IRMd to answer.
+constexpr auto irmd_answer_limit = std::chrono::seconds(3);
 
 const timespec* timespec_of(timeout t, timespec& ts) noexcept
 {
@@ -75,6 +77,15 @@ int irmd_failure()
     return -EPERM;
 }
 
+int irmd_gone()
+{
+    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, irmd_answer_limit);
+    if (p.answering)
+        return 0;
+    set_error_detail(p.problem);
+    return -errc::irmd;
+}
+
 timespec to_timespec(std::chrono::nanoseconds d) noexcept
 {
     if (d.count() < 0)
@@ -118,6 +129,8 @@ int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     timespec ts;
     const auto start = clock::now();
     // Not sliced: each slice would be a new allocation. The IRMd bounds the
@@ -134,6 +147,8 @@ int system_backend::flow_accept(qos_spec* qos, timeout t)
 {
     const deadline end(t);
     for (;;) {
+        if (int gone = irmd_gone(); gone < 0)
+            return gone;
         qosspec_t q = qos_raw;
         timespec ts = to_timespec(end.slice(accept_slice));
         int fd = ::flow_accept(&q, &ts);
@@ -156,6 +171,8 @@ int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     timespec ts;
     const auto start = clock::now();
 #if O7S_FLOW_JOIN_TAKES_QOS
@@ -177,20 +194,21 @@ int system_backend::flow_dealloc(int fd)
     if (!f)
         return missing(fd);
     // The library waits, without end, until the peer has read everything
-    // we sent: give a live peer a moment, then leave it to parked_flows.
+    // we sent, and on a reliable flow until the peer acknowledged it: give
+    // a live peer until the deadline, then leave it to parked_flows.
+    const auto until = clock::now() + dealloc_linger;
     std::size_t queued = 0;
     if (fccntl(fd, FLOWGTXQLEN, &queued) < 0)
         queued = 0;
     if (queued > 0 && f->down.load() == 0) {
-        const deadline end(dealloc_linger.count());
-        while (queued > 0 && !end.passed()) {
+        while (queued > 0 && clock::now() < until) {
             std::this_thread::sleep_for(linger_poll);
             if (fccntl(fd, FLOWGTXQLEN, &queued) < 0)
                 queued = 0;
         }
     }
     if (queued == 0) {
-        int rc = ::flow_dealloc(fd);
+        int rc = parked_.dealloc(fd, until);
         return rc == -1 ? irmd_failure() : from_library(rc);
     }
     parked_.park(fd);

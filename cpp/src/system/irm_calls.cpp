@@ -1,5 +1,9 @@
 // irm_calls.cpp - the IRM part of the backend, over irm_shim.c.
 //
+// Each call asks first whether the IRMd answers (irmd_gone()): the library
+// connects without a timeout, which waits forever once the IRMd died while
+// its IPCPs, which inherit its listening socket, keep that socket open.
+//
 // libouroboros-irm answers many refusals with a bare -1, which reads as
 // -EPERM; where a cheap look-up tells what went wrong, the backend reports
 // the code the embedded runtime uses for the same mistake.
@@ -12,6 +16,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -103,6 +108,44 @@ int name_result(int rc, const std::string& name)
     return irmd_failure();
 }
 
+// A result of enroll_ipcp() or connect_ipcp(): the IPCP reaches `dst` by
+// allocating a flow to it, so -1 (the IRMd's "no") has a few likely causes
+// the IRMd does not tell apart; say which one this is where we can.
+int reach_result(int rc, pid_t pid, const std::string& dst, bool enroll)
+{
+    if (rc != -1 && rc != -EPERM)
+        return from_library(rc);
+    std::vector<ipcp_info> all;
+    if (read_ipcps(all) < 0)
+        return irmd_failure(); // the IRMd is gone
+    auto info = std::find_if(all.begin(), all.end(),
+                             [&](const ipcp_info& i) { return i.pid == pid; });
+    if (info == all.end())
+        return no_ipcp(pid);
+    const std::string ipcp = "IPCP " + std::to_string(pid);
+    if (enroll && !info->layer.empty()) {
+        set_error_detail(ipcp + " is in layer '" + info->layer + "' already");
+        return -errc::ipcp_state;
+    }
+    if (!enroll && info->layer.empty()) {
+        set_error_detail(ipcp + " is not in a layer: bootstrap or enroll it first");
+        return -errc::ipcp_state;
+    }
+    // From 0.22 the IRMd allocates flows only to names it knows.
+    if (OUROBOROS_VERSION_MINOR >= 22 && !name_exists(dst)) {
+        set_error_detail("the IRMd does not know the name '" + dst + "': create it on this "
+                         "node first (irm.create_name); the IPCP " +
+                         (enroll ? "enrolls" : "connects") + " by allocating a flow to it");
+        return -errc::name;
+    }
+    set_error_detail(ipcp + " could not reach '" + dst + "' through its lower layers (the "
+                     "IRMd's log says more): is '" + dst + "' registered in a lower layer at "
+                     "the other end, bound to its IPCP, and, over UDP, is the MD5 hash of '" +
+                     dst + "' in this node's /etc/hosts? The first allocations over a new "
+                     "lower layer also fail now and then: try again");
+    return -EPERM;
+}
+
 std::string base_name(const std::string& path)
 {
     std::size_t slash = path.rfind('/');
@@ -113,6 +156,8 @@ std::string base_name(const std::string& path)
 
 int system_backend::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     auto named = [&](const ipcp_info& i) { return i.name == name; };
     int rc = o7s_irm_create_ipcp(name.c_str(), static_cast<int>(type));
     if (rc == -1 && find_ipcp(named)) {
@@ -133,17 +178,23 @@ int system_backend::create_ipcp(const std::string& name, ipcp_type type, pid_t& 
 
 int system_backend::destroy_ipcp(pid_t pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     return ipcp_result(o7s_irm_destroy_ipcp(pid), pid);
 }
 
 int system_backend::list_ipcps(std::vector<ipcp_info>& out)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     ssize_t n = read_ipcps(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
 int system_backend::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     const auto& uni = conf.unicast;
     const auto& ls = uni.dt.routing.ls;
     const auto& dht = uni.dir.dht;
@@ -181,25 +232,34 @@ int system_backend::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 
 int system_backend::enroll_ipcp(pid_t pid, const std::string& dst)
 {
-    return ipcp_result(o7s_irm_enroll_ipcp(pid, dst.c_str()), pid);
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
+    return reach_result(o7s_irm_enroll_ipcp(pid, dst.c_str()), pid, dst, true);
 }
 
 int system_backend::connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
                                  const qos_spec& qos)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     o7s_irm_qos q{qos.delay,   qos.bandwidth, qos.availability, qos.loss,   qos.ber,
                   qos.in_order, qos.max_gap,  qos.cypher_s,     qos.timeout};
-    return ipcp_result(o7s_irm_connect_ipcp(pid, dst.c_str(), component.c_str(), &q), pid);
+    return reach_result(o7s_irm_connect_ipcp(pid, dst.c_str(), component.c_str(), &q), pid, dst,
+                        false);
 }
 
 int system_backend::disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     return ipcp_result(o7s_irm_disconnect_ipcp(pid, dst.c_str(), component.c_str()), pid);
 }
 
 int system_backend::bind_program(const std::string& prog, const std::string& name,
                                  std::uint16_t opts, const std::vector<std::string>& argv)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     std::vector<char*> args;
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
@@ -226,6 +286,8 @@ template <class Unbind> int system_backend::unbind_everywhere(Unbind&& unbind)
 
 int system_backend::unbind_program(const std::string& prog, const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     // The IRMd keys programs by their base name.
     const std::string key = base_name(prog);
     if (name.empty())
@@ -243,6 +305,8 @@ bool system_backend::bound_to_self(const std::string& name) const
 
 int system_backend::bind_process(pid_t pid, const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = o7s_irm_bind_process(pid, name.c_str());
     if (rc == 0 && pid == ::getpid()) {
         std::lock_guard<std::mutex> lock(self_names_m_);
@@ -261,6 +325,8 @@ int system_backend::bind_process(pid_t pid, const std::string& name)
 
 int system_backend::unbind_process(pid_t pid, const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     const bool self = pid == ::getpid();
     if (name.empty()) {
         if (self) {
@@ -280,6 +346,8 @@ int system_backend::unbind_process(pid_t pid, const std::string& name)
 
 int system_backend::create_name(const name_info& info)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     const o7s_irm_sec_paths server{info.server_sec.enc.c_str(), info.server_sec.key.c_str(),
                                    info.server_sec.crt.c_str()};
     const o7s_irm_sec_paths client{info.client_sec.enc.c_str(), info.client_sec.key.c_str(),
@@ -294,6 +362,8 @@ int system_backend::create_name(const name_info& info)
 
 int system_backend::destroy_name(const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = name_result(o7s_irm_destroy_name(name.c_str()), name);
     if (rc == 0) {
         std::lock_guard<std::mutex> lock(self_names_m_);
@@ -304,18 +374,35 @@ int system_backend::destroy_name(const std::string& name)
 
 int system_backend::list_names(std::vector<name_info>& out)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     ssize_t n = read_names(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
 int system_backend::reg_name(const std::string& name, pid_t ipcp_pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = o7s_irm_reg_name(name.c_str(), ipcp_pid);
-    return rc == -1 ? name_result(rc, name) : from_library(rc);
+    if (rc != -1)
+        return from_library(rc);
+    if (!name_exists(name))
+        return no_name(name);
+    if (!find_ipcp([&](const ipcp_info& i) { return i.pid == ipcp_pid; }))
+        return no_ipcp(ipcp_pid);
+    rc = irmd_failure();
+    if (rc == -EPERM)
+        set_error_detail("IPCP " + std::to_string(ipcp_pid) + " refused to register '" + name +
+                         "' or did not answer in time (the IRMd's log says which; an IPCP "
+                         "that is not in a layer cannot register names)");
+    return rc;
 }
 
 int system_backend::unreg_name(const std::string& name, pid_t ipcp_pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = o7s_irm_unreg_name(name.c_str(), ipcp_pid);
     return rc == -1 ? name_result(rc, name) : from_library(rc);
 }

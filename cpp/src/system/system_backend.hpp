@@ -12,7 +12,8 @@
 //   the backend serves partial reads itself (flow_io.cpp).
 // - A deallocation that cannot hang. flow_dealloc() waits, without a
 //   timeout and holding the library's lock, until the peer has read all we
-//   sent; a flow whose peer does not read is parked (parked_flows.hpp).
+//   sent, and on a reliable flow until the peer acknowledged it; past a
+//   deadline the deallocation goes on in the background (parked_flows.hpp).
 #pragma once
 
 #include "ouroboros_c.hpp"
@@ -41,8 +42,9 @@ inline constexpr std::chrono::nanoseconds io_slice = std::chrono::milliseconds(1
 // flow_accept() slices are IRMd requests, and each one that times out
 // leaves a line in the IRMd's log: fewer, longer ones.
 inline constexpr std::chrono::nanoseconds accept_slice = std::chrono::milliseconds(500);
-// How long close() waits for the peer to read what is still queued before
-// it parks the flow.
+// How long close() waits for the peer to read (and, on a reliable flow,
+// acknowledge) what is still queued before it leaves the deallocation to
+// the background.
 inline constexpr std::chrono::nanoseconds dealloc_linger = std::chrono::seconds(2);
 
 // The largest SDU: the biggest block of 0.23's packet pool less its
@@ -100,6 +102,12 @@ timespec to_timespec(std::chrono::nanoseconds d) noexcept;
 // reached" and "the IRMd said no": asks the IRMd which, sets the detail
 // and returns -errc::irmd or -EPERM.
 int irmd_failure();
+
+// 0 when the IRMd answers a request within a few seconds; else sets the
+// detail and returns -errc::irmd. The library's requests connect to the
+// IRMd without a timeout, which waits forever when the IRMd died and its
+// IPCPs (its children, which inherit its listening socket) still run.
+int irmd_gone();
 
 class system_backend final : public detail::backend {
 public:
