@@ -147,6 +147,9 @@ void bind_event(py::module_& m)
             py::arg("flow"), "True when the flow is in the set.")
         .def("__len__", [](const py_flow_set& self) { return self.set.size(); },
              "Number of flows in the set.")
+        .def("fileno", [](const py_flow_set& self) { return self.set.pollable_fd(); },
+             "A descriptor that polls readable when wait() has events to return (for event "
+             "loops; NotSupported on the system backend).")
         .def("wait", &wait, py::arg("fq"), py::arg("timeo") = py::none(),
              "Waits at most `timeo` seconds (None: no limit) for events and puts them in "
              "`fq`. Returns at once while `fq` holds events not taken yet.")

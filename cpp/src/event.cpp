@@ -269,6 +269,16 @@ void flow_set::post(const flow_ref& f, event_type type)
     core.impl->wake();
 }
 
+int flow_set::pollable_fd() const
+{
+    core_ptr core = open_core(this->core());
+    int fd = core->impl->pollable_fd();
+    if (fd < 0)
+        throw error(-fd, std::string("the ") + core->be.name() +
+                             " backend's flow sets have no pollable descriptor");
+    return fd;
+}
+
 void flow_set::close() noexcept
 {
     core_ptr core = std::atomic_exchange(&core_, core_ptr());

@@ -109,6 +109,12 @@ public:
     // gets allocated.
     void post(const flow_ref& f, event_type type);
 
+    // A kernel descriptor that polls readable when wait() has something to
+    // return (for event loops: then wait() with a zero timeout; the rest
+    // of a partially read SDU does not show). Owned by the set. Throws
+    // error(ENOTSUP) where the backend has none (the system backend).
+    int pollable_fd() const;
+
     // Frees the set (fset_destroy()); a second call does nothing. Other
     // operations on a closed set throw error(EBADF).
     void close() noexcept;

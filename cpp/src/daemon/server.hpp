@@ -11,6 +11,7 @@
 
 #include "../proto/wire.hpp"
 #include "../util/unique_fd.hpp"
+#include "new_flow.hpp"
 #include "registry.hpp"
 #include "relay.hpp"
 
@@ -31,6 +32,9 @@ using clock = std::chrono::steady_clock;
 // to accept before an auto-start program is started for it (the IRMd's
 // IRMD_REQ_ARR_TIMEOUT).
 inline constexpr std::chrono::milliseconds autostart_grace{1000};
+// How long a granted allocation waits for the allocator's confirmation
+// (which a live allocator sends at once) before it is abandoned.
+inline constexpr std::chrono::seconds confirm_wait{5};
 
 struct client {
     std::uint64_t id = 0;
@@ -56,6 +60,16 @@ struct pending_alloc {
     bool grace_checked = false;  // matched once after start_at
     pid_t started = 0;           // the program instance it waits for
     std::string key{}; // the allocator's public key, relayed to the acceptor
+};
+
+// A flow whose allocator has its end and has not confirmed it yet
+// (proto::msg::flow_confirm); the acceptor gets the other end only then.
+struct pending_grant {
+    std::uint64_t id; // the flow's
+    clock::time_point confirm_by; // else it is abandoned
+    pending_alloc alloc;
+    pending_accept accept;
+    new_flow flow; // our copies of the acceptor's end, the page, the eventfd
 };
 
 // A program the daemon started for an allocation.
@@ -97,6 +111,10 @@ private:
     void flow_join(client& c, proto::reader& r);
     void match_pending();
     bool grant(const pending_alloc& a, const pending_accept& acc);
+    void flow_confirm(client& c, proto::reader& r);
+    // The allocator left or did something else instead of confirming: the
+    // acceptor's request goes back to waiting.
+    void abandon_grant(std::uint64_t allocator);
     void expire_pending();
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
     bool autostart_due() const;
@@ -141,6 +159,8 @@ private:
     relay relay_;
     std::list<pending_accept> accepts_;
     std::list<pending_alloc> allocs_;
+    std::map<std::uint64_t, pending_grant> grants_; // by allocator client
+    bool rematch_ = false; // an accept came back: match again (run())
     std::vector<std::uint64_t> doomed_;
     std::uint64_t next_client_ = 1;
     std::uint64_t next_flow_ = 1;

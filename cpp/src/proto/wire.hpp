@@ -23,7 +23,7 @@
 namespace ouroboros::proto {
 
 inline constexpr std::uint16_t magic = 0x4f37; // "O7"
-inline constexpr std::uint16_t version = 3;
+inline constexpr std::uint16_t version = 4;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_body = 60 * 1024;
 inline constexpr std::size_t max_string = 4096;
@@ -41,6 +41,10 @@ enum class msg : std::uint16_t {
                       // str public key (X25519; empty unless qos.cypher_s > 0)
     flow_accept = 11, // i64 timeout_ns, str public key (may be empty)
     flow_join = 12,   // str layer, u8 has_qos, qos, i64 timeout_ns
+    // The allocator's answer to its flow_granted: u64 flow id; no reply.
+    // Only then does the acceptor get its end, so an allocation given up
+    // before it (the connection closed) leaves no flow at either end.
+    flow_confirm = 13,
     // IPCPs
     ipcp_create = 20,    // str name, i32 type -> ok: i32 pid
     ipcp_destroy = 21,   // i32 pid
