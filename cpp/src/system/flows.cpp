@@ -176,6 +176,7 @@ int system_backend::flow_dealloc(int fd)
     std::unique_ptr<flow_state> f(flows_.take(fd));
     if (!f)
         return missing(fd);
+    pollable_.forget(fd);
     // The library waits, without end, until the peer has read everything
     // we sent: give a live peer a moment, then leave it to parked_flows.
     std::size_t queued = 0;
@@ -291,13 +292,7 @@ int system_backend::pollable_fd(int fd)
 {
     if (state(fd) == nullptr)
         return missing(fd);
-    // An eventfd fed from the library's event queue would need a flow set
-    // of its own, and Ouroboros lets a flow be in one flow set only: it
-    // would take the flow away from the caller's FlowSet.
-    set_error_detail("flows of the system backend are not kernel descriptors (they live in "
-                     "libouroboros-dev), so they cannot be polled with select/poll/asyncio; "
-                     "wait on several flows with a FlowSet (fevent) instead");
-    return -ENOTSUP;
+    return pollable_.descriptor_of(fd); // pollable_flows.hpp
 }
 
 } // namespace ouroboros::system
