@@ -15,9 +15,12 @@ underneath; a read or write that cannot go on now waits for the event loop
 to see the flow's descriptor (``fileno()``) ready, then tries again. On
 the embedded runtime allocation, accept and join are requests whose answer
 the event loop waits for too. On the system backend (the real
-Ouroboros), whose library calls block, they run on a small pool of worker
-threads (at most 8 at once; an accept waits there in 0.5 s slices), and a
-flow's descriptor is an eventfd that a thread of the library feeds.
+Ouroboros), whose library calls block, they run on worker threads (one
+for allocations and joins, which take turns there; at most 8 for accepts,
+set waits and deallocations; an accept waits in 0.5 s slices), and a
+flow's descriptor is an eventfd that a thread of the library feeds. There
+an asynchronous flow tells its peer ``FlowUp`` once (making it
+non-blocking is a ``set_flags()``, which Ouroboros 0.23 announces).
 
 Timeouts: ``asyncio.timeout()`` / ``asyncio.wait_for()`` around any call,
 and the flow's own (``set_rcv_timeout``, ``set_snd_timeout``, in seconds),
@@ -59,26 +62,29 @@ REPLY_GRACE = 5.0
 #: this often (s), as its blocking write does: the ring has no descriptor.
 RING_POLL = 0.001
 
-_pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
-_pool_lock = threading.Lock()
+_pools: Dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
-def _threads() -> concurrent.futures.ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=_blocking_calls.MAX_THREADS,
-                thread_name_prefix="ouroboros-asyncio")
-        return _pool
+def _threads(lane: str) -> concurrent.futures.ThreadPoolExecutor:
+    # Allocations and joins take turns in the system backend anyway (see
+    # take_turn in cpp/src/system/flows.cpp): one thread of their own, so
+    # that they never hold up accepts and set waits.
+    with _pools_lock:
+        if lane not in _pools:
+            _pools[lane] = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1 if lane == "alloc" else _blocking_calls.MAX_THREADS,
+                thread_name_prefix=f"ouroboros-asyncio-{lane}")
+        return _pools[lane]
 
 
 async def _on_thread(call: Callable[..., None], flow: Optional[dev.Flow],
                      *args: Any) -> None:
-    """Runs a blocking call of :mod:`_blocking_calls` on the pool; if we
-    are cancelled, the call stops (or undoes what it got on ``flow``)."""
+    """Runs a blocking call of :mod:`_blocking_calls` on a worker thread;
+    if we are cancelled, the call stops (or undoes what it got on ``flow``)."""
     cancelled = _blocking_calls.Cancellation()
-    future = asyncio.get_running_loop().run_in_executor(_threads(), call, *args, cancelled)
+    lane = "alloc" if call in (_blocking_calls.alloc, _blocking_calls.join) else "other"
+    future = asyncio.get_running_loop().run_in_executor(_threads(lane), call, *args, cancelled)
     try:
         await future
     except BaseException:

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 namespace ouroboros::system {
@@ -54,6 +55,26 @@ int allocation_failed(int rc, timeout t, clock::time_point start, bool join = fa
         set_error_detail("the IRMd knows no such name");
     return rc;
 }
+
+// Ouroboros 0.23's flow_alloc() fails (ECRYPT, or it times out) when
+// threads of one process allocate at once, so allocations and joins take
+// turns. Waits for the turn in slices (Ctrl-C) and within `t`, which it
+// shortens by the wait. 0 or -errno.
+int take_turn(std::unique_lock<std::timed_mutex>& turn, timeout& t)
+{
+    const deadline end(t);
+    while (!turn.try_lock_for(io_slice)) {
+        if (end.passed())
+            return -ETIMEDOUT;
+        if (detail::interrupted())
+            return -EINTR;
+    }
+    if (t)
+        t = end.slice(*t);
+    return 0;
+}
+
+std::timed_mutex allocating;
 
 // The library's form of an optional QoS spec: 0, or -errno.
 int library_qos(const qos_spec* qos, qosspec_t& out)
@@ -118,6 +139,9 @@ int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
+        return rc;
     timespec ts;
     const auto start = clock::now();
     // Not sliced: each slice would be a new allocation. The IRMd bounds the
@@ -155,6 +179,9 @@ int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
 {
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
+        return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
         return rc;
     timespec ts;
     const auto start = clock::now();
