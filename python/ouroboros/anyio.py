@@ -30,6 +30,7 @@ time may receive, and one send (``anyio.BusyResourceError`` otherwise).
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Optional, Union
 
 import anyio
@@ -70,7 +71,8 @@ async def _request(start: Callable[[], _core.FlowRequest], flow: dev.Flow,
 async def _on_thread(call: Callable[..., None], flow: dev.Flow, *args: object) -> None:
     cancelled = _blocking_calls.Cancellation()
     try:
-        await anyio.to_thread.run_sync(call, *args, cancelled, abandon_on_cancel=True)
+        await anyio.to_thread.run_sync(functools.partial(call, *args, cancelled),
+                                       abandon_on_cancel=True)
     except BaseException:
         if cancelled.cancel() and not flow.closed:
             flow.dealloc()

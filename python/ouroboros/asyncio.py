@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import errno as _errno
+import functools
 import threading
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple,
                     Union)
@@ -84,7 +85,8 @@ async def _on_thread(call: Callable[..., None], flow: Optional[dev.Flow],
     if we are cancelled, the call stops (or undoes what it got on ``flow``)."""
     cancelled = _blocking_calls.Cancellation()
     lane = "alloc" if call in (_blocking_calls.alloc, _blocking_calls.join) else "other"
-    future = asyncio.get_running_loop().run_in_executor(_threads(lane), call, *args, cancelled)
+    future = asyncio.get_running_loop().run_in_executor(
+        _threads(lane), functools.partial(call, *args, cancelled))
     try:
         await future
     except BaseException:
