@@ -49,3 +49,26 @@ def test_oecho_set_serves_several_clients_at_once(spawn) -> None:
     out = subprocess.run([sys.executable, str(EXAMPLES / "oecho.py")],
                          capture_output=True, text=True, timeout=30)
     assert out.stdout == "Hello, PyOuroboros!\n", out.stderr
+
+
+@pytest.mark.parametrize("example, options", [
+    ("oecho_async.py", []),
+    ("oecho_anyio.py", []),
+    ("oecho_anyio.py", ["--trio"]),
+])
+def test_async_oecho_serves_many_clients_at_once(spawn, example: str, options: list) -> None:
+    if example == "oecho_anyio.py":
+        pytest.importorskip("anyio")
+        pytest.importorskip("trio")
+    server = spawn((EXAMPLES / example).read_text(), "-l", *options)
+    server.expect("Starting the server.")
+    out = subprocess.run([sys.executable, str(EXAMPLES / example), "-n", "50", *options],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "Hello, PyOuroboros!\n" * 50
+    lines = sorted(server.expect("") for _ in range(100))
+    assert lines == ["Message from client is Hello, PyOuroboros!"] * 50 + ["New flow."] * 50
+    # The blocking oecho.py client talks to it too: the same protocol.
+    out = subprocess.run([sys.executable, str(EXAMPLES / "oecho.py")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout == "Hello, PyOuroboros!\n", out.stderr

@@ -15,6 +15,7 @@
 #include "registry.hpp"
 #include "relay.hpp"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -27,6 +28,9 @@
 namespace ouroboros::daemon {
 
 using clock = std::chrono::steady_clock;
+
+// RLIMIT_NOFILE as the daemon got it (it raises its own soft limit).
+inline rlimit inherited_nofile{RLIM_INFINITY, RLIM_INFINITY};
 
 // How long an allocation waits for a bound process that is alive but busy
 // to accept before an auto-start program is started for it (the IRMd's
