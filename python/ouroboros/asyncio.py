@@ -44,7 +44,7 @@ import errno as _errno
 import functools
 import threading
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple,
-                    Union)
+                    TypeVar, Union)
 
 from . import _blocking_calls, _core, dev, event
 from ._core import FEventType, FlowProperties
@@ -55,6 +55,8 @@ from .qos import QoSSpec
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+R = TypeVar("R")
 
 #: How much longer than a flow request's own timeout we wait for the
 #: runtime to answer before declaring it unresponsive (s).
@@ -293,47 +295,33 @@ class Flow:
 
     # ---------------------------------------------------------------- reading
 
+    async def _reading(self, attempt: Callable[[Any], Optional[R]], arg: Any) -> R:
+        """``attempt(arg)`` until it returns something, waiting for the
+        descriptor in between (at most the read timeout)."""
+        got = attempt(arg)
+        if got is not None:
+            return got
+        deadline = self._deadline(self._rcv_timeo)
+        while True:
+            await self._readers.wait(self._fd, deadline, "read")
+            got = attempt(arg)
+            if got is not None:
+                return got
+
     async def read(self, count: Optional[int] = None) -> bytes:
         """Reads one SDU as bytes; with ``count``, at most ``count`` bytes
         of it (the rest stays for the next read)."""
-        f = self.flow
-        data = f._try_read(count)
-        if data is not None:
-            return data
-        deadline = self._deadline(self._rcv_timeo)
-        while True:
-            await self._readers.wait(self._fd, deadline, "read")
-            data = f._try_read(count)
-            if data is not None:
-                return data
+        return await self._reading(self.flow._try_read, count)
 
     async def read_into(self, buffer: Buffer) -> int:
         """Reads into a writable buffer; returns the number of bytes read."""
-        f = self.flow
-        n = f._try_read_into(buffer)
-        if n is not None:
-            return n
-        deadline = self._deadline(self._rcv_timeo)
-        while True:
-            await self._readers.wait(self._fd, deadline, "read")
-            n = f._try_read_into(buffer)
-            if n is not None:
-                return n
+        return await self._reading(self.flow._try_read_into, buffer)
 
     async def read_many(self, max_count: int = 64) -> List[bytes]:
         """Reads up to ``max_count`` SDUs (at most 1024): waits for the
         first, then takes those already queued (see
         :meth:`ouroboros.dev.Flow.read_many`)."""
-        f = self.flow
-        sdus = f._try_read_many(max_count)
-        if sdus is not None:
-            return sdus
-        deadline = self._deadline(self._rcv_timeo)
-        while True:
-            await self._readers.wait(self._fd, deadline, "read")
-            sdus = f._try_read_many(max_count)
-            if sdus is not None:
-                return sdus
+        return await self._reading(self.flow._try_read_many, max_count)
 
     async def readline(self, count: Optional[int] = None) -> str:
         """Reads the next SDU as UTF-8 text; with ``count``, at most
