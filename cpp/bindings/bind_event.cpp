@@ -116,8 +116,9 @@ void bind_event(py::module_& m)
         .def(
             "_add_allocated",
             [](py_flow_set& self, const py::object& obj) {
-                add(self, obj);
-                self.set.post(current_ref(obj.cast<py_flow&>()), event_type::alloc);
+                py_flow& f = as_flow(obj, "FlowSet._add_allocated()");
+                self.set.add(f.open_flow(), event_type::alloc); // before the flow's SDUs
+                self.members[current_ref(f)] = obj;
             },
             py::arg("flow"),
             "Adds a flow that was just allocated and posts FlowAlloc for it (a Flow object "

@@ -91,6 +91,9 @@ public:
     // Adds an open flow (adding it again does nothing). Throws
     // error(ENOTALLOC) for a closed flow.
     void add(const flow_ref& f);
+    // Adds f and queues `first` for it in one step (see post()), so that a
+    // waiter gets that event before any of the flow's own (its SDUs).
+    void add(const flow_ref& f, event_type first);
     // Removes f; nothing happens if it is not in the set.
     void remove(const flow_ref& f) noexcept;
     bool has(const flow_ref& f) const noexcept;
@@ -122,6 +125,7 @@ public:
 
 private:
     std::shared_ptr<detail::set_core> core() const noexcept;
+    void add_and_post(const flow_ref& f, const event_type* first);
     std::shared_ptr<detail::set_core> core_;
 };
 
