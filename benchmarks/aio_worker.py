@@ -258,7 +258,7 @@ def ping_many(a: argparse.Namespace) -> None:
 def main(argv: List[str]) -> None:
     a = parse(argv)
     if a.mode.startswith("many"):
-        raise_descriptor_limit(3 * a.count + 256)
+        raise_descriptor_limit(2 * a.count + 2 * ALLOCATING_AT_ONCE + 256)
     if a.impl == "ours" and a.serve:
         from ouroboros import irm
         irm.serve(a.serve)

@@ -12,7 +12,9 @@ driver makes and hands out (loop.sock_recv/sock_sendall).
 
 Each embedded flow costs 2 descriptors at each end; the workers raise
 their RLIMIT_NOFILE soft limit (and the hard one when run as root), and so
-does the driver for the floor's socketpairs.
+does the driver for the floor's socketpairs. Where the hard limit cannot be
+raised and is too low for COUNT flows, the run uses as many as fit and says
+so (``capped_by``).
 """
 
 from __future__ import annotations
@@ -38,8 +40,27 @@ def _raise_own_limit(wanted: int) -> None:
                          f"hard limit is {hard}") from None
 
 
+def descriptor_capacity() -> int:
+    """Flows that fit the hard RLIMIT_NOFILE at two descriptors each (an
+    embedded flow's end; the driver's half of the floor's pairs), with room
+    for the rest of a process, unless the limit can be raised (root)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard + 1))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        return 1 << 30  # it can be raised
+    except (ValueError, OSError):
+        return max(1, (hard - 1024) // 2)
+
+
 def measure(runner: Runner, impl: Impl, flows: int, rounds: int, size: int,
             where: Placement) -> Dict[str, Any]:
+    capped_by = ""
+    if flows > descriptor_capacity():
+        flows = descriptor_capacity()
+        capped_by = (f"RLIMIT_NOFILE's hard limit, "
+                     f"{resource.getrlimit(resource.RLIMIT_NOFILE)[1]}, which this process "
+                     f"may not raise")
     env = dict(os.environ, **impl.env)
     out = runner.work.result_file()
 
@@ -92,7 +113,7 @@ def measure(runner: Runner, impl: Impl, flows: int, rounds: int, size: int,
         for p in procs:
             p.kill()
     r = load(out)
-    return {"flows": r["flows"], "rounds": r["rounds"], "bad": r["bad"],
+    return {"flows": r["flows"], "capped_by": capped_by, "rounds": r["rounds"], "bad": r["bad"],
             "round_trips_per_s": r["flows"] * r["rounds"] / r["elapsed_ns"] * 1e9,
             "open_s": r["open_ns"] / 1e9,
             "anon_kib": (after["anon_kib"] - before["anon_kib"]) / flows,

@@ -92,6 +92,8 @@ def table(entries: List[Dict[str, Any]], verdicts: List[Dict[str, Any]],
                 text += f" ({m['bad']} bad SDUs!)"
             where = m["placement"]
         flows = f"{m['flows']} flows" if "flows" in m else ""
+        if m.get("capped_by"):
+            text += f" (fewer flows than asked: {m['capped_by']})"
         lines.append(["many flows", flows, where, labels.get(row, row), text, "", "", "", ""])
     widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
               for i, h in enumerate(head)]

@@ -64,10 +64,12 @@ struct pending_alloc {
     bool grace_checked = false;  // matched once after start_at
     pid_t started = 0;           // the program instance it waits for
     std::string key{}; // the allocator's public key, relayed to the acceptor
+    bool confirm = false; // the acceptor waits for the allocator's flow_confirm
 };
 
-// A flow whose allocator has its end and has not confirmed it yet
-// (proto::msg::flow_confirm); the acceptor gets the other end only then.
+// A flow whose allocator (one that asked to confirm) has its end and has
+// not confirmed it yet (proto::msg::flow_confirm); the acceptor gets the
+// other end only then.
 struct pending_grant {
     std::uint64_t id; // the flow's
     clock::time_point confirm_by; // else it is abandoned
@@ -115,6 +117,9 @@ private:
     void flow_join(client& c, proto::reader& r);
     void match_pending();
     bool grant(const pending_alloc& a, const pending_accept& acc);
+    // Sends the acceptor its end. False when it is gone.
+    bool hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pending_accept& acc,
+                          const new_flow& f);
     void flow_confirm(client& c, proto::reader& r);
     // The allocator left or did something else instead of confirming: the
     // acceptor's request goes back to waiting.

@@ -31,6 +31,7 @@ void server::flow_alloc(client& c, proto::reader& r)
     qos_spec qos = r.qos();
     std::int64_t timeout_ns = r.i64();
     std::string key = r.str();
+    bool confirm = r.u8() != 0;
     r.end();
     if (!has_qos)
         qos = qos_spec{};
@@ -46,6 +47,7 @@ void server::flow_alloc(client& c, proto::reader& r)
     const auto now = clock::now();
     pending_alloc a{c.id, c.pid, name, qos, deadline_from(timeout_ns), now + autostart_grace};
     a.key = std::move(key);
+    a.confirm = confirm;
     allocs_.push_back(std::move(a));
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
@@ -196,6 +198,14 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     proto::writer to_allocator(proto::msg::flow_granted);
     to_allocator.u64(id).u8(0).qos(a.qos).str(acc.key);
     int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
+    if (!a.confirm) {
+        if (!hand_to_acceptor(id, a, acc, f))
+            return false; // try another acceptor
+        allocator->waiting = false;
+        // Should this fail, the acceptor sees the flow go down at once.
+        send(*allocator, to_allocator, fds_allocator, 3);
+        return true;
+    }
     allocator->waiting = false;
     if (!send(*allocator, to_allocator, fds_allocator, 3)) {
         accepts_.push_front(acc); // the allocator is gone: nobody saw the flow
@@ -203,6 +213,24 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     }
     f.end[0].reset();
     grants_[a.client] = pending_grant{id, clock::now() + confirm_wait, a, acc, std::move(f)};
+    return true;
+}
+
+bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pending_accept& acc,
+                              const new_flow& f)
+{
+    client* acceptor = find(acc.client);
+    if (acceptor == nullptr)
+        return false;
+    proto::writer to_acceptor(proto::msg::flow_granted);
+    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
+    int fds[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
+    acceptor->waiting = false;
+    if (!send(*acceptor, to_acceptor, fds, 3))
+        return false;
+    registry_.served(a.name, acc.pid);
+    O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
+             static_cast<int>(a.pid), a.name.c_str(), static_cast<int>(acc.pid));
     return true;
 }
 
@@ -217,21 +245,8 @@ void server::flow_confirm(client& c, proto::reader& r)
         return;
     pending_grant g = std::move(it->second);
     grants_.erase(it);
-
-    proto::writer to_acceptor(proto::msg::flow_granted);
-    to_acceptor.u64(id).u8(1).qos(g.alloc.qos).str(g.alloc.key);
-    int fds[3] = {g.flow.end[1].get(), g.flow.page.get(), g.flow.notify.get()};
-    client* acceptor = find(g.accept.client);
-    if (acceptor != nullptr) {
-        acceptor->waiting = false;
-        if (send(*acceptor, to_acceptor, fds, 3)) {
-            registry_.served(g.alloc.name, g.accept.pid);
-            O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
-                     static_cast<int>(g.alloc.pid), g.alloc.name.c_str(),
-                     static_cast<int>(g.accept.pid));
-            return;
-        }
-    }
+    if (hand_to_acceptor(id, g.alloc, g.accept, g.flow))
+        return;
     // The acceptor left between the grant and the confirmation: the
     // allocator's end hangs up when our copy of the other end closes.
     O7S_INFO("flow %llu: the accepting process %d left before it got the flow",

@@ -59,7 +59,7 @@ public:
     int flow_alloc(const std::string& dst, qos_spec* qos, timeout t) override
     {
         flow_ask ask;
-        if (int rc = alloc_request(dst, qos, t, ask); rc < 0)
+        if (int rc = alloc_request(dst, qos, t, /*confirm=*/false, ask); rc < 0)
             return rc;
         return request_flow(ask, qos, t);
     }
@@ -581,10 +581,15 @@ private:
     struct flow_ask {
         proto::writer w{msg::flow_accept};
         detail::request_kind kind = detail::request_kind::accept;
+        bool confirm = false; // an allocation that answers its grant
         key_pair keys; // our half of an allocation's key exchange
     };
 
-    static int alloc_request(const std::string& dst, const qos_spec* qos, timeout t, flow_ask& ask)
+    // `confirm`: the acceptor gets its end only after ours (see
+    // proto::msg::flow_confirm), so that the request can be given up
+    // safely; a blocking allocation saves that daemon round.
+    static int alloc_request(const std::string& dst, const qos_spec* qos, timeout t, bool confirm,
+                             flow_ask& ask)
     {
         qos_spec q = qos ? *qos : qos_spec{};
         if (supported_cypher_bits(q.cypher_s, q.cypher_s) < 0) {
@@ -597,8 +602,10 @@ private:
             if (int rc = ask.keys.generate(); rc < 0)
                 return rc;
         ask.kind = detail::request_kind::alloc;
+        ask.confirm = confirm;
         ask.w = proto::writer(msg::flow_alloc);
         ask.w.str(dst).u8(qos != nullptr).qos(q).i64(to_wire(t)).str(ask.keys.public_key());
+        ask.w.u8(confirm);
         return 0;
     }
 
@@ -766,15 +773,15 @@ private:
         // an allocation's grant and the acceptor never sees the flow.
         if (rc = take_grant(reply, f, peer_key); rc < 0)
             return rc;
-        if (ask.kind == detail::request_kind::alloc) {
-            if (rc = confirm(call, *f); rc == 0 && f->qos.cypher_s > 0)
-                rc = read_acceptor_key(*f, peer_key, deadline);
-            if (rc < 0) {
-                release(std::move(f));
-                return rc;
-            }
-        }
+        if (ask.confirm)
+            rc = confirm(call, *f);
         call.done();
+        if (rc == 0 && ask.kind == detail::request_kind::alloc && f->qos.cypher_s > 0)
+            rc = read_acceptor_key(*f, peer_key, deadline);
+        if (rc < 0) {
+            release(std::move(f));
+            return rc;
+        }
         return install(std::move(f), ask.keys, peer_key, qos_out);
     }
 
@@ -828,15 +835,15 @@ public:
             }
             if (rc = take_grant(reply, f_, peer_key_); rc < 0)
                 return rc;
-            if (ask_.kind == detail::request_kind::alloc) {
+            if (ask_.confirm) {
                 if (rc = confirm(call_, *f_); rc < 0) {
                     release(std::move(f_));
                     return rc;
                 }
-                if (f_->qos.cypher_s > 0)
-                    state_ = waiting_key;
             }
             call_.done();
+            if (ask_.kind == detail::request_kind::alloc && f_->qos.cypher_s > 0)
+                state_ = waiting_key;
         }
         if (state_ == waiting_key) {
             int rc = read_acceptor_key(*f_, peer_key_, std::chrono::steady_clock::time_point::min());
@@ -870,7 +877,7 @@ embedded_backend::start_flow_request(detail::request_kind kind, const std::strin
 {
     flow_ask ask;
     switch (kind) {
-    case detail::request_kind::alloc: err = alloc_request(dst, qos, t, ask); break;
+    case detail::request_kind::alloc: err = alloc_request(dst, qos, t, /*confirm=*/true, ask); break;
     case detail::request_kind::accept: ask = accept_request(t); err = 0; break;
     case detail::request_kind::join: err = join_request(dst, qos, t, ask); break;
     }
