@@ -79,38 +79,35 @@ async def _on_thread(call: Callable[..., None], flow: dev.Flow, *args: object) -
         raise
 
 
+async def _new_flow(kind: str, timeo: Optional[float], *args: object) -> AnyFlowStream:
+    """As ouroboros.asyncio's: ``FlowRequest.<kind>`` or, on a thread,
+    ``_blocking_calls.<kind>``."""
+    f = dev.Flow()
+    if _has_requests():
+        start = getattr(_core.FlowRequest, kind)
+        await _request(lambda: start(*args, timeo), f, timeo)
+    else:
+        await _on_thread(getattr(_blocking_calls, kind), f, f, *args, timeo)
+    return wrap(f)
+
+
 async def flow_alloc(dst: str, qos: Optional[QoSSpec] = None,
                      timeo: Optional[float] = None) -> AnyFlowStream:
     """Allocates a flow to the process serving ``dst`` (at most ``timeo``
     seconds, ``None``: no limit) and returns it as a stream."""
-    f = dev.Flow()
-    if _has_requests():
-        await _request(lambda: _core.FlowRequest.alloc(dst, qos, timeo), f, timeo)
-    else:
-        await _on_thread(_blocking_calls.alloc, f, f, dst, qos, timeo)
-    return wrap(f)
+    return await _new_flow("alloc", timeo, dst, qos)
 
 
 async def flow_accept(timeo: Optional[float] = None) -> AnyFlowStream:
     """Accepts the next flow allocated to a name this process is bound to
     and returns it as a stream."""
-    f = dev.Flow()
-    if _has_requests():
-        await _request(lambda: _core.FlowRequest.accept(timeo), f, timeo)
-    else:
-        await _on_thread(_blocking_calls.accept, f, f, timeo)
-    return wrap(f)
+    return await _new_flow("accept", timeo)
 
 
 async def flow_join(dst: str, qos: Optional[QoSSpec] = None,
                     timeo: Optional[float] = None) -> AnyFlowStream:
     """Joins the broadcast layer ``dst`` and returns the flow as a stream."""
-    f = dev.Flow()
-    if _has_requests():
-        await _request(lambda: _core.FlowRequest.join(dst, qos, timeo), f, timeo)
-    else:
-        await _on_thread(_blocking_calls.join, f, f, dst, qos, timeo)
-    return wrap(f)
+    return await _new_flow("join", timeo, dst, qos)
 
 
 def wrap(flow: dev.Flow) -> AnyFlowStream:

@@ -149,39 +149,36 @@ def _backend_has_requests() -> bool:
     return _core.backend_name() != "system"
 
 
+async def _new_flow(kind: str, timeo: Optional[float], *args: Any) -> Flow:
+    """A flow from ``FlowRequest.<kind>(*args, timeo)``, or where the
+    backend has no requests from ``_blocking_calls.<kind>`` on a thread."""
+    f = dev.Flow()
+    if _backend_has_requests():
+        start = getattr(_core.FlowRequest, kind)
+        await _request(lambda: start(*args, timeo), f, timeo)
+    else:
+        await _on_thread(getattr(_blocking_calls, kind), f, f, *args, timeo)
+    return Flow(f)
+
+
 async def flow_alloc(dst: str, qos: Optional[QoSSpec] = None,
                      timeo: Optional[float] = None) -> Flow:
     """Allocates a flow to the process serving ``dst``, waiting at most
     ``timeo`` seconds (``None``: no limit). With ``qos``, the flow provides
     that :class:`~ouroboros.qos.QoSSpec`."""
-    f = dev.Flow()
-    if _backend_has_requests():
-        await _request(lambda: _core.FlowRequest.alloc(dst, qos, timeo), f, timeo)
-    else:
-        await _on_thread(_blocking_calls.alloc, f, f, dst, qos, timeo)
-    return Flow(f)
+    return await _new_flow("alloc", timeo, dst, qos)
 
 
 async def flow_accept(timeo: Optional[float] = None) -> Flow:
     """Accepts the next flow allocated to a name this process is bound to,
     waiting at most ``timeo`` seconds (``None``: no limit)."""
-    f = dev.Flow()
-    if _backend_has_requests():
-        await _request(lambda: _core.FlowRequest.accept(timeo), f, timeo)
-    else:
-        await _on_thread(_blocking_calls.accept, f, f, timeo)
-    return Flow(f)
+    return await _new_flow("accept", timeo)
 
 
 async def flow_join(dst: str, qos: Optional[QoSSpec] = None,
                     timeo: Optional[float] = None) -> Flow:
     """Joins the broadcast layer ``dst``."""
-    f = dev.Flow()
-    if _backend_has_requests():
-        await _request(lambda: _core.FlowRequest.join(dst, qos, timeo), f, timeo)
-    else:
-        await _on_thread(_blocking_calls.join, f, f, dst, qos, timeo)
-    return Flow(f)
+    return await _new_flow("join", timeo, dst, qos)
 
 
 class _Waiters:
