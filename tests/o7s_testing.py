@@ -6,7 +6,7 @@ import os
 from typing import List
 
 #: The control protocol's version (proto::version in cpp/src/proto/wire.hpp).
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 
 def process_alive(pid: int) -> bool:

@@ -31,6 +31,7 @@ void server::flow_alloc(client& c, proto::reader& r)
     qos_spec qos = r.qos();
     std::int64_t timeout_ns = r.i64();
     std::string key = r.str();
+    bool confirm = r.u8() != 0;
     r.end();
     if (!has_qos)
         qos = qos_spec{};
@@ -46,6 +47,7 @@ void server::flow_alloc(client& c, proto::reader& r)
     const auto now = clock::now();
     pending_alloc a{c.id, c.pid, name, qos, deadline_from(timeout_ns), now + autostart_grace};
     a.key = std::move(key);
+    a.confirm = confirm;
     allocs_.push_back(std::move(a));
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
@@ -161,8 +163,9 @@ bool server::autostart_due() const
     });
 }
 
-// Hands the two ends of a new flow out. False when the acceptor is gone,
-// in which case the allocation keeps waiting for another one.
+// Hands the allocator its end of a new flow; the acceptor gets the other
+// one when the allocator confirms (flow_confirm). False when the acceptor
+// is gone, in which case the allocation keeps waiting for another one.
 bool server::grant(const pending_alloc& a, const pending_accept& acc)
 {
     client* acceptor = find(acc.client);
@@ -175,6 +178,7 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     std::string why;
     if (int rc = make_flow(id, f, why); rc < 0) {
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
+        accepts_.push_front(acc);
         fail_alloc(a, -rc, why);
         return true;
     }
@@ -184,30 +188,84 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         int err = errno;
         why = std::string("cannot create the flow's eventfd: ") + std::strerror(err);
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
+        accepts_.push_front(acc);
         fail_alloc(a, err, why);
         return true;
     }
 
     // Each end gets the public key the other sent with its request (today
     // only allocators send one; see embedded/flow_crypto.hpp).
-    proto::writer to_acceptor(proto::msg::flow_granted);
-    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
-    int fds_acceptor[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
-    acceptor->waiting = false;
-    if (!send(*acceptor, to_acceptor, fds_acceptor, 3))
-        return false; // try another acceptor
-
     proto::writer to_allocator(proto::msg::flow_granted);
     to_allocator.u64(id).u8(0).qos(a.qos).str(acc.key);
     int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
+    if (!a.confirm) {
+        if (!hand_to_acceptor(id, a, acc, f))
+            return false; // try another acceptor
+        allocator->waiting = false;
+        // Should this fail, the acceptor sees the flow go down at once.
+        send(*allocator, to_allocator, fds_allocator, 3);
+        return true;
+    }
     allocator->waiting = false;
-    // Should this fail, the acceptor sees the flow go down at once.
-    send(*allocator, to_allocator, fds_allocator, 3);
+    if (!send(*allocator, to_allocator, fds_allocator, 3)) {
+        accepts_.push_front(acc); // the allocator is gone: nobody saw the flow
+        return true;
+    }
+    f.end[0].reset();
+    grants_[a.client] = pending_grant{id, clock::now() + confirm_wait, a, acc, std::move(f)};
+    return true;
+}
 
+bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pending_accept& acc,
+                              const new_flow& f)
+{
+    client* acceptor = find(acc.client);
+    if (acceptor == nullptr)
+        return false;
+    proto::writer to_acceptor(proto::msg::flow_granted);
+    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
+    int fds[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
+    acceptor->waiting = false;
+    if (!send(*acceptor, to_acceptor, fds, 3))
+        return false;
     registry_.served(a.name, acc.pid);
     O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
              static_cast<int>(a.pid), a.name.c_str(), static_cast<int>(acc.pid));
     return true;
+}
+
+void server::flow_confirm(client& c, proto::reader& r)
+{
+    std::uint64_t id = r.u64();
+    r.end();
+    auto it = grants_.find(c.id);
+    // A grant whose acceptor timed out meanwhile is gone: the allocator's
+    // end has hung up already.
+    if (it == grants_.end() || it->second.id != id)
+        return;
+    pending_grant g = std::move(it->second);
+    grants_.erase(it);
+    if (hand_to_acceptor(id, g.alloc, g.accept, g.flow))
+        return;
+    // The acceptor left between the grant and the confirmation: the
+    // allocator's end hangs up when our copy of the other end closes.
+    O7S_INFO("flow %llu: the accepting process %d left before it got the flow",
+             static_cast<unsigned long long>(id), static_cast<int>(g.accept.pid));
+}
+
+void server::abandon_grant(std::uint64_t allocator)
+{
+    auto it = grants_.find(allocator);
+    if (it == grants_.end())
+        return;
+    O7S_INFO("flow %llu: the allocating process %d gave up; '%s' is accepting again",
+             static_cast<unsigned long long>(it->second.id),
+             static_cast<int>(it->second.alloc.pid), it->second.alloc.name.c_str());
+    if (find(it->second.accept.client) != nullptr) {
+        accepts_.push_front(it->second.accept);
+        rematch_ = true;
+    }
+    grants_.erase(it);
 }
 
 void server::expire_pending()
@@ -230,6 +288,12 @@ void server::expire_pending()
                        "no process bound to '" + a->name + "' accepted the flow in time");
         a = allocs_.erase(a);
     }
+    std::vector<std::uint64_t> unconfirmed;
+    for (const auto& [allocator, g] : grants_)
+        if (g.confirm_by <= now)
+            unconfirmed.push_back(allocator);
+    for (std::uint64_t allocator : unconfirmed)
+        abandon_grant(allocator); // its accept may expire below
     for (auto acc = accepts_.begin(); acc != accepts_.end();) {
         if (acc->deadline > now) {
             ++acc;

@@ -58,44 +58,30 @@ public:
 
     int flow_alloc(const std::string& dst, qos_spec* qos, timeout t) override
     {
-        qos_spec q = qos ? *qos : qos_spec{};
-        if (supported_cypher_bits(q.cypher_s, q.cypher_s) < 0) {
-            detail::set_error_detail("a cypher of " + std::to_string(q.cypher_s) +
-                                     " bits is not supported (at most 256)");
-            return -errc::crypt;
-        }
-        // An encrypted flow needs our half of the key exchange.
-        key_pair keys;
-        if (q.cypher_s > 0)
-            if (int rc = keys.generate(); rc < 0)
-                return rc;
-        proto::writer w(msg::flow_alloc);
-        w.str(dst).u8(qos != nullptr).qos(q).i64(to_wire(t)).str(keys.public_key());
-        return request_flow(w, std::move(keys), qos, t);
+        flow_ask ask;
+        if (int rc = alloc_request(dst, qos, t, /*confirm=*/false, ask); rc < 0)
+            return rc;
+        return request_flow(ask, qos, t);
     }
 
     int flow_accept(qos_spec* qos, timeout t) override
     {
-        // Only the allocator knows whether the flow will be encrypted, so an
-        // accept offers no key: for an encrypted flow, request_flow() makes
-        // one after the grant and sends it over the flow itself.
-        proto::writer w(msg::flow_accept);
-        w.i64(to_wire(t)).str("");
-        return request_flow(w, key_pair(), qos, t);
+        flow_ask ask = accept_request(t);
+        return request_flow(ask, qos, t);
     }
 
     int flow_join(const std::string& dst, qos_spec* qos, timeout t) override
     {
-        if (qos && qos->cypher_s > 0) {
-            // As Ouroboros 0.21: a broadcast layer has no pair of ends to
-            // exchange keys between.
-            detail::set_error_detail("broadcast flows cannot be encrypted (cypher_s must be 0)");
-            return -ENOTSUP;
-        }
-        proto::writer w(msg::flow_join);
-        w.str(dst).u8(qos != nullptr).qos(qos ? *qos : qos_spec{}).i64(to_wire(t));
-        return request_flow(w, key_pair(), qos, t);
+        flow_ask ask;
+        if (int rc = join_request(dst, qos, t, ask); rc < 0)
+            return rc;
+        return request_flow(ask, qos, t);
     }
+
+    std::unique_ptr<detail::pending_flow> start_flow_request(detail::request_kind kind,
+                                                             const std::string& dst,
+                                                             const qos_spec* qos, timeout t,
+                                                             int& err) override;
 
     int flow_dealloc(int fd) override
     {
@@ -591,25 +577,119 @@ private:
         });
     }
 
-    // The acceptor's half of the key exchange travels in-band, as the first
-    // record of an encrypted flow, so that accepts of plaintext flows make
-    // no key pair (it would cost most of an allocation). Neither record
-    // counts as an SDU, and the allocator has read it before the flow is
-    // handed out. 0 or -errno.
-    static int exchange_acceptor_key(flow_state& f, key_pair& keys, std::string& peer_key,
-                                     std::chrono::steady_clock::time_point deadline)
+    // A flow request ready to send, and what installing its flow needs.
+    struct flow_ask {
+        proto::writer w{msg::flow_accept};
+        detail::request_kind kind = detail::request_kind::accept;
+        bool confirm = false; // an allocation that answers its grant
+        key_pair keys; // our half of an allocation's key exchange
+    };
+
+    // `confirm`: the acceptor gets its end only after ours (see
+    // proto::msg::flow_confirm), so that the request can be given up
+    // safely; a blocking allocation saves that daemon round.
+    static int alloc_request(const std::string& dst, const qos_spec* qos, timeout t, bool confirm,
+                             flow_ask& ask)
     {
-        if (f.side == 1) {
-            if (int rc = keys.generate(); rc < 0)
-                return rc;
-            std::string mine = keys.public_key();
-            if (::send(f.sock, mine.data(), mine.size(), MSG_NOSIGNAL) !=
-                static_cast<ssize_t>(mine.size())) {
-                detail::set_error_detail("the allocating process left during the key exchange");
-                return -errc::flow_down;
-            }
-            return 0;
+        qos_spec q = qos ? *qos : qos_spec{};
+        if (supported_cypher_bits(q.cypher_s, q.cypher_s) < 0) {
+            detail::set_error_detail("a cypher of " + std::to_string(q.cypher_s) +
+                                     " bits is not supported (at most 256)");
+            return -errc::crypt;
         }
+        // An encrypted flow needs our half of the key exchange.
+        if (q.cypher_s > 0)
+            if (int rc = ask.keys.generate(); rc < 0)
+                return rc;
+        ask.kind = detail::request_kind::alloc;
+        ask.confirm = confirm;
+        ask.w = proto::writer(msg::flow_alloc);
+        ask.w.str(dst).u8(qos != nullptr).qos(q).i64(to_wire(t)).str(ask.keys.public_key());
+        ask.w.u8(confirm);
+        return 0;
+    }
+
+    static flow_ask accept_request(timeout t)
+    {
+        // Only the allocator knows whether the flow will be encrypted, so an
+        // accept offers no key: for an encrypted flow, install() makes one
+        // after the grant and sends it over the flow itself.
+        flow_ask ask;
+        ask.w.i64(to_wire(t)).str("");
+        return ask;
+    }
+
+    static int join_request(const std::string& dst, const qos_spec* qos, timeout t, flow_ask& ask)
+    {
+        if (qos && qos->cypher_s > 0) {
+            // As Ouroboros 0.21: a broadcast layer has no pair of ends to
+            // exchange keys between.
+            detail::set_error_detail("broadcast flows cannot be encrypted (cypher_s must be 0)");
+            return -ENOTSUP;
+        }
+        ask.kind = detail::request_kind::join;
+        ask.w = proto::writer(msg::flow_join);
+        ask.w.str(dst).u8(qos != nullptr).qos(qos ? *qos : qos_spec{}).i64(to_wire(t));
+        return 0;
+    }
+
+    // Takes the flow the daemon granted out of its reply: socket, page and
+    // notify eventfd, and the peer's public key if it sent one. 0 or -errno
+    // (`f` left empty, the reply's descriptors closing with it).
+    static int take_grant(proto::message& reply, std::unique_ptr<flow_state>& f,
+                          std::string& peer_key)
+    {
+        if (reply.type != msg::flow_granted || reply.fds.size() < 2 || reply.fds.size() > 3) {
+            detail::set_error_detail("unexpected reply to a flow request from the runtime daemon");
+            return -errc::irmd;
+        }
+        auto granted = std::make_unique<flow_state>();
+        int rc = parse(reply, [&](proto::reader& r) {
+            granted->id = r.u64();
+            granted->side = r.u8() ? 1 : 0;
+            granted->qos = r.qos();
+            if (!r.at_end())
+                peer_key = r.str();
+        });
+        if (rc < 0)
+            return rc;
+        void* page = ::mmap(nullptr, flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                            reply.fds[1].get(), 0);
+        if (page == MAP_FAILED) {
+            detail::set_error_detail("cannot map the flow's shared page");
+            return -errno;
+        }
+        granted->page = static_cast<flow_page*>(page);
+        if (granted->page->magic != flow_page_magic || granted->page->version != flow_page_version) {
+            ::munmap(page, flow_page_size);
+            detail::set_error_detail("the runtime daemon sent a flow page of another version "
+                                     "(restart the daemon after upgrading)");
+            return -errc::irmd;
+        }
+        granted->sock = reply.fds[0].release();
+        if (reply.fds.size() > 2)
+            granted->notify = reply.fds[2].release();
+        f = std::move(granted);
+        return 0;
+    }
+
+    // Tells the daemon that the allocator has its end, so that the
+    // acceptor gets the other one, and ends the exchange.
+    static int confirm(daemon_call& call, const flow_state& f)
+    {
+        proto::writer w(msg::flow_confirm);
+        w.u64(f.id);
+        int rc = call.send(w);
+        call.done();
+        return rc;
+    }
+
+    // The allocator of an encrypted flow reads the acceptor's half of the
+    // key exchange, the flow's first record (see install()), waiting until
+    // `deadline` (time_point::min(): not at all, -EAGAIN). 0 or -errno.
+    static int read_acceptor_key(flow_state& f, std::string& peer_key,
+                                 std::chrono::steady_clock::time_point deadline)
+    {
         char key[public_key_size + 1];
         for (;;) {
             ssize_t n = ::recv(f.sock, key, sizeof key, MSG_DONTWAIT);
@@ -622,55 +702,35 @@ private:
                                                 : "malformed key exchange on an encrypted flow");
                 return n == 0 ? -errc::flow_down : -errc::crypt;
             }
+            if (deadline == std::chrono::steady_clock::time_point::min())
+                return -EAGAIN;
             if (int rc = wait_fd(f.sock, POLLIN, deadline); rc < 0)
                 return rc;
         }
     }
 
-    // Sends a flow request and installs the flow the daemon grants.
-    int request_flow(proto::writer& w, key_pair keys, qos_spec* qos_out, timeout t)
+    // Makes a granted flow usable and registers it. The acceptor's half of
+    // an encrypted flow's key exchange travels in-band, as the flow's first
+    // record, so that accepts of plaintext flows make no key pair (it would
+    // cost most of an allocation); neither record counts as an SDU. Returns
+    // the descriptor or -errno (the flow released: the peer sees it go).
+    int install(std::unique_ptr<flow_state> f, key_pair& keys, const std::string& peer_key,
+                qos_spec* qos_out)
     {
-        const auto deadline = t ? std::chrono::steady_clock::now() + *t
-                                : std::chrono::steady_clock::time_point::max();
-        proto::message reply;
-        int rc = call_daemon(w, reply, reply_wait(t));
-        if (rc < 0)
-            return rc;
-        if (reply.type != msg::flow_granted || reply.fds.size() < 2 || reply.fds.size() > 3) {
-            detail::set_error_detail("unexpected reply to a flow request from the runtime daemon");
-            return -errc::irmd;
-        }
-        auto f = std::make_unique<flow_state>();
-        std::string peer_key;
-        rc = parse(reply, [&](proto::reader& r) {
-            f->id = r.u64();
-            f->side = r.u8() ? 1 : 0;
-            f->qos = r.qos();
-            if (!r.at_end())
-                peer_key = r.str();
-        });
-        if (rc < 0)
-            return rc;
-        void* page = ::mmap(nullptr, flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                            reply.fds[1].get(), 0);
-        if (page == MAP_FAILED) {
-            detail::set_error_detail("cannot map the flow's shared page");
-            return -errno;
-        }
-        f->page = static_cast<flow_page*>(page);
-        if (f->page->magic != flow_page_magic || f->page->version != flow_page_version) {
-            ::munmap(page, flow_page_size);
-            detail::set_error_detail("the runtime daemon sent a flow page of another version "
-                                     "(restart the daemon after upgrading)");
-            return -errc::irmd;
-        }
-        f->sock = reply.fds[0].release();
-        if (reply.fds.size() > 2)
-            f->notify = reply.fds[2].release();
         if (f->qos.cypher_s > 0) {
-            int err = exchange_acceptor_key(*f, keys, peer_key, deadline);
+            int err = 0;
+            std::string their_key = peer_key;
+            if (f->side == 1) {
+                err = keys.generate();
+                std::string mine = keys.public_key();
+                if (err == 0 && ::send(f->sock, mine.data(), mine.size(), MSG_NOSIGNAL) !=
+                                    static_cast<ssize_t>(mine.size())) {
+                    detail::set_error_detail("the allocating process left during the key exchange");
+                    err = -errc::flow_down;
+                }
+            }
             if (err == 0)
-                f->cipher = flow_cipher::create(keys, peer_key, f->id, f->side, f->qos.cypher_s, err);
+                f->cipher = flow_cipher::create(keys, their_key, f->id, f->side, f->qos.cypher_s, err);
             if (!f->cipher) {
                 release(std::move(f)); // the peer sees the flow go down
                 return err;
@@ -693,8 +753,141 @@ private:
         return f.release()->sock;
     }
 
+    // Sends a flow request, waits for the grant and installs the flow.
+    int request_flow(flow_ask& ask, qos_spec* qos_out, timeout t)
+    {
+        const auto deadline = t ? std::chrono::steady_clock::now() + *t
+                                : std::chrono::steady_clock::time_point::max();
+        daemon_call call;
+        proto::message reply;
+        int rc = call.start(ask.w);
+        if (rc == 0)
+            rc = call.finish(reply, reply_wait(t));
+        if (rc < 0) {
+            call.done(); // pools the connection after an error record only
+            return rc;
+        }
+        std::unique_ptr<flow_state> f;
+        std::string peer_key;
+        // On failure the connection closes unpooled: the daemon then drops
+        // an allocation's grant and the acceptor never sees the flow.
+        if (rc = take_grant(reply, f, peer_key); rc < 0)
+            return rc;
+        if (ask.confirm)
+            rc = confirm(call, *f);
+        call.done();
+        if (rc == 0 && ask.kind == detail::request_kind::alloc && f->qos.cypher_s > 0)
+            rc = read_acceptor_key(*f, peer_key, deadline);
+        if (rc < 0) {
+            release(std::move(f));
+            return rc;
+        }
+        return install(std::move(f), ask.keys, peer_key, qos_out);
+    }
+
+    class request;
+
     flow_table<flow_state> flows_;
 };
+
+// A flow request for event loops (detail::pending_flow): the request goes
+// out at once; poll() reads the reply when the connection is readable. An
+// encrypted allocation then waits, on the flow's socket, for the
+// acceptor's key.
+class embedded_backend::request final : public detail::pending_flow {
+public:
+    request(embedded_backend& be, flow_ask ask) : be_(be), ask_(std::move(ask)) {}
+
+    ~request() override
+    {
+        if (state_ == waiting_key) {
+            release(std::move(f_)); // confirmed already: the acceptor sees it deallocated
+        } else if (state_ == waiting_reply && ask_.kind == detail::request_kind::accept) {
+            // A flow granted to us meanwhile is deallocated rather than left
+            // for the kernel to close, so the allocator sees FLOW_DEALLOC.
+            int fd = poll(nullptr);
+            if (fd >= 0)
+                be_.flow_dealloc(fd);
+            detail::take_error_detail();
+        }
+        // Otherwise the connection closes: the daemon drops the request (an
+        // allocation's grant included, before the acceptor saw it).
+    }
+
+    int start() { return call_.start(ask_.w); }
+
+    int fd() const noexcept override
+    {
+        return state_ == waiting_key ? f_->sock : call_.fd();
+    }
+
+    int poll(qos_spec* qos) override
+    {
+        if (state_ == waiting_reply) {
+            proto::message reply;
+            int rc = call_.try_finish(reply);
+            if (rc == -EAGAIN)
+                return rc;
+            state_ = finished;
+            if (rc < 0) {
+                call_.done();
+                return rc;
+            }
+            if (rc = take_grant(reply, f_, peer_key_); rc < 0)
+                return rc;
+            if (ask_.confirm) {
+                if (rc = confirm(call_, *f_); rc < 0) {
+                    release(std::move(f_));
+                    return rc;
+                }
+            }
+            call_.done();
+            if (ask_.kind == detail::request_kind::alloc && f_->qos.cypher_s > 0)
+                state_ = waiting_key;
+        }
+        if (state_ == waiting_key) {
+            int rc = read_acceptor_key(*f_, peer_key_, std::chrono::steady_clock::time_point::min());
+            if (rc == -EAGAIN)
+                return rc;
+            state_ = finished;
+            if (rc < 0) {
+                release(std::move(f_));
+                return rc;
+            }
+        }
+        if (!f_)
+            return -EALREADY;
+        return be_.install(std::move(f_), ask_.keys, peer_key_, qos);
+    }
+
+private:
+    enum state { waiting_reply, waiting_key, finished };
+
+    embedded_backend& be_;
+    flow_ask ask_;
+    daemon_call call_;
+    state state_ = waiting_reply;
+    std::unique_ptr<flow_state> f_;
+    std::string peer_key_;
+};
+
+std::unique_ptr<detail::pending_flow>
+embedded_backend::start_flow_request(detail::request_kind kind, const std::string& dst,
+                                     const qos_spec* qos, timeout t, int& err)
+{
+    flow_ask ask;
+    switch (kind) {
+    case detail::request_kind::alloc: err = alloc_request(dst, qos, t, /*confirm=*/true, ask); break;
+    case detail::request_kind::accept: ask = accept_request(t); err = 0; break;
+    case detail::request_kind::join: err = join_request(dst, qos, t, ask); break;
+    }
+    if (err < 0)
+        return nullptr;
+    auto r = std::make_unique<request>(*this, std::move(ask));
+    if (err = r->start(); err < 0)
+        return nullptr;
+    return r;
+}
 
 } // namespace
 

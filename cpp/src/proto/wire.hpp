@@ -23,7 +23,7 @@
 namespace ouroboros::proto {
 
 inline constexpr std::uint16_t magic = 0x4f37; // "O7"
-inline constexpr std::uint16_t version = 3;
+inline constexpr std::uint16_t version = 4;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_body = 60 * 1024;
 inline constexpr std::size_t max_string = 4096;
@@ -38,9 +38,16 @@ enum class msg : std::uint16_t {
                       // (broadcast joins: no key, no eventfd)
     // flows
     flow_alloc = 10,  // str name, u8 has_qos, qos, i64 timeout_ns (-1: none),
-                      // str public key (X25519; empty unless qos.cypher_s > 0)
+                      // str public key (X25519; empty unless qos.cypher_s > 0),
+                      // u8 confirm (1: see flow_confirm)
     flow_accept = 11, // i64 timeout_ns, str public key (may be empty)
     flow_join = 12,   // str layer, u8 has_qos, qos, i64 timeout_ns
+    // The answer to flow_granted of an allocation that asked to confirm:
+    // u64 flow id; no reply. Only then does the acceptor get its end, so
+    // such an allocation given up before it (the connection closed) leaves
+    // no flow at either end. Without confirm the acceptor gets its end
+    // first (one daemon round less per allocation).
+    flow_confirm = 13,
     // IPCPs
     ipcp_create = 20,    // str name, i32 type -> ok: i32 pid
     ipcp_destroy = 21,   // i32 pid

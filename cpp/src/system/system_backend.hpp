@@ -18,6 +18,7 @@
 
 #include "ouroboros_c.hpp"
 #include "parked_flows.hpp"
+#include "pollable_flows.hpp"
 
 #include "embedded/flow_table.hpp"
 
@@ -171,6 +172,8 @@ private:
     int ensure_slice(int fd, flow_state& f, detail::direction d, std::chrono::nanoseconds slice);
     // One library read (of a whole SDU: count > max SDU), in slices.
     ssize_t read_sliced(int fd, flow_state& f, void* buf, std::size_t count);
+    // flow_read() without the pollable descriptor's part.
+    ssize_t read_sdu(int fd, void* buf, std::size_t count);
 
     // Runs unbind(name) for every name the IRMd has (an empty name in the
     // unbind calls means all of them; the C API knows no such thing).
@@ -181,6 +184,7 @@ private:
 
     embedded::flow_table<flow_state> flows_;
     parked_flows parked_;
+    pollable_flows pollable_; // descriptors for flows asked for one
     mutable std::mutex self_names_m_;
     std::set<std::string> self_names_; // names bound to this process's pid
 };
