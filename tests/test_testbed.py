@@ -31,8 +31,8 @@ import testbed_apps as apps
 from o7s_system import ouroboros_release
 from ouroboros import testbed
 from ouroboros import irm
-from ouroboros.errors import (IpcpConnectError, IpcpEnrollError, IpcpStateError, NamingError,
-                              NotSupported, RuntimeUnavailable)
+from ouroboros.errors import (AlreadyExists, IpcpConnectError, IpcpEnrollError, IpcpStateError,
+                              NamingError, NoSuchIpcp, NotSupported, RuntimeUnavailable)
 from ouroboros.qos import QoSSpec, qos_data
 from ouroboros.irm import DT_COMP, IpcpConfig, IpcpType, NameInfo
 from ouroboros.testbed import Network, Node, RetryPolicy, UnicastLayer
@@ -316,6 +316,13 @@ def test_irm_refusals_say_why(line: Line) -> None:
         with pytest.raises(IpcpConnectError, match="could not reach 'nobody'"):
             line.c.irm.create_name(NameInfo("nobody"))
             line.c.irm.connect_ipcp(line.layer.ipcps["c"], DT_COMP, "nobody")
+        # A second binding; an IPCP that died.
+        line.c.irm.bind_process(line.c.irm.list_ipcps()[0].pid, "twice")
+        with pytest.raises(AlreadyExists, match="bound to 'twice' already"):
+            line.c.irm.bind_process(line.c.irm.list_ipcps()[0].pid, "twice")
+        line.c.run(["kill", "-KILL", str(spare)])
+        with pytest.raises(NoSuchIpcp, match="is not running"):
+            line.c.irm.reg_name("twice", spare)
     finally:
         line.c.irm.destroy_ipcp(spare)
 

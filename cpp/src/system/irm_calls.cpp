@@ -20,7 +20,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -76,6 +78,32 @@ bool name_exists(const std::string& name)
     return false;
 }
 
+// True when process pid has libouroboros-dev loaded (so the IRMd knows it).
+bool uses_ouroboros(pid_t pid)
+{
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    for (std::string line; std::getline(maps, line);)
+        if (line.find("libouroboros-dev") != std::string::npos)
+            return true;
+    return false;
+}
+
+// -errc::ipcp when the process of IPCP pid is gone though the IRMd still
+// lists it (it crashed or was killed); 0 otherwise.
+int dead_ipcp(pid_t pid)
+{
+    // A zombie (its IRMd has not reaped it yet) counts as gone.
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::size_t paren = text.rfind(')');
+    const char state = paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : 'X';
+    if (state != 'Z' && state != 'X')
+        return 0;
+    set_error_detail("IPCP " + std::to_string(pid) + " is not running (it died; the IRMd still "
+                     "lists it): destroy it and make a new one");
+    return -errc::ipcp;
+}
+
 int no_ipcp(pid_t pid)
 {
     set_error_detail("no IPCP has pid " + std::to_string(pid));
@@ -122,6 +150,8 @@ int reach_result(int rc, pid_t pid, const std::string& dst, bool enroll)
                              [&](const ipcp_info& i) { return i.pid == pid; });
     if (info == all.end())
         return no_ipcp(pid);
+    if (int dead = dead_ipcp(pid); dead < 0)
+        return dead;
     const std::string ipcp = "IPCP " + std::to_string(pid);
     if (enroll && !info->layer.empty()) {
         set_error_detail(ipcp + " is in layer '" + info->layer + "' already");
@@ -268,7 +298,13 @@ int system_backend::bind_program(const std::string& prog, const std::string& nam
     // search $PATH, which it does by writing into the environment.
     int rc = o7s_irm_bind_program(prog.c_str(), name.c_str(), opts, static_cast<int>(argv.size()),
                                   args.data());
-    return rc == -1 ? irmd_failure() : from_library(rc);
+    if (rc != -1)
+        return from_library(rc);
+    rc = irmd_failure();
+    if (rc == -EPERM)
+        set_error_detail("the IRMd refused to bind '" + prog + "' to '" + name + "': it refuses "
+                         "a program bound to the name already (its log says why)");
+    return rc;
 }
 
 template <class Unbind> int system_backend::unbind_everywhere(Unbind&& unbind)
@@ -317,6 +353,12 @@ int system_backend::bind_process(pid_t pid, const std::string& name)
     if (::kill(pid, 0) != 0 && errno == ESRCH) {
         set_error_detail("no process with pid " + std::to_string(pid));
         return -ESRCH;
+    }
+    if (uses_ouroboros(pid)) {
+        // Known to the IRMd, which refuses a second binding.
+        set_error_detail("process " + std::to_string(pid) + " is bound to '" + name +
+                         "' already");
+        return -EEXIST;
     }
     set_error_detail("process " + std::to_string(pid) + " is not known to the IRMd: only "
                      "processes that use Ouroboros (libouroboros-dev) can be bound");
@@ -391,6 +433,8 @@ int system_backend::reg_name(const std::string& name, pid_t ipcp_pid)
         return no_name(name);
     if (!find_ipcp([&](const ipcp_info& i) { return i.pid == ipcp_pid; }))
         return no_ipcp(ipcp_pid);
+    if (int dead = dead_ipcp(ipcp_pid); dead < 0)
+        return dead;
     rc = irmd_failure();
     if (rc == -EPERM)
         set_error_detail("IPCP " + std::to_string(ipcp_pid) + " refused to register '" + name +

@@ -29,6 +29,8 @@ import sys
 import time
 from typing import List, Optional
 
+from .rib import process_alive
+
 _irmd: Optional[int] = None        # the IRMd's pid, while it runs
 _irmd_status: Optional[int] = None  # its wait status once it ended
 
@@ -126,7 +128,8 @@ def _reset() -> None:
                 pass
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(
-            e.isdigit() and int(e) != os.getpid() and _alive(int(e)) for e in os.listdir("/proc")):
+            e.isdigit() and int(e) != os.getpid() and process_alive(int(e))
+            for e in os.listdir("/proc")):
         time.sleep(0.02)
         _reap()
     with open("/proc/self/mountinfo") as f:
@@ -136,14 +139,6 @@ def _reset() -> None:
         if any(point == t or point.startswith(t + "/") for t in tops):
             subprocess.run(["umount", "-l", point], capture_output=True)
     _mount_directories()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 def _reply(text: str) -> None:

@@ -43,7 +43,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, TypeVar
+from typing import (Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set,
+                    Tuple, TypeVar)
 
 from .. import irm
 from ..errors import IrmError
@@ -546,22 +547,10 @@ class Network:
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
-            for kind in ("net", "mnt", "pid"):
-                try:
-                    ns = os.readlink(f"/proc/{entry}/ns/{kind}")
-                except OSError:
-                    continue
-                if ns in wanted:
-                    found.append(f"process {entry} in a node's namespace {ns}")
-            try:
-                fds = os.listdir(f"/proc/{entry}/fd")
-            except OSError:
-                continue
-            for fd in fds:
-                try:
-                    target = os.readlink(f"/proc/{entry}/fd/{fd}")
-                except OSError:
-                    continue
+            for ns, target in _links(f"/proc/{entry}/ns", ("net", "mnt", "pid")):
+                if target in wanted:
+                    found.append(f"process {entry} in a node's namespace {target}")
+            for fd, target in _links(f"/proc/{entry}/fd"):
                 if target in wanted:
                     found.append(f"descriptor {fd} of process {entry} holds {target}")
         if not self.keep and self.dir.exists():
@@ -577,6 +566,22 @@ def default_unicast_config() -> irm.UnicastConfig:
     is usable sooner."""
     ls = irm.LinkStateConfig(t_recalc=1, t_update=2)
     return irm.UnicastConfig(dt=irm.DtConfig(routing=irm.RoutingConfig(ls=ls)))
+
+
+def _links(directory: str, names: Optional[Iterable[str]] = None) -> List[Tuple[str, str]]:
+    """(name, target) of the symbolic links ``names`` (default: all) in
+    ``directory``; those that vanish meanwhile are left out."""
+    try:
+        entries = list(names) if names is not None else os.listdir(directory)
+    except OSError:
+        return []
+    out = []
+    for name in entries:
+        try:
+            out.append((name, os.readlink(os.path.join(directory, name))))
+        except OSError:
+            pass
+    return out
 
 
 def _in_main_thread() -> bool:
