@@ -132,7 +132,8 @@ def _start_echo(net: Network) -> None:
 @pytest.fixture
 def udp_pair() -> Iterator[Network]:
     """a - b over udp4, an echo server at a, for a test that may break it
-    (reliable flows can leave the IPCPs they cross stuck on 0.23.0)."""
+    (a connection taken down; reliable flows can leave the IPCPs they
+    cross stuck on 0.23.0)."""
     net = _build(_make_udp_pair, _start_echo)
     try:
         yield net
@@ -291,13 +292,16 @@ def test_a_peer_that_dies_is_seen_at_the_peer_timeout(line: Line) -> None:
 
 # --- enroll, connect, disconnect
 
-def test_disconnect_and_connect_again(line: Line) -> None:
-    line.layer.disconnect(line.c, line.b)
-    with pytest.raises(OSError):  # c has no way out
-        line.c.call(apps.exchange, "echo", 1, timeout=90)
-    line.layer.connect(line.c, line.b)
-    line.layer.wait_routes()
-    assert line.c.call(apps.exchange, "echo", 10, timeout=90)["intact"] == 10
+def test_disconnect_and_connect_again(udp_pair: Network) -> None:
+    a, b = udp_pair.nodes["a"], udp_pair.nodes["b"]
+    layer = udp_pair.layers["net"]
+    layer.disconnect(b, a)
+    assert layer.adjacencies == set()
+    with pytest.raises(OSError):  # b has no way to a
+        b.call(apps.exchange, "echo", 1, timeout=90)
+    layer.connect(b, a)
+    layer.wait_routes()
+    assert b.call(apps.exchange, "echo", 10, timeout=90)["intact"] == 10
 
 
 def test_irm_refusals_say_why(line: Line) -> None:
