@@ -1,0 +1,474 @@
+"""``o7s-operf``: throughput between a client and a server, the ``operf``
+of Ouroboros 0.23 (same options, output and wire format), with its
+client's bugs fixed: it sends (0.23's sends nothing: its send loop's
+condition has been inverted since 2025-07-17), and a rate without a unit is
+in b/s, as the usage says (0.23 reads it as kb/s).
+
+>>> from ouroboros.tools import operf
+>>> stats = operf.run("operf_server", test="bi", duration_ms=2000, flood=True)  # doctest: +SKIP
+>>> stats.transmitted, stats.received, stats.bandwidth_mbps                    # doctest: +SKIP
+
+The wire format: the client first sends the test type as one 32-bit word
+in host byte order (0: unidirectional, 1: bidirectional), waits a second,
+then sends SDUs of ``size`` bytes that start with their sequence number (a
+32-bit word in host byte order); the server counts them, and in a
+bidirectional test sends each back.
+
+The client floods with :meth:`~ouroboros.dev.Flow.write_many` and the server
+reads with :meth:`~ouroboros.dev.Flow.read_many`, 64 SDUs a call.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from array import array
+from dataclasses import dataclass
+from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
+
+from ..dev import Flow, FlowProperties, flow_alloc
+from ..errors import OuroborosError
+from . import common
+from .common import (BILLION, EXIT_FAILURE, MILLION, UINT32_MAX, Opt, Output, Stop, Stopped,
+                     Tool, ToolExit, Waiter)
+
+MAX_SIZE = 1024 * 1024
+MIN_SIZE = 64
+TESTS = {"uni": 0, "bi": 1}
+CONF = struct.Struct("=I")     # the test type, host byte order
+SEQNO = struct.Struct("=I")    # an SDU's sequence number, host byte order
+BATCH = 64                     # SDUs per write_many/read_many call
+SERVER_IDLE_MS = 1000          # a server drops a flow quiet for this long
+CONFIG_WAIT = 1.0              # the client's pause after the test type, in s
+READER_QUIET = 2.0             # a bidirectional client ends after this quiet, in s
+RATE_UNITS = {"": 1, "k": 1000, "M": MILLION, "G": BILLION}
+
+
+# ------------------------------------------------------------------ client
+
+@dataclass
+class PerfStats:
+    """What a client run did: SDUs sent and (bidirectional test) received
+    back, over ``time_ms`` ms (from the start of sending to its end)."""
+    server: str
+    test: str
+    size: int
+    transmitted: int = 0
+    received: int = 0
+    invalid: int = 0
+    time_ms: float = 0.0
+    time_us: int = 0
+
+    @property
+    def loss_percent(self) -> int:
+        """Percent not received back, truncated as operf does."""
+        if self.transmitted == 0:
+            return 0
+        return 100 - (100 * self.received) // self.transmitted
+
+    @property
+    def bandwidth_mbps(self) -> float:
+        """What came back, in Mb/s (inf or NaN for a run of 0 µs)."""
+        return common.c_fdiv(float(self.received * self.size * 8), float(self.time_us))
+
+    def footer(self) -> List[str]:
+        return ["", f"--- {self.server} perf statistics ---",
+                "%d packets transmitted, %d received, %d%% packet loss, time: %.3f ms, "
+                "bandwidth: %s Mb/s." % (self.transmitted, self.received, self.loss_percent,
+                                         self.time_ms,
+                                         common.c_float("%.3f", self.bandwidth_mbps))]
+
+    def to_json(self) -> Dict[str, Any]:
+        stats: Dict[str, Any] = {"transmitted": self.transmitted, "time_ms": self.time_ms,
+                                 "send_mbps": common.json_number(common.c_fdiv(
+                                     float(self.transmitted * self.size * 8),
+                                     float(self.time_us)))}
+        if self.test == "bi":
+            stats.update(received=self.received, invalid=self.invalid,
+                         loss_percent=self.loss_percent,
+                         bandwidth_mbps=common.json_number(self.bandwidth_mbps))
+        return {"statistics": stats}
+
+
+class _Numbered:
+    """``BATCH`` SDUs of ``size`` bytes in one buffer, each starting with
+    its sequence number; ``number(first, n)`` writes the numbers of the
+    first ``n``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.buf = bytearray(size * BATCH)
+        view = memoryview(self.buf)
+        self.sdus = [view[i * size:(i + 1) * size] for i in range(BATCH)]
+        # With sizes a multiple of 4, one strided store numbers the batch.
+        self.words = view.cast("I")[::size // 4] if size % 4 == 0 else None
+
+    def number(self, first: int, n: int) -> None:
+        if self.words is not None and first + n <= UINT32_MAX:
+            self.words[:n] = array("I", range(first, first + n))
+            return
+        for i in range(n):
+            SEQNO.pack_into(self.buf, i * self.size, (first + i) & UINT32_MAX)
+
+
+class _Client:
+    def __init__(self, f: Flow, stats: PerfStats, out: Output, stop: Stop) -> None:
+        self.f = f
+        self.stats = stats
+        self.out = out
+        self.stop = stop
+        self.failed = False
+
+    def send(self, duration_ms: int, rate: int, flood: bool, sleep: bool) -> None:
+        """Sends for ``duration_ms``: flat out, or one SDU per gap at ``rate``."""
+        stats, out, f = self.stats, self.out, self.f
+        if flood:
+            out.event("sending", f"Flooding {stats.server} with {stats.size} byte packets for "
+                      f"{duration_ms // 1000} seconds.", flood=True)
+        else:
+            out.event("sending", "Sending %d byte packets for %d s to %s at %.3f Mb/s." % (
+                stats.size, duration_ms // 1000, stats.server, rate / MILLION), flood=False)
+        out.line("")
+        batch = _Numbered(stats.size)
+        write = Waiter(self.stop, f, None, send=True)
+        start = time.monotonic_ns()
+        end_ns = start + duration_ms * MILLION
+        gap_ns = int(stats.size * 8.0 * (BILLION / rate))
+        try:
+            now = start
+            while not self.stop.stopped and now < end_ns:
+                if flood:
+                    n = BATCH
+                    batch.number(stats.transmitted, n)
+                    done = 0
+                    while done < n:
+                        done += write(lambda: f.write_many(batch.sdus[done:n]))
+                    stats.transmitted += n
+                    now = time.monotonic_ns()
+                else:
+                    now = time.monotonic_ns()
+                    deadline = now + gap_ns
+                    batch.number(stats.transmitted, 1)
+                    write(lambda: f.write(batch.sdus[0]))
+                    stats.transmitted += 1
+                    if sleep:
+                        if self.stop.sleep(gap_ns / BILLION):
+                            break
+                    else:
+                        self._spin_until(deadline)
+                if out.status_due():
+                    self._show_status(start, now, duration_ms)
+        except OuroborosError:
+            out.message("Failed to send packet.")
+            self.failed = True
+            return
+        finally:
+            stats.time_us = common.us_between(start, time.monotonic_ns())
+            stats.time_ms = stats.time_us / 1000.0
+        out.event("finished", "Test finished.")
+
+    def _spin_until(self, deadline_ns: int) -> None:
+        clock = time.monotonic_ns
+        if self.stop.installed:
+            with self.stop:
+                while clock() < deadline_ns:
+                    pass
+        else:
+            while clock() < deadline_ns and not self.stop.stopped:
+                pass
+
+    def _show_status(self, start: int, now: int, duration_ms: int) -> None:
+        s = self.stats
+        secs = (now - start) / BILLION
+        mbps = s.transmitted * s.size * 8 / max(secs, 1e-9) / MILLION
+        self.out.status(f"{s.server}: {secs:.1f}/{duration_ms / 1000:g} s, "
+                        f"{s.transmitted} sent, {mbps:.3f} Mb/s")
+
+    def receive(self, quiet: threading.Event) -> None:
+        """Counts what comes back, until ``READER_QUIET`` s pass without any."""
+        stats, f = self.stats, self.f
+        read = Waiter(self.stop, f, READER_QUIET)
+        size = stats.size
+        try:
+            while not self.stop.stopped and not quiet.is_set():
+                try:
+                    sdus = read(lambda: f.read_many(BATCH))
+                except TimeoutError:
+                    self.out.message("Server timed out.")
+                    return
+                except OuroborosError:
+                    return
+                good = sum(1 for sdu in sdus if len(sdu) == size)
+                stats.received += good
+                for _ in range(len(sdus) - good):
+                    stats.invalid += 1
+                    self.out.event("invalid", f"Invalid message on fd {f.fd}.", fd=f.fd)
+        except Stopped:
+            pass
+
+
+def run(server: str, test: str = "uni", duration_ms: int = 60000, rate: int = MILLION,
+        size: int = 1500, flood: bool = False, sleep: bool = False,
+        out: Optional[Output] = None, stop: Optional[Stop] = None) -> PerfStats:
+    """Measures throughput to ``server``: sends SDUs of ``size`` bytes (64
+    to 1 MiB) for ``duration_ms`` ms at ``rate`` b/s (``flood``: as fast as
+    possible; ``sleep``: sleep rather than spin between SDUs); in the
+    ``"bi"`` test the server sends them back and the statistics count them.
+    Raises the allocation's :class:`~ouroboros.errors.OuroborosError`.
+    ``out`` prints as operf does (default: nothing); ``stop`` ends the run."""
+    if test not in TESTS:
+        raise ValueError(f"test must be 'uni' or 'bi', not {test!r}")
+    if rate <= 0:
+        raise ValueError(f"rate must be positive (b/s), not {rate}")
+    out = out or Output("operf")
+    stop = stop or Stop()
+    if size > MAX_SIZE:
+        out.message(f"Packet size truncated to {MAX_SIZE} bytes.")
+        size = MAX_SIZE
+    if size < MIN_SIZE:
+        out.message(f"Packet size set to {MIN_SIZE} bytes.")
+        size = MIN_SIZE
+    stats = PerfStats(server, test, size)
+    try:
+        with stop:
+            f = flow_alloc(server)
+    except Stopped:
+        return stats
+    except OuroborosError:
+        out.message("Failed to allocate flow.")
+        raise
+    with f:
+        out.event("test", "Doing a bidirectional test." if test == "bi"
+                  else "Doing a unidirectional test.", test=test)
+        try:
+            f.write(CONF.pack(TESTS[test]))
+        except OuroborosError:
+            out.message("Failed to send configuration.")
+            raise
+        client = _Client(f, stats, out, stop)
+        try:
+            if stop.sleep(CONFIG_WAIT):   # as operf: the server reads the type meanwhile
+                return stats
+        except Stopped:
+            return stats
+        quiet = threading.Event()
+        reader = None
+        if test == "bi":
+            reader = threading.Thread(target=client.receive, args=(quiet,), name="operf-reader",
+                                      daemon=True)
+            reader.start()
+        try:
+            client.send(duration_ms, rate, flood, sleep)
+        except Stopped:
+            pass
+        if reader is not None:
+            try:
+                while reader.is_alive():
+                    with stop:
+                        reader.join(common.POLL_SLICE)
+            except Stopped:
+                quiet.set()
+                reader.join()
+            for line in stats.footer():
+                out.line(line)
+    return stats
+
+
+# ------------------------------------------------------------------ server
+
+@dataclass
+class PerfFlow:
+    """One flow a server measured: SDUs and bytes received, sent back (in
+    a bidirectional test), the sequence number of the last SDU read, and
+    the CLOCK_MONOTONIC times (ns) of the first and last reads."""
+    fd: int
+    test: str
+    received: int = 0
+    bytes: int = 0
+    echoed: int = 0
+    last_seqno: Optional[int] = None
+    first_ns: Optional[int] = None
+    last_ns: Optional[int] = None
+    timed_out: bool = False
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"fd": self.fd, "test": self.test, "received": self.received,
+                "bytes": self.bytes, "echoed": self.echoed, "last_seqno": self.last_seqno,
+                "first_ns": self.first_ns, "last_ns": self.last_ns,
+                "timed_out": self.timed_out}
+
+
+def signed32(x: int) -> int:
+    """A 32-bit word printed with %d."""
+    return x - (1 << 32) if x >= 1 << 31 else x
+
+
+class _Server(common.FlowServer[PerfFlow]):
+    """operf's server: counts what arrives, prints each SDU of a
+    unidirectional test, sends back those of a bidirectional one."""
+
+    def __init__(self, out: Output, stop: Stop) -> None:
+        super().__init__(out, stop, SERVER_IDLE_MS)
+        # Per-SDU lines (text, JSON lines) need each sequence number.
+        self.each = out.mode in ("text", "json-lines")
+
+    def accepted(self, f: Flow) -> Optional[PerfFlow]:
+        try:
+            conf = Waiter(self.stop, f, None)(f.read)
+        except OuroborosError:
+            self.out.message("Failed to read config message.")
+            f.dealloc()
+            return None
+        if len(conf) != CONF.size:
+            self.out.message("Invalid config message.")
+            f.dealloc()
+            return None
+        test = "bi" if CONF.unpack(conf)[0] == TESTS["bi"] else "uni"
+        self.out.event("test", "Doing a bidirectional test." if test == "bi"
+                       else "Doing a unidirectional test.", fd=f.fd, test=test)
+        # Reads do not wait (the flow set says when); echoes do.
+        f.set_flags(FlowProperties.ReadWrite | FlowProperties.NonBlockingRead)
+        f.set_snd_timeout(common.POLL_SLICE)
+        return PerfFlow(f.fd, test)
+
+    def drain_at_stop(self) -> bool:
+        return True   # count what had arrived when the stop came
+
+    def timed_out(self, record: PerfFlow) -> None:
+        record.timed_out = True
+
+    def readable(self, f: Flow, record: PerfFlow, limit: Optional[int] = None) -> None:
+        read_many, out, fd = f.read_many, self.out, record.fd
+        left = BATCH if limit is None else limit
+        while left > 0:
+            try:
+                sdus = read_many(min(BATCH, left))
+            except OuroborosError:
+                break    # nothing more now, or the flow is down
+            if limit is not None:
+                left -= len(sdus)
+            now = time.monotonic_ns()
+            if record.first_ns is None:
+                record.first_ns = now
+            record.last_ns = now
+            record.received += len(sdus)
+            record.bytes += sum(map(len, sdus))
+            last = sdus[-1]
+            if len(last) >= SEQNO.size:
+                record.last_seqno = SEQNO.unpack_from(last)[0]
+            if record.test == "bi":
+                self._echo(f, record, sdus)
+            elif self.each:
+                tod = common.time_of_day(time.time_ns())
+                for sdu in sdus:
+                    seq = SEQNO.unpack_from(sdu)[0] if len(sdu) >= SEQNO.size else 0
+                    out.event("packet", f"Seqno {signed32(seq)} from fd {fd}: {tod}",
+                              fd=fd, seqno=seq, bytes=len(sdu), time=float(tod))
+                out.flush()
+        self.touch(f)
+
+    def _echo(self, f: Flow, record: PerfFlow, sdus: List[bytes]) -> None:
+        done = 0
+        while done < len(sdus) and not self.stop.stopped:
+            try:
+                done += f.write_many(sdus[done:])
+            except TimeoutError:
+                continue
+            except OuroborosError:
+                self.out.event("write_error", f"Error writing to flow (fd {record.fd}).",
+                               fd=record.fd)
+                break
+        record.echoed += done
+
+
+def serve(out: Optional[Output] = None, stop: Optional[Stop] = None) -> List[PerfFlow]:
+    """Serves operf clients until ``stop`` is set (or a signal it was
+    installed for arrives); returns each flow's figures, in order of arrival."""
+    out = out or Output("operf")
+    stop = stop or Stop()
+    server = _Server(out, stop)
+    out.event("started", "Ouroboros perf server started.")
+    server.run()
+    return server.records
+
+
+# ------------------------------------------------------------------ command
+
+def rate_bps(text: str, option: str) -> int:
+    """A rate with operf's units (k, M, G; none: b/s), in b/s."""
+    value, rest = common.strtol(text)
+    if value is None:
+        raise ToolExit(EXIT_FAILURE, note=f"{option} needs a rate (b/s; units k, M, G), "
+                       f"not {text!r}")
+    if rest not in RATE_UNITS:
+        raise ToolExit(EXIT_FAILURE, text=f"Unknown rate unit: {rest}.")
+    bps = value * RATE_UNITS[rest]
+    if bps <= 0:
+        raise ToolExit(EXIT_FAILURE, note=f"{option} needs a rate above 0, not {text!r}")
+    return bps
+
+
+USAGE = """\
+Usage: o7s-operf [OPTION]...
+Measures the throughput between a client and a server (Ouroboros' operf
+for pyOuroboros: same options, output and wire format).
+  -l, --listen              Run as a server
+  -t, --test                Test: uni (the server counts) or bi (and sends
+                            back); default uni
+  -n, --server-name         Name of the server
+  -d, --duration            How long to send (ms; units ms, s, m, h, d;
+                            default 60s)
+  -r, --rate                Rate in b/s (units k, M, G; default 1M)
+  -s, --size                SDU size in bytes (64 to 1048576, default 1500)
+  -f, --flood               Send as fast as possible
+      --sleep               Sleep between SDUs (default: spin)
+
+""" + common.json_help(28) + """
+Differences from operf 0.23: the client sends (0.23's sends nothing: its
+send loop's condition is inverted); a rate without a unit is in b/s, as
+this help says (0.23: kb/s); numbers must be numbers; an invalid test type
+message from a client drops that flow only (0.23 stops accepting).
+"""
+
+TOOL = Tool("operf", USAGE, [
+    Opt(("-l", "--listen"), "listen"), Opt(("-t", "--test"), "test", True),
+    Opt(("-n", "--server-name"), "server", True), Opt(("-d", "--duration"), "duration", True),
+    Opt(("-r", "--rate"), "rate", True), Opt(("-s", "--size"), "size", True),
+    Opt(("-f", "--flood"), "flood"), Opt(("--sleep",), "sleep"),
+], bad_option_status=0)
+
+
+def execute(values: Dict[str, Any], out: Output, stop: Stop) -> Tuple[Dict[str, Any], int]:
+    """The command: options as parsed by :func:`common.parse`."""
+    if values.get("listen"):
+        flows = serve(out, stop)
+        return common.document("operf", "server", {}, out, 0,
+                               flows=[r.to_json() for r in flows]), 0
+    size = common.integer(values["size"], "-s", -common.INT_MAX - 1) if "size" in values else 1500
+    duration = common.duration_ms(values["duration"], "-d") if "duration" in values else 60000
+    rate = rate_bps(values["rate"], "-r") if "rate" in values else MILLION
+    server = values.get("server")
+    if server is None:
+        raise ToolExit(EXIT_FAILURE, text="No server specified.")
+    test = values.get("test", "uni")
+    if test not in TESTS:
+        raise ToolExit(EXIT_FAILURE, text="Invalid test type.")
+    flood, sleep = bool(values.get("flood")), bool(values.get("sleep"))
+    options = {"server_name": server, "test": test, "duration_ms": duration, "rate_bps": rate,
+               "size": min(max(size, MIN_SIZE), MAX_SIZE), "flood": flood, "sleep": sleep}
+    try:
+        stats = run(server, test, duration, rate, size, flood, sleep, out, stop)
+    except OuroborosError as e:   # run() printed operf's words for it
+        return common.document("operf", "client", options, out, EXIT_FAILURE, str(e),
+                               **PerfStats(server, test, options["size"]).to_json()), EXIT_FAILURE
+    return common.document("operf", "client", options, out, 0, **stats.to_json()), 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
+    """Entry point of the ``o7s-operf`` console script."""
+    raise SystemExit(common.run_command(TOOL, argv, execute))
+
+
+if __name__ == "__main__":
+    main()
