@@ -182,12 +182,12 @@ class _Client:
         tod_ns = time.time_ns() if self.timeofday else None
         tod = None if tod_ns is None else tod_ns / common.BILLION
         ms = self.stats.add(seq, length, now_ns - sent_ns, rtt_us, late, tod)
+        self.show_status()
         if self.quiet:
             return
         text = reply_text(length, self.stats.server, seq, ms, late, tod_ns)
         self.out.event("reply", text, seq=seq, bytes=length, rtt_ms=ms,
                        rtt_ns=now_ns - sent_ns, out_of_order=late, time_of_day=tod)
-        self.show_status()
 
     def show_status(self) -> None:
         if self.out.status_due():
