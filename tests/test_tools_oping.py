@@ -76,17 +76,6 @@ def stop(p, sig: int = signal.SIGTERM):
     return p.finish()
 
 
-def test_the_console_scripts_and_modules_are_installed() -> None:
-    for tool in ("oping", "operf", "ocbr", "oecho", "obc"):
-        assert os.access(command(tool), os.X_OK), f"pip install puts o7s-{tool} beside python"
-        assert not os.path.exists(os.path.join(os.path.dirname(command(tool)), tool)), \
-            f"the C tool's name {tool} must never be installed"
-    done = subprocess.run([os.path.join(os.path.dirname(command("oping")), "python"), "-m",
-                           "ouroboros.tools.oping", "--help"], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0 and done.stdout.startswith("Usage: o7s-oping")
-
-
 def test_client_and_server_print_what_oping_prints(server) -> None:
     done = ping("-c", "5", "-i", "10")
     assert done.returncode == 0 and done.stderr == ""
@@ -225,37 +214,6 @@ def test_quiet_and_busy_servers(spawn) -> None:
     assert "5 packets transmitted, 5 received" in done.stdout
     status, out, _ = busy.finish()   # a busy server ends with its one flow
     assert status == 0 and re.fullmatch(r"New flow \d+ \(busy-poll\)\.\n", out)
-
-
-@pytest.mark.parametrize("args, recording, stderr", [
-    (["--bogus"], "bad-option", "o7s-oping: unknown option '--bogus'\n"),
-    (["-n", "x", "-c"], "missing-value", "o7s-oping: -c needs a value\n"),
-    ([], "no-server", ""),
-    (["-n", "x", "-i", "5x"], "bad-time-unit", ""),
-    (["-n", "nosuchname", "-c", "1"], "client-no-such-name", ""),
-    (["-n", "x", "-c", "abc"], None,   # oping would read 0
-     "o7s-oping: -c needs a whole number from 0 to 4294967295, not 'abc'\n"),
-])
-def test_bad_command_lines_fail_as_oping_does(args, recording, stderr) -> None:
-    theirs, status = recorded(f"oping/{recording}") if recording else ("", 1)
-    done = run("oping", *args)
-    assert (done.returncode, done.stderr) == (status, stderr)
-    assert done.stdout == theirs.replace("<usage>\n", oping.USAGE)
-    with_json = run("oping", "--json", *args)
-    assert with_json.returncode == status
-    doc = document(with_json.stdout)
-    assert doc["exit_status"] == status and doc["error"]
-
-
-def test_help_lists_every_option_of_oping() -> None:
-    done = run("oping", "--help")
-    assert done.returncode == 0 and done.stdout == oping.USAGE
-    for opt in ("-l, --listen", "--poll", "--busy", "-c, --count", "-d, --duration",
-                "-f, --flood", "-F, --flood-busy", "-i, --interval", "-n, --server-name",
-                "-q, --qos", "-s, --size", "-Q, --quiet", "-D, --timeofday", "--json",
-                "--json-lines", "--help"):
-        assert f"  {opt} " in done.stdout, opt
-    assert "Differences from oping 0.23" in done.stdout
 
 
 def test_a_terminal_gets_a_live_status_line(server) -> None:

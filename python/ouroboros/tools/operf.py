@@ -136,29 +136,9 @@ class _Client:
         end_ns = start + duration_ms * MILLION
         gap_ns = int(stats.size * 8.0 * (BILLION / rate))
         try:
-            now = start
-            while not self.stop.stopped and now < end_ns:
-                if flood:
-                    n = BATCH
-                    batch.number(stats.transmitted, n)
-                    done = 0
-                    while done < n:
-                        done += write(lambda: f.write_many(batch.sdus[done:n]))
-                    stats.transmitted += n
-                    now = time.monotonic_ns()
-                else:
-                    now = time.monotonic_ns()
-                    deadline = now + gap_ns
-                    batch.number(stats.transmitted, 1)
-                    write(lambda: f.write(batch.sdus[0]))
-                    stats.transmitted += 1
-                    if sleep:
-                        if self.stop.sleep(gap_ns / BILLION):
-                            break
-                    else:
-                        self._spin_until(deadline)
-                if out.status_due():
-                    self._show_status(start, now, duration_ms)
+            self._send(flood, sleep, batch, write, start, end_ns, gap_ns, duration_ms)
+        except Stopped:
+            pass   # as operf: a stop ends the test, which then finishes as usual
         except OuroborosError:
             out.message("Failed to send packet.")
             self.failed = True
@@ -167,6 +147,33 @@ class _Client:
             stats.time_us = common.us_between(start, time.monotonic_ns())
             stats.time_ms = stats.time_us / 1000.0
         out.event("finished", "Test finished.")
+
+    def _send(self, flood: bool, sleep: bool, batch: "_Numbered", write: Waiter, start: int,
+              end_ns: int, gap_ns: int, duration_ms: int) -> None:
+        stats, out, f = self.stats, self.out, self.f
+        now = start
+        while not self.stop.stopped and now < end_ns:
+            if flood:
+                batch.number(stats.transmitted, BATCH)
+                done = 0
+                while done < BATCH:
+                    written = write(lambda: f.write_many(batch.sdus[done:]))
+                    done += written
+                    stats.transmitted += written
+                now = time.monotonic_ns()
+            else:
+                now = time.monotonic_ns()
+                deadline = now + gap_ns
+                batch.number(stats.transmitted, 1)
+                write(lambda: f.write(batch.sdus[0]))
+                stats.transmitted += 1
+                if sleep:
+                    if self.stop.sleep(gap_ns / BILLION):
+                        break
+                else:
+                    self._spin_until(deadline)
+            if out.status_due():
+                self._show_status(start, now, duration_ms)
 
     def _spin_until(self, deadline_ns: int) -> None:
         clock = time.monotonic_ns
@@ -194,10 +201,9 @@ class _Client:
             while not self.stop.stopped and not quiet.is_set():
                 try:
                     sdus = read(lambda: f.read_many(BATCH))
-                except TimeoutError:
-                    self.out.message("Server timed out.")
-                    return
                 except OuroborosError:
+                    # Quiet for 2 s, or down (the server drops a flow quiet for 1 s).
+                    self.out.message("Server timed out.")
                     return
                 good = sum(1 for sdu in sdus if len(sdu) == size)
                 stats.received += good
