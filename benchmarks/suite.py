@@ -33,6 +33,7 @@ class Config:
     memory_flows: int = 1000
     warmup: int = 1000
     busy_ns: int = 1_000_000   # busy-poll budget: 1 ms
+    operf_ms: int = 1000       # o7s-operf's flood (-d), at the batched sizes
     workloads: List[str] = field(default_factory=lambda: ["rtt", "flood", "alloc", "memory"])
     rows: Optional[List[str]] = None        # row keys to run (None: all)
     placements: Optional[List[str]] = None  # "one core", "cross core" (None: both)
@@ -41,7 +42,7 @@ class Config:
     def quick() -> "Config":
         return Config(repeats=1, rtt_samples=300, warmup=50,
                       flood_counts={64: 3000, 1500: 2000, 65536: 300}, alloc_count=50,
-                      memory_flows=20)
+                      memory_flows=20, operf_ms=100)
 
 
 # Row keys: an implementation key plus a variant suffix. Each names the row
@@ -54,6 +55,8 @@ BASELINE = {
     "ouroboros-c" + BUSY: "floor-c" + BUSY, "oping" + BUSY: "floor-c" + BUSY,
     "floor-c" + BATCH: "floor-c", "ours-cpp" + BATCH: "floor-c",
     "ours-py" + BATCH: "floor-py", "floor-c" + PACKED: "floor-c",
+    # The tool against the library's own batched flood (what it calls).
+    "o7s-operf": "ours-py" + BATCH,
 }
 RTT_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c", "oping"]
 BUSY_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ouroboros-c", "oping"]
@@ -61,6 +64,8 @@ FLOOD_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "o
 BATCH_ROWS = ["floor-c", "ours-cpp", "ours-py"]
 # Not a flow: one record per batch of SDUs, to show what such a format gains.
 PACKED_ROWS = ["floor-c"]
+# Tools of the package, measured where the batched rows are.
+TOOL_ROWS = ["o7s-operf"]
 ALLOC_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c"]
 MEMORY_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py"]
 
@@ -107,7 +112,7 @@ class Suite:
             if "flood" in cfg.workloads:
                 for size in cfg.flood_sizes:
                     batched = ([r + BATCH for r in BATCH_ROWS] + [r + PACKED for r in PACKED_ROWS]
-                               if size in cfg.batch_sizes else [])
+                               + TOOL_ROWS if size in cfg.batch_sizes else [])
                     groups.append(Group("flood", size, where,
                                         self._available(FLOOD_ROWS + batched)))
             if "alloc" in cfg.workloads:
@@ -125,7 +130,7 @@ class Suite:
             return Ends("ping", "pong", g.size, cfg.rtt_samples, cfg.warmup, busy, batch)
         if g.workload == "flood":
             return Ends("send", "recv", g.size, cfg.flood_counts[g.size], 0, busy, batch, pack,
-                        want="server")
+                        want="server", duration_ms=cfg.operf_ms if row in TOOL_ROWS else 0)
         floor = impl_of(row).startswith("floor")
         # The floors are quick; the real Ouroboros takes milliseconds a flow.
         count = cfg.alloc_count * (10 if floor else 1)
@@ -140,7 +145,7 @@ class Suite:
         try:
             result = self.runner.run(impl, ends, g.placement)
             if g.workload == "flood":  # a raw Ouroboros flow may drop SDUs
-                result["lost"] = ends.count - result["received"]
+                result["lost"] = result.get("sent", ends.count) - result["received"]
         except BenchError as e:
             g.errors[row] = str(e)
             log(f"    {row}: FAILED: {str(e)[:300]}")

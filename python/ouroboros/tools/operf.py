@@ -21,9 +21,9 @@ reads with :meth:`~ouroboros.dev.Flow.read_many`, 64 SDUs a call.
 from __future__ import annotations
 
 import struct
+import sys
 import threading
 import time
-from array import array
 from dataclasses import dataclass
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
@@ -93,23 +93,38 @@ class PerfStats:
 
 class _Numbered:
     """``BATCH`` SDUs of ``size`` bytes in one buffer, each starting with
-    its sequence number; ``number(first, n)`` writes the numbers of the
-    first ``n``."""
+    its sequence number (32 bits, host byte order).
+
+    A batch that starts at a multiple of 64 (as floods do) is numbered
+    without a Python int per SDU: its numbers differ only in their low 6
+    bits, so one strided store writes the low bytes (one of four patterns)
+    and the three high bytes change once every four batches."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.buf = bytearray(size * BATCH)
         view = memoryview(self.buf)
         self.sdus = [view[i * size:(i + 1) * size] for i in range(BATCH)]
-        # With sizes a multiple of 4, one strided store numbers the batch.
-        self.words = view.cast("I")[::size // 4] if size % 4 == 0 else None
+        # Where the number's byte k (k = 0: the lowest) sits in an SDU.
+        self.at = [0, 1, 2, 3] if sys.byteorder == "little" else [3, 2, 1, 0]
+        self.low = [bytes((quarter << 6) | i for i in range(BATCH)) for quarter in range(4)]
+        self.high: Optional[int] = None   # the high 24 bits written last
 
     def number(self, first: int, n: int) -> None:
-        if self.words is not None and first + n <= UINT32_MAX:
-            self.words[:n] = array("I", range(first, first + n))
+        """Numbers the first ``n`` SDUs ``first``, ``first + 1``, ..."""
+        buf, size, at = self.buf, self.size, self.at
+        first &= UINT32_MAX
+        if n != BATCH or first % BATCH:
+            for i in range(n):
+                SEQNO.pack_into(buf, i * size, (first + i) & UINT32_MAX)
+            self.high = None
             return
-        for i in range(n):
-            SEQNO.pack_into(self.buf, i * self.size, (first + i) & UINT32_MAX)
+        buf[at[0]::size] = self.low[(first >> 6) & 3]
+        high = first >> 8
+        if high != self.high:
+            for k in (1, 2, 3):
+                buf[at[k]::size] = bytes(((high >> (8 * (k - 1))) & 0xFF,)) * BATCH
+            self.high = high
 
 
 class _Client:
