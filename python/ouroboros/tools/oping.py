@@ -551,6 +551,7 @@ TOOL = Tool("oping", USAGE, [
 def execute(values: Dict[str, Any], out: Output, stop: Stop) -> Tuple[Dict[str, Any], int]:
     """The command: options as parsed by :func:`common.parse`."""
     quiet = bool(values.get("quiet"))
+    options: Dict[str, Any]
     if values.get("listen"):
         options = {"quiet": quiet, "poll": bool(values.get("poll")),
                    "busy": bool(values.get("busy"))}
