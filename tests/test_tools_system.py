@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
 from typing import Iterator, List
 
 import pytest
 
-from o7s_system import bind_when_announced, forget_name, ouroboros_tool, stop_process, unique_name
+from o7s_system import bind_when_announced, forget_name, ouroboros_tool, unique_name
 from ouroboros import irm
 from ouroboros.errors import IrmError
 from ouroboros.irm import IpcpConfig, IpcpType
-from tools_testing import Command, assert_like, command, document, lines_like, recorded, run
+from tools_testing import PROGRAM, assert_like, command, document, lines_like, recorded, run
 
 pytestmark = pytest.mark.system
 
 
 def c_tool(name: str) -> List[str]:
-    """argv start of a C tool, its stdout line-buffered."""
+    """argv of a C tool, its stdout line-buffered."""
     path = ouroboros_tool(name)
     if path is None:
         pytest.skip(f"the Ouroboros tool {name} is not installed")
@@ -36,32 +35,23 @@ def py_tool(name: str) -> List[str]:
     return [command(name)]
 
 
-class Running:
-    """Commands started by a test, stopped (SIGTERM, so that they exit
-    through the library) at its end."""
-
-    def __init__(self) -> None:
-        self.commands: List[Command] = []
-
-    def start(self, argv: List[str], bind: str = "") -> Command:
-        c = Command(argv)
-        self.commands.append(c)
-        if bind:
-            bind_when_announced(c.pid, bind)
-        return c
-
-    def stop(self, c: Command, sig: int = signal.SIGTERM) -> str:
-        stop_process(c.popen, sig)
-        return c.output()
-
-
 @pytest.fixture
-def running() -> Iterator[Running]:
-    r = Running()
-    yield r
-    for c in r.commands:
-        stop_process(c.popen)
-        c.output()
+def start(spawn):
+    """start(argv, bind=NAME): runs argv (bound to NAME once it has
+    announced itself to the IRMd); the spawn fixture ends it."""
+    def run_it(argv: List[str], bind: str = ""):
+        p = spawn(PROGRAM, *argv)
+        if bind:
+            bind_when_announced(p.pid, bind)
+        return p
+    return run_it
+
+
+def stop(p) -> str:
+    """Ends a started command with SIGTERM; returns all it printed."""
+    p.stop(grace=10)
+    _, out, _ = p.finish()
+    return "".join(line + "\n" for line in p.seen) + out
 
 
 def check_c_run(done: "subprocess.CompletedProcess[str]") -> str:
@@ -77,10 +67,10 @@ def c_run(tool: str, *args: str, timeout: float = 60) -> str:
 # ------------------------------------------------------------------ oping
 
 @pytest.mark.parametrize("server", ["c", "python"])
-def test_oping_pairs(system_names, running, server: str) -> None:
+def test_oping_pairs(system_names, start, server: str) -> None:
     name = system_names("oping")
     tools = (c_tool, py_tool) if server == "c" else (py_tool, c_tool)
-    srv = running.start([*tools[0]("oping"), "--listen"], bind=name)
+    srv = start([*tools[0]("oping"), "--listen"], bind=name)
     client = [*tools[1]("oping"), "-n", name]
     out = check_c_run(subprocess.run([*client, "-c", "5", "-i", "10"], capture_output=True,
                                      text=True, timeout=60, stdin=subprocess.DEVNULL))
@@ -90,7 +80,7 @@ def test_oping_pairs(system_names, running, server: str) -> None:
                                      capture_output=True, text=True, timeout=60,
                                      stdin=subprocess.DEVNULL))
     assert "100 packets transmitted, 100 received, 0 out-of-order, 0% packet loss" in out
-    served = running.stop(srv)
+    served = stop(srv)
     theirs = recorded("oping/server")[0].splitlines()
     assert_like("\n".join(served.splitlines()[:7]), "\n".join(theirs[:7]))
     assert len(re.findall(r"^Received 1500 bytes on fd \d+\.$", served, re.M)) == 100
@@ -101,9 +91,9 @@ def test_oping_pairs(system_names, running, server: str) -> None:
 SEQNO = re.compile(r"Seqno (-?\d+) from fd \d+: \d+\.\d{6}")
 
 
-def test_operf_python_client_with_the_c_server(system_names, running) -> None:
+def test_operf_python_client_with_the_c_server(system_names, start) -> None:
     name = system_names("operf")
-    srv = running.start([*c_tool("operf"), "--listen"], bind=name)
+    srv = start([*c_tool("operf"), "--listen"], bind=name)
     done = run("operf", "-n", name, "-d", "300", "-r", "2M", "-s", "1000", "--json")
     sent = document(done.stdout)["statistics"]["transmitted"]
     assert done.returncode == 0 and sent > 20
@@ -113,13 +103,14 @@ def test_operf_python_client_with_the_c_server(system_names, running) -> None:
     done = run("operf", "-n", name, "-d", "300", "-r", "2M", "-s", "1000", "-t", "bi")
     assert done.returncode == 0
     m = re.search(r"(\d+) packets transmitted, (\d+) received, (\d+)% packet loss", done.stdout)
-    assert m and int(m.group(1)) == int(m.group(2)) > 20, done.stdout
-    assert "Doing a bidirectional test." in running.stop(srv)
+    served = stop(srv)
+    assert m and int(m.group(1)) == int(m.group(2)) > 20, done.stdout + served
+    assert "Doing a bidirectional test." in served
 
 
-def test_operf_c_client_with_the_python_server(system_names, running) -> None:
+def test_operf_c_client_with_the_python_server(system_names, start) -> None:
     name = system_names("operf")
-    srv = running.start([*py_tool("operf"), "--listen"], bind=name)
+    srv = start([*py_tool("operf"), "--listen"], bind=name)
     srv.expect("Ouroboros perf server started.")
     # 0.23's client sends the test type, then (its bug) no SDU.
     out = c_run("operf", "-n", name, "-d", "100", "-t", "bi")
@@ -131,7 +122,7 @@ def test_operf_c_client_with_the_python_server(system_names, running) -> None:
     c_run("operf", "-n", name, "-d", "100")
     srv.expect("Doing a unidirectional test.")
     srv.expect("Flow ")
-    served = running.stop(srv)
+    served = stop(srv)
     # As the C server (operf/server): each flow comes, says its test, and
     # goes after a second without data (in an order that varies).
     assert served.startswith("Ouroboros perf server started.\nNew flow ")
@@ -144,10 +135,10 @@ def test_operf_c_client_with_the_python_server(system_names, running) -> None:
 # ------------------------------------------------------------------ ocbr
 
 @pytest.mark.parametrize("server", ["c", "python"])
-def test_ocbr_pairs(system_names, running, server: str) -> None:
+def test_ocbr_pairs(system_names, start, server: str) -> None:
     name = system_names("ocbr")
     tools = (c_tool, py_tool) if server == "c" else (py_tool, c_tool)
-    srv = running.start([*tools[0]("ocbr"), "--listen"], bind=name)
+    srv = start([*tools[0]("ocbr"), "--listen"], bind=name)
     srv.expect("Server started, interval is 1 s, timeout is 1 s.")
     out = check_c_run(subprocess.run([*tools[1]("ocbr"), "-n", name, "-d", "1", "-r", "400k",
                                       "-s", "500"], capture_output=True, text=True, timeout=60,
@@ -159,7 +150,7 @@ def test_ocbr_pairs(system_names, running, server: str) -> None:
     srv.expect("Flow ")
     reports = lines_like("\n".join(srv.seen), recorded("ocbr/server")[0].splitlines()[2])
     assert sum(int(r.split()[2]) for r in reports) == sent > 50
-    running.stop(srv)
+    stop(srv)
 
 
 # ------------------------------------------------------------------ oecho
@@ -177,15 +168,15 @@ def oecho_name(system_layer) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("server", ["c", "python"])
-def test_oecho_pairs(oecho_name, running, server: str) -> None:
+def test_oecho_pairs(oecho_name, start, server: str) -> None:
     tools = (c_tool, py_tool) if server == "c" else (py_tool, c_tool)
-    srv = running.start([*tools[0]("oecho"), "--listen"], bind=oecho_name)
+    srv = start([*tools[0]("oecho"), "--listen"], bind=oecho_name)
     srv.expect("Starting the server.")
     for _ in range(2):
         out = check_c_run(subprocess.run(tools[1]("oecho"), capture_output=True, text=True,
                                          timeout=60, stdin=subprocess.DEVNULL))
         assert out == recorded("oecho/client")[0]
-    assert running.stop(srv) == recorded("oecho/server")[0]
+    assert stop(srv) == recorded("oecho/server")[0]
 
 
 # ------------------------------------------------------------------ obc
@@ -202,9 +193,9 @@ def broadcast_layer(system_layer) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("reader", ["c", "python"])
-def test_obc_pairs(broadcast_layer, running, reader: str) -> None:
+def test_obc_pairs(broadcast_layer, start, reader: str) -> None:
     tools = (c_tool, py_tool) if reader == "c" else (py_tool, c_tool)
-    rd = running.start([*tools[0]("obc"), "-l", "-n", broadcast_layer])
+    rd = start([*tools[0]("obc"), "-l", "-n", broadcast_layer])
     rd.expect("New flow.")
     for args in ([], ["-m", "hello there"]):
         out = check_c_run(subprocess.run([*tools[1]("obc"), "-n", broadcast_layer, *args],
@@ -212,4 +203,4 @@ def test_obc_pairs(broadcast_layer, running, reader: str) -> None:
                                          stdin=subprocess.DEVNULL))
         assert out == ""
     rd.expect("Message is hello there.")
-    assert running.stop(rd) == recorded("obc/reader")[0]
+    assert stop(rd) == recorded("obc/reader")[0]

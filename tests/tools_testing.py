@@ -23,6 +23,9 @@ BIN = Path(sys.executable).parent
 # conftest's spawn fixture manages (as `python -c`, with these arguments).
 TOOL = "import sys; from importlib import import_module; " \
        "import_module('ouroboros.tools.' + sys.argv.pop(1)).main()"
+# spawn(PROGRAM, path, *args) runs a program as the spawned process itself
+# (exec keeps its pid and pipes).
+PROGRAM = "import os, sys; os.execv(sys.argv[1], sys.argv[1:])"
 
 
 def command(tool: str) -> str:
@@ -110,69 +113,3 @@ def document(text: str) -> Dict[str, Any]:
     """The one JSON document a --json run printed, validated."""
     return validate_document(json.loads(text))
 
-
-class Command:
-    """A running command whose stdout lines a thread collects (so that
-    waiting for one never blocks without a timeout)."""
-
-    def __init__(self, argv: List[str], env: Optional[Dict[str, str]] = None) -> None:
-        import queue
-        import threading
-        self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True,
-                                      env=env if env is not None else dict(os.environ))
-        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
-        self.seen: List[str] = []
-        self.err: List[str] = []
-        self._readers = [threading.Thread(target=self._collect, daemon=True),
-                         threading.Thread(target=self._collect_err, daemon=True)]
-        for t in self._readers:
-            t.start()
-
-    def _collect(self) -> None:
-        assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def _collect_err(self) -> None:
-        assert self.popen.stderr is not None
-        self.err.extend(self.popen.stderr)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def expect(self, wanted: str, timeout: float = 20.0) -> str:
-        """Waits for a stdout line starting with ``wanted``; returns it."""
-        import queue
-        import time
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no line {wanted!r} within {timeout} s; saw {self.seen}")
-            if line is None:
-                self.lines.put(None)
-                raise AssertionError(f"exited before {wanted!r}; saw {self.seen}")
-            self.seen.append(line)
-            if line.startswith(wanted):
-                return line
-
-    def output(self) -> str:
-        """Everything it printed on stdout (once it ended); closes the pipes."""
-        for t in self._readers:
-            t.join(timeout=20)
-        while not self.lines.empty():
-            line = self.lines.get()
-            if line is None:
-                break
-            self.seen.append(line)
-        self.close()
-        return "".join(line + "\n" for line in self.seen)
-
-    def close(self) -> None:
-        for stream in (self.popen.stdout, self.popen.stderr):
-            if stream is not None and not stream.closed:
-                stream.close()

@@ -40,7 +40,9 @@ CONF = struct.Struct("=I")     # the test type, host byte order
 SEQNO = struct.Struct("=I")    # an SDU's sequence number, host byte order
 BATCH = 64                     # SDUs per write_many/read_many call
 SERVER_IDLE_MS = 1000          # a server drops a flow quiet for this long
-CONFIG_WAIT = 1.0              # the client's pause after the test type, in s
+# The client's pause after the test type, in s: operf's is 1 s, which races
+# its server's dropping of flows quiet for 1 s (checked once a second).
+CONFIG_WAIT = 0.5
 READER_QUIET = 2.0             # a bidirectional client ends after this quiet, in s
 RATE_UNITS = {"": 1, "k": 1000, "M": MILLION, "G": BILLION}
 
@@ -269,7 +271,7 @@ def run(server: str, test: str = "uni", duration_ms: int = 60000, rate: int = MI
             raise
         client = _Client(f, stats, out, stop)
         try:
-            if stop.sleep(CONFIG_WAIT):   # as operf: the server reads the type meanwhile
+            if stop.sleep(CONFIG_WAIT):   # the server reads the type meanwhile
                 return stats
         except Stopped:
             return stats
@@ -449,7 +451,9 @@ for pyOuroboros: same options, output and wire format).
 Differences from operf 0.23: the client sends (0.23's sends nothing: its
 send loop's condition is inverted); a rate without a unit is in b/s, as
 this help says (0.23: kb/s); numbers must be numbers; an invalid test type
-message from a client drops that flow only (0.23 stops accepting).
+message from a client drops that flow only (0.23 stops accepting); the
+client pauses 0.5 s after sending the test type (0.23: 1 s, which races
+its server's dropping of flows quiet for 1 s).
 """
 
 TOOL = Tool("operf", USAGE, [
