@@ -65,6 +65,7 @@ class Opt:
 
 JSON_OPTIONS = (Opt(("--json",), "json"), Opt(("--json-lines",), "json_lines"))
 
+
 def json_help(column: int) -> str:
     """The help lines of the options every tool has, descriptions at ``column``."""
     rows = [("--json", "Print one JSON document with the figures at the end"),
@@ -81,10 +82,6 @@ class Tool:
     usage: str
     options: Sequence[Opt]
     bad_option_status: int
-
-    @property
-    def command(self) -> str:
-        return "o7s-" + self.name
 
 
 class ToolExit(Exception):
@@ -264,10 +261,7 @@ class LiveStatus:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        try:
-            self.enabled = stream.isatty()
-        except (AttributeError, ValueError):
-            self.enabled = False
+        self.enabled = _isatty(stream)
         self.shown = False
         self._next = 0.0
 
@@ -309,20 +303,19 @@ class Output:
         self._status = LiveStatus(self.stderr) if mode != "silent" else None
         self._stdout_tty = mode == "text" and _isatty(self.stdout)
         self._lock = threading.Lock()
-        self._flushed = time.monotonic()
 
-    def line(self, text: str, flush: Optional[bool] = True) -> None:
-        """A line of the C tool's output (text mode only). ``flush=None``
-        flushes at most every 0.1 s (call :meth:`flush` at the end)."""
+    def line(self, text: str, flush: bool = True) -> None:
+        """A line of the C tool's output (text mode only). A loop that
+        prints many lines at once passes ``flush=False`` and calls
+        :meth:`flush` after them."""
         if not self.text:
             return
         with self._lock:
             if self._stdout_tty and self._status is not None:
                 self._status.clear()
             self.stdout.write(text + "\n")
-            if flush or (flush is None and time.monotonic() - self._flushed > 0.1):
+            if flush:
                 self.stdout.flush()
-                self._flushed = time.monotonic()
 
     def flush(self) -> None:
         with self._lock:
@@ -337,14 +330,16 @@ class Output:
         elif self.lines:
             self.event("message", text=text)
 
-    def event(self, name: str, line: Optional[str] = None, /, **fields: Any) -> None:
+    def event(self, name: str, line: Optional[str] = None, /, flush: bool = True,
+              **fields: Any) -> None:
         """Something that happened: ``line`` is the C tool's line for it
-        (text mode), ``fields`` its JSON line (``--json-lines``)."""
+        (text mode), ``fields`` its JSON line (``--json-lines``); ``flush``
+        as for :meth:`line`."""
         if self.text:
             if line is not None:
-                self.line(line)
+                self.line(line, flush)
         elif self.lines:
-            self._json({"event": name, **fields})
+            self._json({"event": name, **fields}, flush)
 
     def status_due(self) -> bool:
         """True when :meth:`status` would draw (so that callers format the
@@ -382,10 +377,11 @@ class Output:
             self._json({"event": "end", "result": document})
         self.flush()
 
-    def _json(self, obj: Dict[str, Any]) -> None:
+    def _json(self, obj: Dict[str, Any], flush: bool = True) -> None:
         with self._lock:
             self.stdout.write(json.dumps(obj, allow_nan=False, ensure_ascii=False) + "\n")
-            self.stdout.flush()
+            if flush:
+                self.stdout.flush()
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -404,8 +400,8 @@ def document(tool: str, role: str, options: Dict[str, Any], out: Output, status:
 
 def json_schema() -> Dict[str, Any]:
     """The JSON Schema of the tools' documents and events (``schema.json``):
-    ``$defs/document`` for ``--json``, ``$defs/event`` for each line of
-    ``--json-lines``."""
+    its root validates a ``--json`` document, ``#/$defs/oping_event`` (and
+    ``operf_event``, ...) a line of that tool's ``--json-lines``."""
     text = resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
     schema: Dict[str, Any] = json.loads(text)
     return schema
@@ -478,11 +474,22 @@ class Stop:
     def __enter__(self) -> Stop:
         if self.event.is_set():
             raise Stopped(self.signo)
-        self._armed = True
+        if threading.current_thread() is threading.main_thread():
+            self._armed = True   # (signal handlers run in the main thread only)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._armed = False
+        if threading.current_thread() is threading.main_thread():
+            self._armed = False
+
+
+def spin_until(stop: Stop, deadline_ns: int) -> None:
+    """Busy-waits until CLOCK_MONOTONIC reaches ``deadline_ns`` (as the C
+    tools spin between SDUs), or the run is stopped."""
+    clock = time.monotonic_ns
+    with stop:
+        while clock() < deadline_ns and not stop.event.is_set():
+            pass
 
 
 T = TypeVar("T")
@@ -562,6 +569,10 @@ class FlowServer(Generic[R]):
     def timed_out(self, record: R) -> None:
         """Notes in ``record`` that its flow was dropped for silence."""
 
+    def status_text(self) -> str:
+        """The live status line (on a terminal)."""
+        return f"{len(self.active)} flows"
+
     # The rest.
     def touch(self, f: Flow) -> None:
         """Marks activity on ``f`` (call with the lock held)."""
@@ -622,6 +633,8 @@ class FlowServer(Generic[R]):
                         if record is not None:
                             self.readable(f, record)
             self.out.flush()
+            if self.out.status_due():
+                self.out.status(self.status_text())
 
     def _clean_loop(self) -> None:
         while not self.stop.sleep(1.0):

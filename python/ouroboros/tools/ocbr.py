@@ -107,7 +107,7 @@ def run(server: str, duration_s: int = 60, size: int = 1000, rate: int = MILLION
                         if stop.sleep(gap_ns / BILLION):
                             break
                     else:
-                        _spin_until(stop, deadline)
+                        common.spin_until(stop, deadline)
                     stats.packets += 1
                     if common.us_between(start, deadline) // MILLION >= duration_s:
                         break
@@ -119,17 +119,6 @@ def run(server: str, duration_s: int = 60, size: int = 1000, rate: int = MILLION
     stats.ms = common.ms_between(start, time.monotonic_ns())
     out.line(stats.line())
     return stats
-
-
-def _spin_until(stop: Stop, deadline_ns: int) -> None:
-    clock = time.monotonic_ns
-    if stop.installed:
-        with stop:
-            while clock() < deadline_ns:
-                pass
-    else:
-        while clock() < deadline_ns and not stop.stopped:
-            pass
 
 
 def _status(out: Output, stats: SentStats, start: int, now: int, duration_s: int) -> None:

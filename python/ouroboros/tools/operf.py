@@ -188,19 +188,9 @@ class _Client:
                     if self.stop.sleep(gap_ns / BILLION):
                         break
                 else:
-                    self._spin_until(deadline)
+                    common.spin_until(self.stop, deadline)
             if out.status_due():
                 self._show_status(start, now, duration_ms)
-
-    def _spin_until(self, deadline_ns: int) -> None:
-        clock = time.monotonic_ns
-        if self.stop.installed:
-            with self.stop:
-                while clock() < deadline_ns:
-                    pass
-        else:
-            while clock() < deadline_ns and not self.stop.stopped:
-                pass
 
     def _show_status(self, start: int, now: int, duration_ms: int) -> None:
         s = self.stats
@@ -361,6 +351,10 @@ class _Server(common.FlowServer[PerfFlow]):
     def timed_out(self, record: PerfFlow) -> None:
         record.timed_out = True
 
+    def status_text(self) -> str:
+        return (f"{len(self.active)} flows, {sum(r.received for r in self.records)} SDUs, "
+                f"{sum(r.bytes for r in self.records)} bytes received")
+
     def readable(self, f: Flow, record: PerfFlow, limit: Optional[int] = None) -> None:
         read_many, out, fd = f.read_many, self.out, record.fd
         left = BATCH if limit is None else limit
@@ -387,7 +381,7 @@ class _Server(common.FlowServer[PerfFlow]):
                 for sdu in sdus:
                     seq = SEQNO.unpack_from(sdu)[0] if len(sdu) >= SEQNO.size else 0
                     out.event("packet", f"Seqno {signed32(seq)} from fd {fd}: {tod}",
-                              fd=fd, seqno=seq, bytes=len(sdu), time=float(tod))
+                              flush=False, fd=fd, seqno=seq, bytes=len(sdu), time=float(tod))
                 out.flush()
         self.touch(f)
 

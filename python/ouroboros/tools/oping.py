@@ -283,24 +283,13 @@ class _Client:
 
     def _busy_read(self) -> Optional[bytes]:
         read = self.f.read
-        with self.stop if self.stop.installed else _NOTHING:
+        with self.stop:
             while not self.stop.stopped:
                 try:
                     return read(BUF_SIZE)
                 except BlockingIOError:
                     pass
         return None
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NOTHING = _Nothing()
 
 
 def run(server: str, count: int = INT_MAX, interval_ms: int = 1000, size: int = MIN_SIZE,
@@ -409,6 +398,10 @@ class _Server(common.FlowServer[ServedFlow]):
     def timed_out(self, record: ServedFlow) -> None:
         record.timed_out = True
 
+    def status_text(self) -> str:
+        return (f"{len(self.active)} flows, "
+                f"{sum(r.replied for r in self.records)} requests answered")
+
     def readable(self, f: Flow, record: ServedFlow, limit: Optional[int] = None) -> None:
         out = self.out
         while limit is None or limit > 0:
@@ -424,7 +417,7 @@ class _Server(common.FlowServer[ServedFlow]):
             record.bytes += len(msg)
             if not self.quiet:
                 out.event("request", f"Received {len(msg)} bytes on fd {record.fd}.",
-                          fd=record.fd, bytes=len(msg))
+                          flush=False, fd=record.fd, bytes=len(msg))
             if len(msg) < HEADER.size or HEADER.unpack_from(msg)[0] != ECHO_REQUEST:
                 record.invalid += 1
                 out.event("invalid", f"Invalid message on fd {record.fd}.", fd=record.fd)
@@ -483,7 +476,7 @@ def _serve_busy(out: Output, stop: Stop) -> ServerStats:
                 | FlowProperties.NoPartialRead)
     read, write = f.read, f.write
     try:
-        with stop if stop.installed else _NOTHING:
+        with stop:
             while not stop.stopped:
                 try:
                     msg = bytearray(read(BUF_SIZE))
