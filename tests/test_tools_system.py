@@ -100,6 +100,12 @@ def test_operf_python_client_with_the_c_server(system_names, start) -> None:
     srv.expect("Flow ")    # the flow timed out: every SDU was read
     seqnos = [int(m.group(1)) for m in map(SEQNO.fullmatch, srv.seen) if m]
     assert seqnos == list(range(sent)), "the C server reads our host-order sequence numbers"
+    stop(srv)
+    # A new server (and name): 0.23's can lose the SDUs of a flow that
+    # reuses the descriptor of one it dropped for silence.
+    name = system_names("operf")
+    srv = start([*c_tool("operf"), "--listen"], bind=name)
+    srv.expect("Ouroboros perf server started.")
     done = run("operf", "-n", name, "-d", "300", "-r", "2M", "-s", "1000", "-t", "bi")
     assert done.returncode == 0
     m = re.search(r"(\d+) packets transmitted, (\d+) received, (\d+)% packet loss", done.stdout)
@@ -192,11 +198,28 @@ def broadcast_layer(system_layer) -> Iterator[str]:
         irm.destroy_ipcp(pid)
 
 
-@pytest.mark.parametrize("reader", ["c", "python"])
+def start_reader(start, argv: List[str]):
+    """A reader that joined: 0.23 sometimes refuses (or never answers) the
+    first joins of a new broadcast layer, so a reader that does not get in
+    within 10 s is replaced, up to three times."""
+    for attempt in range(3):
+        rd = start(argv)
+        try:
+            rd.expect("New flow.", timeout=10)
+            return rd
+        except AssertionError:
+            if attempt == 2:
+                raise
+            stop(rd)
+
+
+# The C reader last: nothing but a signal ends it (0.23 does not wake its
+# read when the layer goes), and a process killed inside the library can
+# leave the IRMd's packet pool locked for those that come after it.
+@pytest.mark.parametrize("reader", ["python", "c"])
 def test_obc_pairs(broadcast_layer, start, reader: str) -> None:
     tools = (c_tool, py_tool) if reader == "c" else (py_tool, c_tool)
-    rd = start([*tools[0]("obc"), "-l", "-n", broadcast_layer])
-    rd.expect("New flow.")
+    rd = start_reader(start, [*tools[0]("obc"), "-l", "-n", broadcast_layer])
     for args in ([], ["-m", "hello there"]):
         out = check_c_run(subprocess.run([*tools[1]("obc"), "-n", broadcast_layer, *args],
                                          capture_output=True, text=True, timeout=60,

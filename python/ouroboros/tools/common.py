@@ -32,11 +32,10 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from types import FrameType
-from typing import IO, Any, Callable, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 from ..dev import Flow, flow_accept
 from ..errors import OuroborosError, RuntimeUnavailable
-from ..event import FEventQueue, FEventType, FlowSet
 
 SCHEMA_VERSION = 1
 EXIT_FAILURE = 1          # C's EXIT_FAILURE
@@ -531,136 +530,28 @@ class Waiter:
 
 # ------------------------------------------------------------ servers
 
-R = TypeVar("R")
-
-
-class FlowServer(Generic[R]):
-    """A server in the shape of oping's and operf's: the calling thread
-    accepts flows ("New flow N."), a thread waits on a flow set and hands
-    each readable flow to :meth:`readable`, and a cleaner thread drops the
-    flows quiet for more than ``idle_ms`` ("Flow N timed out."), checking
-    once a second. Subclasses keep a record per flow (type ``R``)."""
-
-    def __init__(self, out: Output, stop: Stop, idle_ms: int, poll: bool = False) -> None:
-        self.out = out
-        self.stop = stop
-        self.idle_ms = idle_ms
-        self.poll = poll
-        self.records: List[R] = []
-        self.fs = FlowSet()
-        self.lock = threading.Lock()   # the flows, their records and times
-        self.active: Dict[Flow, R] = {}
-        self.last_ns: Dict[Flow, int] = {}
-
-    # What a subclass provides.
-    def accepted(self, f: Flow) -> Optional[R]:
-        """Sets up a new flow (in the accepting thread); returns its record,
-        or None when the flow was refused (and deallocated)."""
-        raise NotImplementedError
-
-    def readable(self, f: Flow, record: R, limit: Optional[int] = None) -> None:
-        """Reads what ``f`` has (at most ``limit`` SDUs); runs with the lock."""
-        raise NotImplementedError
-
-    def drain_at_stop(self) -> bool:
-        """True: read what the flows hold when the run is stopped."""
-        return False
-
-    def timed_out(self, record: R) -> None:
-        """Notes in ``record`` that its flow was dropped for silence."""
-
-    def status_text(self) -> str:
-        """The live status line (on a terminal)."""
-        return f"{len(self.active)} flows"
-
-    # The rest.
-    def touch(self, f: Flow) -> None:
-        """Marks activity on ``f`` (call with the lock held)."""
-        self.last_ns[f] = time.monotonic_ns()
-
-    def run(self) -> None:
-        """Accepts and serves flows until the stop flag is set."""
-        workers = [threading.Thread(target=self._serve_loop, name="serve", daemon=True),
-                   threading.Thread(target=self._clean_loop, name="clean", daemon=True)]
-        for w in workers:
-            w.start()
-        try:
-            while not self.stop.stopped:
-                try:
-                    with self.stop:
-                        f = flow_accept(self.stop.accept_timeout())
-                except TimeoutError:
-                    continue
-                except OuroborosError as e:
-                    self.out.event("accept_error", self.accept_error_text(e), errno=e.errno)
-                    if isinstance(e, RuntimeUnavailable):
-                        break   # no runtime to accept from
-                    continue
-                self.out.event("flow", f"New flow {f.fd}.", fd=f.fd)
-                record = self.accepted(f)
-                if record is None:
-                    continue
-                with self.lock:
-                    self.records.append(record)
-                    self.active[f] = record
-                    self.touch(f)
-                    self.fs.add(f)
-        except (Stopped, KeyboardInterrupt):
-            pass
-        finally:
-            self.stop.set()
-            for w in workers:
-                w.join()
-            self._close()
-
-    def accept_error_text(self, e: OuroborosError) -> str:
-        return "Failed to accept flow."
-
-    def _serve_loop(self) -> None:
-        fq = FEventQueue()
-        timeo = 0.0 if self.poll else POLL_SLICE
-        while not self.stop.stopped:
+def accept_flows(out: Output, stop: Stop, error_text: str,
+                 go_on_after_errors: bool = False) -> Iterator[Flow]:
+    """The flows allocated to this process's names, as a server's accept
+    loop takes them, until the run is stopped. A failed accept prints
+    ``error_text`` (with ``{errno}`` filled in) and ends the loop, or with
+    ``go_on_after_errors`` (as oping does) only when no runtime is left."""
+    try:
+        while not stop.stopped:
             try:
-                self.fs.wait(fq, timeo)
+                with stop:
+                    f = flow_accept(stop.accept_timeout())
             except TimeoutError:
                 continue
-            except OuroborosError:
-                return   # the set was destroyed
-            for f, kind in fq:
-                if kind & FEventType.FlowPkt:
-                    with self.lock:
-                        record = self.active.get(f)
-                        if record is not None:
-                            self.readable(f, record)
-            self.out.flush()
-            if self.out.status_due():
-                self.out.status(self.status_text())
-
-    def _clean_loop(self) -> None:
-        while not self.stop.sleep(1.0):
-            now = time.monotonic_ns()
-            with self.lock:
-                for f, record in list(self.active.items()):
-                    if ms_between(self.last_ns[f], now) > self.idle_ms:
-                        self.out.event("timeout", f"Flow {f.fd} timed out.", fd=f.fd)
-                        self.timed_out(record)
-                        self._drop(f)
-
-    def _drop(self, f: Flow) -> None:
-        self.fs.remove(f)
-        del self.active[f]
-        del self.last_ns[f]
-        f.dealloc()
-
-    def _close(self) -> None:
-        with self.lock:
-            if self.drain_at_stop():
-                for f, record in self.active.items():
-                    self.readable(f, record, limit=f.get_rx_queue_len())
-            for f in list(self.active):
-                self._drop(f)
-            self.fs.destroy()
-        self.out.flush()
+            except OuroborosError as e:
+                out.event("accept_error", error_text.format(errno=-(e.errno or 0)),
+                          errno=e.errno)
+                if go_on_after_errors and not isinstance(e, RuntimeUnavailable):
+                    continue
+                return
+            yield f
+    except (Stopped, KeyboardInterrupt):
+        return
 
 
 # ------------------------------------------------------------ the command

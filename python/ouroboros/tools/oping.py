@@ -22,7 +22,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
-from ..dev import Flow, FlowProperties, flow_accept, flow_alloc
+from ..dev import Flow, FlowProperties, flow_alloc
+from ..event import FEventQueue, FEventType, FlowSet
 from ..errors import FlowSizeException, OuroborosError
 from ..qos import QoSSpec, qos_best_effort, qos_data, qos_raw, qos_video, qos_voice
 from . import common
@@ -380,33 +381,76 @@ class ServerStats:
                 "replied": sum(f.replied for f in self.flows)}
 
 
-class _Server(common.FlowServer[ServedFlow]):
-    """oping's server: answers each request on every flow."""
+class _Server:
+    """oping's server: the calling thread accepts flows ("New flow N."), a
+    thread waits on a flow set and answers each request, a cleaner thread
+    drops the flows quiet for 10 s ("Flow N timed out."), checking once a
+    second."""
 
     def __init__(self, out: Output, stop: Stop, quiet: bool, poll: bool) -> None:
-        super().__init__(out, stop, SERVER_IDLE_MS, poll)
+        self.out = out
+        self.stop = stop
         self.quiet = quiet
+        self.poll = poll
+        self.flows: List[ServedFlow] = []
+        self.fs = FlowSet()
+        self.lock = threading.Lock()   # the flows, their records and times
+        self.active: Dict[Flow, ServedFlow] = {}
+        self.last_ns: Dict[Flow, int] = {}
 
-    def accepted(self, f: Flow) -> ServedFlow:
-        f.set_flags(FlowProperties.NonBlocking | FlowProperties.ReadWrite
-                    | FlowProperties.NoPartialRead)
-        return ServedFlow(f.fd)
+    def run(self) -> None:
+        """Accepts and serves flows until the run is stopped."""
+        workers = [threading.Thread(target=self._serve_loop, name="oping-serve", daemon=True),
+                   threading.Thread(target=self._clean_loop, name="oping-clean", daemon=True)]
+        for w in workers:
+            w.start()
+        try:
+            for f in common.accept_flows(self.out, self.stop, "Failed to accept flow: {errno} ",
+                                         go_on_after_errors=True):
+                self.out.event("flow", f"New flow {f.fd}.", fd=f.fd)
+                f.set_flags(FlowProperties.NonBlocking | FlowProperties.ReadWrite
+                            | FlowProperties.NoPartialRead)
+                with self.lock:
+                    record = ServedFlow(f.fd)
+                    self.flows.append(record)
+                    self.active[f] = record
+                    self.last_ns[f] = time.monotonic_ns()
+                    self.fs.add(f)
+        finally:
+            self.stop.set()
+            for w in workers:
+                w.join()
+            with self.lock:
+                for f in list(self.active):
+                    self._drop(f)
+                self.fs.destroy()
+            self.out.flush()
 
-    def accept_error_text(self, e: OuroborosError) -> str:
-        return f"Failed to accept flow: {-(e.errno or 0)} "
+    def _serve_loop(self) -> None:
+        fq = FEventQueue()
+        timeo = 0.0 if self.poll else common.POLL_SLICE
+        while not self.stop.stopped:
+            try:
+                self.fs.wait(fq, timeo)
+            except TimeoutError:
+                continue
+            except OuroborosError:
+                return   # the set was destroyed
+            for f, kind in fq:
+                if kind & FEventType.FlowPkt:
+                    with self.lock:
+                        record = self.active.get(f)
+                        if record is not None:
+                            self._answer(f, record)
+            self.out.flush()
+            if self.out.status_due():
+                self.out.status(f"{len(self.active)} flows, "
+                                f"{sum(r.replied for r in self.flows)} requests answered")
 
-    def timed_out(self, record: ServedFlow) -> None:
-        record.timed_out = True
-
-    def status_text(self) -> str:
-        return (f"{len(self.active)} flows, "
-                f"{sum(r.replied for r in self.records)} requests answered")
-
-    def readable(self, f: Flow, record: ServedFlow, limit: Optional[int] = None) -> None:
+    def _answer(self, f: Flow, record: ServedFlow) -> None:
+        """Answers the requests queued on ``f`` (with the lock held)."""
         out = self.out
-        while limit is None or limit > 0:
-            if limit is not None:
-                limit -= 1
+        while True:
             try:
                 msg = bytearray(f.read(BUF_SIZE))
             except FlowSizeException:
@@ -422,7 +466,7 @@ class _Server(common.FlowServer[ServedFlow]):
                 record.invalid += 1
                 out.event("invalid", f"Invalid message on fd {record.fd}.", fd=record.fd)
                 continue
-            self.touch(f)
+            self.last_ns[f] = time.monotonic_ns()
             struct.pack_into("!I", msg, 0, ECHO_REPLY)
             try:
                 f.write(msg)
@@ -430,6 +474,22 @@ class _Server(common.FlowServer[ServedFlow]):
             except OuroborosError:
                 out.event("write_error", f"Error writing to flow (fd {record.fd}).",
                           fd=record.fd)
+
+    def _clean_loop(self) -> None:
+        while not self.stop.sleep(1.0):
+            now = time.monotonic_ns()
+            with self.lock:
+                for f, record in list(self.active.items()):
+                    if common.ms_between(self.last_ns[f], now) > SERVER_IDLE_MS:
+                        self.out.event("timeout", f"Flow {f.fd} timed out.", fd=f.fd)
+                        record.timed_out = True
+                        self._drop(f)
+
+    def _drop(self, f: Flow) -> None:
+        self.fs.remove(f)
+        del self.active[f]
+        del self.last_ns[f]
+        f.dealloc()
 
 
 def serve(quiet: bool = False, poll: bool = False, busy: bool = False,
@@ -446,7 +506,7 @@ def serve(quiet: bool = False, poll: bool = False, busy: bool = False,
     server = _Server(out, stop, quiet, poll)
     out.event("started", "Ouroboros ping server started.", busy=False)
     server.run()
-    return ServerStats(server.records)
+    return ServerStats(server.flows)
 
 
 def _serve_busy(out: Output, stop: Stop) -> ServerStats:
@@ -454,19 +514,7 @@ def _serve_busy(out: Output, stop: Stop) -> ServerStats:
     # 0.23 never prints this line with --busy (the thread that would is not
     # started); it does here.
     out.event("started", "Ouroboros ping server started. [busy-poll]", busy=True)
-    f = None
-    try:
-        while f is None and not stop.stopped:
-            try:
-                with stop:
-                    f = flow_accept(stop.accept_timeout())
-            except TimeoutError:
-                continue
-    except (Stopped, KeyboardInterrupt):
-        return stats
-    except OuroborosError:
-        out.message("Failed to accept flow.")
-        return stats
+    f = next(common.accept_flows(out, stop, "Failed to accept flow."), None)   # one flow
     if f is None:
         return stats
     record = ServedFlow(f.fd)
