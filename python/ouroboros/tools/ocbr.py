@@ -194,7 +194,7 @@ def _measure(f: Flow, record: CbrFlow, interval_s: int, timeout_s: int, out: Out
             out.event("timeout", f"Test on flow {record.fd} timed out", fd=record.fd)
             record.timed_out = True
             ending = True
-        if stop.stopped:
+        if stop.stopped and not ending:
             return   # as ocbr: a stopped server reports no more
         if ending or common.ms_between(iv_end, now) > 0:
             us = common.us_between(iv_start, now)
