@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
-from ..dev import Flow, FlowProperties, flow_accept, flow_alloc
-from ..errors import OuroborosError, RuntimeUnavailable
+from ..dev import Flow, FlowProperties, flow_alloc
+from ..errors import OuroborosError
 from . import common
 from .common import (BILLION, EXIT_FAILURE, EXIT_MINUS_ONE, MILLION, Opt, Output, Stop,
                      Stopped, Tool, ToolExit, Waiter)
@@ -233,23 +233,7 @@ def serve(interval_s: int = 1, timeout_s: int = 1, out: Optional[Output] = None,
     out.event("started", f"Server started, interval is {interval_s} s, timeout is "
               f"{timeout_s} s.", interval_s=interval_s, timeout_s=timeout_s)
     try:
-        while not stop.stopped:
-            with room:
-                if len(workers) >= MAX_FLOWS:
-                    out.event("full", "Can't accept any more flows, waiting.")
-                while len(workers) >= MAX_FLOWS and not stop.stopped:
-                    with stop:
-                        room.wait(common.POLL_SLICE)
-            try:
-                with stop:
-                    f = flow_accept(stop.accept_timeout())
-            except TimeoutError:
-                continue
-            except OuroborosError as e:
-                out.event("accept_error", "Failed to accept flow.", errno=e.errno)
-                if isinstance(e, RuntimeUnavailable):
-                    break
-                continue
+        for f in common.accept_flows(out, stop, "Failed to accept flow."):
             out.event("flow", "New flow.", fd=f.fd)
             record = CbrFlow(f.fd)
             records.append(record)
@@ -258,6 +242,12 @@ def serve(interval_s: int = 1, timeout_s: int = 1, out: Optional[Output] = None,
             with room:
                 workers.append(worker)
             worker.start()
+            with room:   # room for the next flow, before accepting it
+                if len(workers) >= MAX_FLOWS:
+                    out.event("full", "Can't accept any more flows, waiting.")
+                while len(workers) >= MAX_FLOWS and not stop.stopped:
+                    with stop:
+                        room.wait(common.POLL_SLICE)
     except (Stopped, KeyboardInterrupt):
         pass
     finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
-from ..dev import flow_accept, flow_alloc
+from ..dev import flow_alloc
 from ..errors import OuroborosError
 from . import common
 from .common import EXIT_MINUS_ONE, Opt, Output, Stop, Stopped, Tool, Waiter
@@ -81,15 +81,7 @@ def serve(out: Optional[Output] = None, stop: Optional[Stop] = None) -> List[Ech
     echoed: List[Echoed] = []
     out.event("started", "Starting the server.")
     try:
-        while not stop.stopped:
-            try:
-                with stop:
-                    f = flow_accept(stop.accept_timeout())
-            except TimeoutError:
-                continue
-            except OuroborosError:
-                out.message("Failed to accept flow.")
-                break
+        for f in common.accept_flows(out, stop, "Failed to accept flow."):
             out.event("flow", "New flow.", fd=f.fd)
             with f:
                 try:
