@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import List
 
-#: The control protocol's version (proto::version in cpp/src/proto/wire.hpp).
+#: The control protocol's version (proto::version in cpp/src/runtime/wire.hpp).
 PROTOCOL_VERSION = 3
 
 

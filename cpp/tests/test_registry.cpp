@@ -1,7 +1,7 @@
 // test_registry.cpp - the daemon's bookkeeping of IPCPs, names, bindings.
 #include "check.hpp"
 
-#include "../src/daemon/registry.hpp"
+#include "daemon/registry.hpp"
 
 using namespace ouroboros;
 using daemon::registry;

@@ -1,7 +1,7 @@
 // test_wire.cpp - the control protocol encodes, decodes and rejects.
 #include "check.hpp"
 
-#include "../src/proto/wire.hpp"
+#include "runtime/wire.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>

@@ -31,7 +31,7 @@ int pidfd_open(pid_t pid)
 
 } // namespace
 
-server::server(util::unique_fd listener, std::string socket_path, std::string runtime_dir)
+server::server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir)
     : listener_(std::move(listener)), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       socket_path_(std::move(socket_path)), runtime_dir_(std::move(runtime_dir)),
       relay_(epoll_.get())
@@ -124,7 +124,7 @@ int server::poll_timeout_ms() const
 void server::on_listener()
 {
     for (;;) {
-        util::unique_fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        runtime::unique_fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd)
             return;
         ucred cred{};
@@ -236,7 +236,7 @@ int server::watch_process(pid_t pid, std::string& why)
         why = "invalid process id " + std::to_string(pid);
         return -EINVAL;
     }
-    util::unique_fd fd(pidfd_open(pid));
+    runtime::unique_fd fd(pidfd_open(pid));
     if (!fd) {
         int err = errno;
         if (err == ESRCH || err == EINVAL)

@@ -9,8 +9,8 @@
 // through pidfds, so their state goes when they die.
 #pragma once
 
-#include "../proto/wire.hpp"
-#include "../util/unique_fd.hpp"
+#include "runtime/wire.hpp"
+#include "runtime/unique_fd.hpp"
 #include "registry.hpp"
 #include "relay.hpp"
 
@@ -34,7 +34,7 @@ inline constexpr std::chrono::milliseconds autostart_grace{1000};
 
 struct client {
     std::uint64_t id = 0;
-    util::unique_fd fd;
+    runtime::unique_fd fd;
     pid_t pid = -1;
     bool waiting = false; // a flow request of this client awaits its answer
 };
@@ -64,13 +64,13 @@ struct child {
     std::string name;    // the name it was started for
     std::string program; // its path
     std::string log;     // where its stdout and stderr go
-    util::unique_fd pidfd;
+    runtime::unique_fd pidfd;
     bool accepted = false; // it asked for a flow at least once
 };
 
 class server {
 public:
-    server(util::unique_fd listener, std::string socket_path, std::string runtime_dir);
+    server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir);
     // Serves until asked to stop or until its socket is removed. Returns
     // the process exit status.
     int run();
@@ -126,16 +126,16 @@ private:
     void reply_error(client& c, int err, const std::string& why);
     client* find(std::uint64_t id);
 
-    util::unique_fd listener_;
-    util::unique_fd epoll_;
-    util::unique_fd signals_;
+    runtime::unique_fd listener_;
+    runtime::unique_fd epoll_;
+    runtime::unique_fd signals_;
     std::string socket_path_;
     std::string runtime_dir_;
     ino_t socket_inode_ = 0;
 
     std::map<std::uint64_t, client> clients_;
     std::map<pid_t, int> connections_;          // open connections per pid
-    std::map<pid_t, util::unique_fd> watched_;  // pidfds of processes with bindings
+    std::map<pid_t, runtime::unique_fd> watched_;  // pidfds of processes with bindings
     std::map<pid_t, child> children_;           // programs we started
     registry registry_;
     relay relay_;

@@ -93,7 +93,7 @@ void server::flow_join(client& c, proto::reader& r)
                                "reaches names registered in a local layer)");
 
     std::uint64_t id = next_flow_++;
-    util::unique_fd sock, page;
+    runtime::unique_fd sock, page;
     if (int rc = relay_.join(ipcp->id, c.pid, id, sock, page, why); rc < 0)
         return reply_error(c, -rc, why);
     // The relay is no peer that could time out: no peer timeout here.

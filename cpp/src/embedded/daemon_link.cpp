@@ -2,7 +2,7 @@
 #include "daemon_link.hpp"
 
 #include "daemon_start.hpp"
-#include "runtime_dir.hpp"
+#include "runtime/runtime_dir.hpp"
 #include "wait_fd.hpp"
 
 #include <o7s/detail/backend.hpp>
@@ -26,7 +26,7 @@ struct pool {
     std::mutex m;
     pid_t pid = -1;
     std::string dir;
-    std::vector<util::unique_fd> idle;
+    std::vector<runtime::unique_fd> idle;
 };
 
 pool& the_pool()
@@ -37,7 +37,7 @@ pool& the_pool()
 
 // An idle connection to the daemon of `dir`, or a new one. `pooled` tells
 // which, because a pooled one may be stale (the daemon was restarted).
-int take(const std::string& dir, util::unique_fd& out, bool& pooled)
+int take(const std::string& dir, runtime::unique_fd& out, bool& pooled)
 {
     pool& p = the_pool();
     {
@@ -64,7 +64,7 @@ int take(const std::string& dir, util::unique_fd& out, bool& pooled)
     return rc;
 }
 
-void give_back(const std::string& dir, util::unique_fd fd)
+void give_back(const std::string& dir, runtime::unique_fd fd)
 {
     pool& p = the_pool();
     std::lock_guard<std::mutex> lock(p.m);
@@ -84,8 +84,8 @@ int wait_readable(int fd, timeout wait)
 // so say what is going on and let the user decide.
 std::string other_version_message(const std::string& dir, const std::string& why)
 {
-    std::string pid = "its pid is in " + paths_for(dir).pid_lock;
-    if (std::FILE* f = std::fopen(paths_for(dir).pid_lock.c_str(), "r")) {
+    std::string pid = "its pid is in " + runtime::paths_for(dir).pid_lock;
+    if (std::FILE* f = std::fopen(runtime::paths_for(dir).pid_lock.c_str(), "r")) {
         long n = 0;
         if (std::fscanf(f, "%ld", &n) == 1 && n > 0)
             pid = "pid " + std::to_string(n);
@@ -100,8 +100,8 @@ std::string other_version_message(const std::string& dir, const std::string& why
 
 int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
 {
-    const std::string dir = runtime_dir();
-    util::unique_fd conn;
+    const std::string dir = runtime::runtime_dir();
+    runtime::unique_fd conn;
     bool pooled = false;
     int rc = take(dir, conn, pooled);
     if (rc < 0)

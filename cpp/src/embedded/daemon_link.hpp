@@ -9,7 +9,7 @@
 
 #include <o7s/timeout.hpp>
 
-#include "../proto/wire.hpp"
+#include "runtime/wire.hpp"
 
 namespace ouroboros::embedded {
 

@@ -8,7 +8,7 @@
 #include "flow_batch_io.hpp"
 #include "flow_crypto.hpp"
 #include "flow_state.hpp"
-#include "flow_table.hpp"
+#include "runtime/flow_table.hpp"
 #include "peer_watch.hpp"
 #include "wait_fd.hpp"
 
@@ -281,12 +281,12 @@ public:
         return f ? f->sock : missing(fd);
     }
 
-    std::size_t max_sdu() const noexcept override { return embedded::max_sdu(); }
+    std::size_t max_sdu() const noexcept override { return runtime::max_sdu(); }
 
     std::size_t flow_max_sdu(int fd) override
     {
         flow_state* f = flows_.get(fd);
-        return f ? f->max_payload() : embedded::max_sdu();
+        return f ? f->max_payload() : runtime::max_sdu();
     }
 
     std::unique_ptr<detail::event_set> create_event_set(int& err) override

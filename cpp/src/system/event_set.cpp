@@ -15,7 +15,7 @@ namespace {
 
 class fset_events final : public detail::event_set {
 public:
-    fset_events(fset_t* set, fqueue_t* fq, const embedded::flow_table<flow_state>& flows) noexcept
+    fset_events(fset_t* set, fqueue_t* fq, const runtime::flow_table<flow_state>& flows) noexcept
         : set_(set), fq_(fq), flows_(flows)
     {
     }
@@ -112,7 +112,7 @@ private:
 
     fset_t* set_;
     fqueue_t* fq_;
-    const embedded::flow_table<flow_state>& flows_;
+    const runtime::flow_table<flow_state>& flows_;
     mutable std::mutex m_;
     std::unordered_map<int, std::uint64_t> tags_; // members and their tags
     std::atomic<bool> cancelled_{false};

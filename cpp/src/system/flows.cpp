@@ -4,7 +4,7 @@
 
 #include "errno_map.hpp"
 #include "qos_map.hpp"
-#include "system_probe.hpp"
+#include "system_loader/probe.hpp"
 
 #include <o7s/error.hpp>
 

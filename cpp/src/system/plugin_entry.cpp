@@ -2,7 +2,7 @@
 // the loading library (error detail, interrupt hook) that backends use.
 #include "system_backend.hpp"
 
-#include "system_plugin_abi.hpp"
+#include "system_loader/plugin_abi.hpp"
 
 #include <cstdio>
 #include <cstring>

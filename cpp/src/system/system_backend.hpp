@@ -18,7 +18,7 @@
 #include "ouroboros_c.hpp"
 #include "parked_flows.hpp"
 
-#include "embedded/flow_table.hpp"
+#include "runtime/flow_table.hpp"
 
 #include <o7s/detail/backend.hpp>
 
@@ -171,7 +171,7 @@ private:
     // allocate a flow from a process to itself: see flow_alloc()).
     bool bound_to_self(const std::string& name) const;
 
-    embedded::flow_table<flow_state> flows_;
+    runtime::flow_table<flow_state> flows_;
     parked_flows parked_;
     mutable std::mutex self_names_m_;
     std::set<std::string> self_names_; // names bound to this process's pid

@@ -1,4 +1,4 @@
-// system_plugin_abi.hpp - the contract between the library and the system
+// plugin_abi.hpp - the contract between the library and the system
 // backend plugin (libo7s-system.so).
 //
 // The plugin is loaded with RTLD_LOCAL and does not see the library's

@@ -1,4 +1,4 @@
-// system_probe.hpp - is an Ouroboros IRMd answering, and which protocol
+// probe.hpp - is an Ouroboros IRMd answering, and which protocol
 // does it speak? Asked without libouroboros-dev (whose load-time
 // constructor exits the process when the answer is no).
 #pragma once

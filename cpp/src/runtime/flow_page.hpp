@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace ouroboros::embedded {
+namespace ouroboros::runtime {
 
 inline constexpr std::uint32_t flow_page_magic = 0x4f37464c; // "O7FL"
 inline constexpr std::uint32_t flow_page_version = 2;
@@ -46,4 +46,4 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free,
               "shared-memory state words must be lock-free");
 static_assert(sizeof(flow_page) <= flow_page_size, "flow page must fit one page");
 
-} // namespace ouroboros::embedded
+} // namespace ouroboros::runtime

@@ -1,4 +1,4 @@
-// system_loader.hpp - finds and loads the system backend plugin.
+// loader.hpp - finds and loads the system backend plugin.
 //
 // libouroboros-dev exits the process from a load-time constructor when no
 // IRMd answers, so the plugin that links it is only dlopen()ed after a probe

@@ -1,4 +1,4 @@
-// system_loader.cpp - finds, vets and loads the system backend plugin.
+// loader.cpp - finds, vets and loads the system backend plugin.
 //
 // Loading the plugin loads libouroboros-dev, whose constructor announces
 // the process to the IRMd and calls exit() when anything goes wrong. So
@@ -6,7 +6,7 @@
 // constructor needs: an IRMd that answers and speaks the protocol of the
 // release the plugin was built for, a program name, and FUSE where the
 // library mounts a file system.
-#include "system_loader.hpp"
+#include "loader.hpp"
 
 #ifndef O7S_SYSTEM_PLUGIN_FILE
 
@@ -23,8 +23,8 @@ std::unique_ptr<backend> load_system_backend(std::string& why)
 
 #else
 
-#include "system_plugin_abi.hpp"
-#include "system_probe.hpp"
+#include "plugin_abi.hpp"
+#include "probe.hpp"
 
 #include <dlfcn.h>
 #include <sys/stat.h>

@@ -12,7 +12,7 @@
 #include <memory>
 #include <mutex>
 
-namespace ouroboros::embedded {
+namespace ouroboros::runtime {
 
 template <class T> class flow_table {
 public:
@@ -66,4 +66,4 @@ private:
     std::mutex grow_;
 };
 
-} // namespace ouroboros::embedded
+} // namespace ouroboros::runtime

@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace ouroboros::embedded {
+namespace ouroboros::runtime {
 
 struct runtime_paths {
     std::string dir;
@@ -25,4 +25,4 @@ runtime_paths paths_for(const std::string& dir);
 // Returns 0 or -errno with the reason in `why`.
 int prepare_runtime_dir(const std::string& dir, std::string& why);
 
-} // namespace ouroboros::embedded
+} // namespace ouroboros::runtime

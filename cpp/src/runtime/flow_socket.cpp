@@ -1,5 +1,5 @@
-// socket_tuning.cpp - sizing flow sockets for SDUs of up to max_sdu_wanted.
-#include "flow_state.hpp"
+// flow_socket.cpp - sizing flow sockets for SDUs of up to max_sdu_wanted.
+#include "flow_socket.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <vector>
 
-namespace ouroboros::embedded {
+namespace ouroboros::runtime {
 namespace {
 
 // The kernel refuses a record larger than the sender's buffer (less some
@@ -50,4 +50,4 @@ std::size_t max_sdu() noexcept
     return limit;
 }
 
-} // namespace ouroboros::embedded
+} // namespace ouroboros::runtime

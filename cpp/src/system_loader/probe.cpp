@@ -1,5 +1,5 @@
-// system_probe.cpp - asks the IRMd socket for a sign of life.
-#include "system_probe.hpp"
+// probe.cpp - asks the IRMd socket for a sign of life.
+#include "probe.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

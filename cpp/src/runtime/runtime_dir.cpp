@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace ouroboros::embedded {
+namespace ouroboros::runtime {
 
 std::string runtime_dir()
 {
@@ -59,4 +59,4 @@ int prepare_runtime_dir(const std::string& dir, std::string& why)
     return 0;
 }
 
-} // namespace ouroboros::embedded
+} // namespace ouroboros::runtime

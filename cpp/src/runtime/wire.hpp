@@ -11,7 +11,7 @@
 
 #include <o7s/qos.hpp>
 
-#include "../util/unique_fd.hpp"
+#include "unique_fd.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -139,7 +139,7 @@ private:
 struct message {
     msg type{};
     std::vector<std::uint8_t> body;
-    std::vector<util::unique_fd> fds;
+    std::vector<runtime::unique_fd> fds;
 
     reader read() const { return reader(body.data(), body.size()); }
 };

@@ -5,7 +5,7 @@
 
 #include <utility>
 
-namespace ouroboros::util {
+namespace ouroboros::runtime {
 
 class unique_fd {
 public:
@@ -36,4 +36,4 @@ private:
     int fd_ = -1;
 };
 
-} // namespace ouroboros::util
+} // namespace ouroboros::runtime
