@@ -19,7 +19,7 @@ namespace ouroboros {
 namespace detail {
 
 struct set_core {
-    set_core(backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
+    set_core(flow_backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
     ~set_core()
     {
         for (const auto& p : posted)
@@ -28,7 +28,7 @@ struct set_core {
     set_core(const set_core&) = delete;
     set_core& operator=(const set_core&) = delete;
 
-    backend& be;
+    flow_backend& be;
     std::unique_ptr<event_set> impl;
     std::unordered_map<std::uint64_t, flow_handle*> by_tag; // holds references
     std::unordered_map<flow_handle*, std::uint64_t> tags;
@@ -162,7 +162,7 @@ std::optional<flow_event> event_queue::next()
 
 flow_set::flow_set()
 {
-    detail::backend& be = detail::active_backend();
+    detail::flow_backend& be = detail::active_backend().flows();
     int err = 0;
     auto impl = be.create_event_set(err);
     if (!impl)

@@ -7,9 +7,13 @@
 // When no daemon answers, the first caller starts one (see daemon_start).
 #pragma once
 
+#include <o7s/detail/services.hpp>
+#include <o7s/error.hpp>
 #include <o7s/timeout.hpp>
 
 #include "runtime/wire.hpp"
+
+#include <string>
 
 namespace ouroboros::embedded {
 
@@ -22,5 +26,21 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait);
 
 // The pid of the daemon serving this process, starting one if needed.
 int daemon_pid();
+
+// Runs `body` over the fields of a reply; 0, or -EIRMD with the detail
+// for a reply that does not follow the protocol.
+template <class F> int parse_reply(const proto::message& reply, F&& body)
+{
+    try {
+        auto r = reply.read();
+        body(r);
+        r.end();
+        return 0;
+    } catch (const proto::malformed& e) {
+        detail::set_error_detail(std::string("malformed reply from the runtime daemon: ") +
+                                 e.what());
+        return -errc::irmd;
+    }
+}
 
 } // namespace ouroboros::embedded

@@ -9,6 +9,7 @@
 
 #include <o7s/flags.hpp>
 #include <o7s/qos.hpp>
+#include <o7s/timeout.hpp>
 
 #include "flow_crypto.hpp"
 
@@ -37,6 +38,13 @@ using runtime::flow_page_size;
 using runtime::flow_page_version;
 using runtime::flow_table;
 using runtime::max_sdu;
+
+// A timeout in nanoseconds, as flow_state and the control protocol keep
+// it: -1 for none (block).
+inline std::int64_t timeout_ns(timeout t) noexcept
+{
+    return t ? (t->count() > 0 ? t->count() : 0) : -1;
+}
 
 struct flow_state {
     int sock = -1;

@@ -1,5 +1,5 @@
 // event_set.cpp - flow sets and event queues (fset_t, fqueue_t).
-#include "system_backend.hpp"
+#include "system_flows.hpp"
 
 #include "errno_map.hpp"
 
@@ -121,7 +121,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<detail::event_set> system_backend::create_event_set(int& err)
+std::unique_ptr<detail::event_set> system_flows::create_event_set(int& err)
 {
     fset_t* set = fset_create();
     if (set == nullptr) {

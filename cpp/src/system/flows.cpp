@@ -1,10 +1,10 @@
 // flows.cpp - allocation, deallocation and flow control over
 // libouroboros-dev.
-#include "system_backend.hpp"
+#include "system_flows.hpp"
+#include "system_irm.hpp"
 
 #include "errno_map.hpp"
 #include "qos_map.hpp"
-#include "system_loader/probe.hpp"
 
 #include <o7s/error.hpp>
 
@@ -64,17 +64,6 @@ int library_qos(const qos_spec* qos, qosspec_t& out)
 
 } // namespace
 
-int irmd_failure()
-{
-    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, std::chrono::seconds(2));
-    if (!p.answering) {
-        set_error_detail(p.problem);
-        return -errc::irmd;
-    }
-    set_error_detail("the IRMd refused the request (its log may say why)");
-    return -EPERM;
-}
-
 timespec to_timespec(std::chrono::nanoseconds d) noexcept
 {
     if (d.count() < 0)
@@ -85,14 +74,14 @@ timespec to_timespec(std::chrono::nanoseconds d) noexcept
     return ts;
 }
 
-system_backend::~system_backend() = default;
+system_flows::~system_flows() = default;
 
-int system_backend::missing(int fd) noexcept
+int system_flows::missing(int fd) noexcept
 {
     return fd < 0 ? -EBADF : -errc::not_allocated;
 }
 
-int system_backend::adopt(int fd)
+int system_flows::adopt(int fd)
 {
     auto f = std::make_unique<flow_state>();
     if (!flows_.put(fd, f.get())) {
@@ -105,9 +94,9 @@ int system_backend::adopt(int fd)
     return fd;
 }
 
-int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
 {
-    if (OUROBOROS_VERSION_MINOR >= 23 && bound_to_self(dst)) {
+    if (OUROBOROS_VERSION_MINOR >= 23 && irm_.bound_to_self(dst)) {
         // The IRMd would connect this process to itself directly, which
         // fails on both ends and can leave the layer's IPCP stuck.
         set_error_detail("this process is bound to '" + dst + "' itself, and Ouroboros " +
@@ -130,7 +119,7 @@ int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     return adopt(fd);
 }
 
-int system_backend::flow_accept(qos_spec* qos, timeout t)
+int system_flows::flow_accept(qos_spec* qos, timeout t)
 {
     const deadline end(t);
     for (;;) {
@@ -151,7 +140,7 @@ int system_backend::flow_accept(qos_spec* qos, timeout t)
     }
 }
 
-int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
 {
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
@@ -171,7 +160,7 @@ int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     return adopt(fd);
 }
 
-int system_backend::flow_dealloc(int fd)
+int system_flows::flow_dealloc(int fd)
 {
     std::unique_ptr<flow_state> f(flows_.take(fd));
     if (!f)
@@ -197,13 +186,13 @@ int system_backend::flow_dealloc(int fd)
     return 0;
 }
 
-void system_backend::flow_interrupt(int fd) noexcept
+void system_flows::flow_interrupt(int fd) noexcept
 {
     if (flow_state* f = state(fd))
         f->interrupt.store(true);
 }
 
-int system_backend::set_timeout(int fd, direction d, timeout t)
+int system_flows::set_timeout(int fd, direction d, timeout t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -214,7 +203,7 @@ int system_backend::set_timeout(int fd, direction d, timeout t)
     return 0;
 }
 
-int system_backend::get_timeout(int fd, direction d, timeout& t)
+int system_flows::get_timeout(int fd, direction d, timeout& t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -224,7 +213,7 @@ int system_backend::get_timeout(int fd, direction d, timeout& t)
     return 0;
 }
 
-int system_backend::set_flags(int fd, flow_flags fl)
+int system_flows::set_flags(int fd, flow_flags fl)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -236,7 +225,7 @@ int system_backend::set_flags(int fd, flow_flags fl)
     return rc;
 }
 
-int system_backend::get_flags(int fd, flow_flags& fl)
+int system_flows::get_flags(int fd, flow_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -246,7 +235,7 @@ int system_backend::get_flags(int fd, flow_flags& fl)
     return rc;
 }
 
-int system_backend::get_qos(int fd, qos_spec& q)
+int system_flows::get_qos(int fd, qos_spec& q)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -257,14 +246,14 @@ int system_backend::get_qos(int fd, qos_spec& q)
     return rc;
 }
 
-int system_backend::queue_len(int fd, direction d, std::size_t& n)
+int system_flows::queue_len(int fd, direction d, std::size_t& n)
 {
     if (state(fd) == nullptr)
         return missing(fd);
     return from_library(fccntl(fd, d == direction::rcv ? FLOWGRXQLEN : FLOWGTXQLEN, &n));
 }
 
-int system_backend::set_frct_flags(int fd, frct_flags fl)
+int system_flows::set_frct_flags(int fd, frct_flags fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -275,7 +264,7 @@ int system_backend::set_frct_flags(int fd, frct_flags fl)
     return from_library(rc);
 }
 
-int system_backend::get_frct_flags(int fd, frct_flags& fl)
+int system_flows::get_frct_flags(int fd, frct_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -287,7 +276,7 @@ int system_backend::get_frct_flags(int fd, frct_flags& fl)
     return from_library(rc);
 }
 
-int system_backend::pollable_fd(int fd)
+int system_flows::pollable_fd(int fd)
 {
     if (state(fd) == nullptr)
         return missing(fd);

@@ -3,7 +3,7 @@
 // libouroboros-irm answers many refusals with a bare -1, which reads as
 // -EPERM; where a cheap look-up tells what went wrong, the backend reports
 // the code the embedded runtime uses for the same mistake.
-#include "system_backend.hpp"
+#include "system_irm.hpp"
 
 #include "errno_map.hpp"
 #include "irm_shim.h"
@@ -111,7 +111,7 @@ std::string base_name(const std::string& path)
 
 } // namespace
 
-int system_backend::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
+int system_irm::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
 {
     auto named = [&](const ipcp_info& i) { return i.name == name; };
     int rc = o7s_irm_create_ipcp(name.c_str(), static_cast<int>(type));
@@ -131,18 +131,18 @@ int system_backend::create_ipcp(const std::string& name, ipcp_type type, pid_t& 
     return 0;
 }
 
-int system_backend::destroy_ipcp(pid_t pid)
+int system_irm::destroy_ipcp(pid_t pid)
 {
     return ipcp_result(o7s_irm_destroy_ipcp(pid), pid);
 }
 
-int system_backend::list_ipcps(std::vector<ipcp_info>& out)
+int system_irm::list_ipcps(std::vector<ipcp_info>& out)
 {
     ssize_t n = read_ipcps(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
-int system_backend::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
+int system_irm::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 {
     const auto& uni = conf.unicast;
     const auto& ls = uni.dt.routing.ls;
@@ -179,12 +179,12 @@ int system_backend::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
     return irmd_failure();
 }
 
-int system_backend::enroll_ipcp(pid_t pid, const std::string& dst)
+int system_irm::enroll_ipcp(pid_t pid, const std::string& dst)
 {
     return ipcp_result(o7s_irm_enroll_ipcp(pid, dst.c_str()), pid);
 }
 
-int system_backend::connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
+int system_irm::connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
                                  const qos_spec& qos)
 {
     o7s_irm_qos q{qos.delay,   qos.bandwidth, qos.availability, qos.loss,   qos.ber,
@@ -192,12 +192,12 @@ int system_backend::connect_ipcp(pid_t pid, const std::string& dst, const std::s
     return ipcp_result(o7s_irm_connect_ipcp(pid, dst.c_str(), component.c_str(), &q), pid);
 }
 
-int system_backend::disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component)
+int system_irm::disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component)
 {
     return ipcp_result(o7s_irm_disconnect_ipcp(pid, dst.c_str(), component.c_str()), pid);
 }
 
-int system_backend::bind_program(const std::string& prog, const std::string& name,
+int system_irm::bind_program(const std::string& prog, const std::string& name,
                                  std::uint16_t opts, const std::vector<std::string>& argv)
 {
     std::vector<char*> args;
@@ -211,7 +211,7 @@ int system_backend::bind_program(const std::string& prog, const std::string& nam
     return rc == -1 ? irmd_failure() : from_library(rc);
 }
 
-template <class Unbind> int system_backend::unbind_everywhere(Unbind&& unbind)
+template <class Unbind> int system_irm::unbind_everywhere(Unbind&& unbind)
 {
     // The C API unbinds from one name at a time: try every name there is
     // (the IRMd logs the names it was not bound to).
@@ -224,7 +224,7 @@ template <class Unbind> int system_backend::unbind_everywhere(Unbind&& unbind)
     return 0;
 }
 
-int system_backend::unbind_program(const std::string& prog, const std::string& name)
+int system_irm::unbind_program(const std::string& prog, const std::string& name)
 {
     // The IRMd keys programs by their base name.
     const std::string key = base_name(prog);
@@ -235,13 +235,13 @@ int system_backend::unbind_program(const std::string& prog, const std::string& n
     return name_result(o7s_irm_unbind_program(key.c_str(), name.c_str()), name);
 }
 
-bool system_backend::bound_to_self(const std::string& name) const
+bool system_irm::bound_to_self(const std::string& name) const
 {
     std::lock_guard<std::mutex> lock(self_names_m_);
     return self_names_.count(name) > 0;
 }
 
-int system_backend::bind_process(pid_t pid, const std::string& name)
+int system_irm::bind_process(pid_t pid, const std::string& name)
 {
     int rc = o7s_irm_bind_process(pid, name.c_str());
     if (rc == 0 && pid == ::getpid()) {
@@ -259,7 +259,7 @@ int system_backend::bind_process(pid_t pid, const std::string& name)
     return -ESRCH;
 }
 
-int system_backend::unbind_process(pid_t pid, const std::string& name)
+int system_irm::unbind_process(pid_t pid, const std::string& name)
 {
     const bool self = pid == ::getpid();
     if (name.empty()) {
@@ -278,7 +278,7 @@ int system_backend::unbind_process(pid_t pid, const std::string& name)
     return rc;
 }
 
-int system_backend::create_name(const name_info& info)
+int system_irm::create_name(const name_info& info)
 {
     const o7s_irm_sec_paths server{info.server_sec.enc.c_str(), info.server_sec.key.c_str(),
                                    info.server_sec.crt.c_str()};
@@ -292,7 +292,7 @@ int system_backend::create_name(const name_info& info)
     return rc == -1 ? irmd_failure() : from_library(rc);
 }
 
-int system_backend::destroy_name(const std::string& name)
+int system_irm::destroy_name(const std::string& name)
 {
     int rc = name_result(o7s_irm_destroy_name(name.c_str()), name);
     if (rc == 0) {
@@ -302,19 +302,19 @@ int system_backend::destroy_name(const std::string& name)
     return rc;
 }
 
-int system_backend::list_names(std::vector<name_info>& out)
+int system_irm::list_names(std::vector<name_info>& out)
 {
     ssize_t n = read_names(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
-int system_backend::reg_name(const std::string& name, pid_t ipcp_pid)
+int system_irm::reg_name(const std::string& name, pid_t ipcp_pid)
 {
     int rc = o7s_irm_reg_name(name.c_str(), ipcp_pid);
     return rc == -1 ? name_result(rc, name) : from_library(rc);
 }
 
-int system_backend::unreg_name(const std::string& name, pid_t ipcp_pid)
+int system_irm::unreg_name(const std::string& name, pid_t ipcp_pid)
 {
     int rc = o7s_irm_unreg_name(name.c_str(), ipcp_pid);
     return rc == -1 ? name_result(rc, name) : from_library(rc);

@@ -1,6 +1,6 @@
-// system_backend.hpp - the backend seam over the real Ouroboros.
+// system_flows.hpp - the flow half of the backend over the real Ouroboros.
 //
-// A thin translation of detail::backend to libouroboros-dev, with three
+// A thin translation of detail::flow_backend to libouroboros-dev, with three
 // additions the C library needs to behave like the rest of the API:
 //
 // - Interruptible waits. The library waits on condition variables, which a
@@ -20,7 +20,7 @@
 
 #include "runtime/flow_table.hpp"
 
-#include <o7s/detail/backend.hpp>
+#include <o7s/detail/flow_backend.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <ctime>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -96,17 +95,13 @@ private:
 
 timespec to_timespec(std::chrono::nanoseconds d) noexcept;
 
-// For a library result of -1, which means both "the IRMd could not be
-// reached" and "the IRMd said no": asks the IRMd which, sets the detail
-// and returns -errc::irmd or -EPERM.
-int irmd_failure();
+class system_irm;
 
-class system_backend final : public detail::backend {
+class system_flows final : public detail::flow_backend {
 public:
-    system_backend() = default;
-    ~system_backend() override;
-
-    const char* name() const noexcept override { return "system"; }
+    // `irm` tells which names this process bound itself to.
+    explicit system_flows(const system_irm& irm) noexcept : irm_(irm) {}
+    ~system_flows() override;
 
     // flows.cpp
     int flow_alloc(const std::string& dst, qos_spec* qos, timeout t) override;
@@ -132,26 +127,6 @@ public:
     // event_set.cpp
     std::unique_ptr<detail::event_set> create_event_set(int& err) override;
 
-    // irm_calls.cpp
-    int create_ipcp(const std::string& name, ipcp_type type, pid_t& pid) override;
-    int destroy_ipcp(pid_t pid) override;
-    int list_ipcps(std::vector<ipcp_info>& out) override;
-    int bootstrap_ipcp(pid_t pid, const ipcp_config& conf) override;
-    int enroll_ipcp(pid_t pid, const std::string& dst) override;
-    int connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
-                     const qos_spec& qos) override;
-    int disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component) override;
-    int bind_program(const std::string& prog, const std::string& name, std::uint16_t opts,
-                     const std::vector<std::string>& argv) override;
-    int unbind_program(const std::string& prog, const std::string& name) override;
-    int bind_process(pid_t pid, const std::string& name) override;
-    int unbind_process(pid_t pid, const std::string& name) override;
-    int create_name(const name_info& info) override;
-    int destroy_name(const std::string& name) override;
-    int list_names(std::vector<name_info>& out) override;
-    int reg_name(const std::string& name, pid_t ipcp_pid) override;
-    int unreg_name(const std::string& name, pid_t ipcp_pid) override;
-
 private:
     // The state of a flow this backend handed out, or nullptr.
     flow_state* state(int fd) const noexcept { return flows_.get(fd); }
@@ -164,17 +139,9 @@ private:
     // One library read (of a whole SDU: count > max SDU), in slices.
     ssize_t read_sliced(int fd, flow_state& f, void* buf, std::size_t count);
 
-    // Runs unbind(name) for every name the IRMd has (an empty name in the
-    // unbind calls means all of them; the C API knows no such thing).
-    template <class Unbind> int unbind_everywhere(Unbind&& unbind);
-    // True when this process bound itself to `name` (Ouroboros 0.23 cannot
-    // allocate a flow from a process to itself: see flow_alloc()).
-    bool bound_to_self(const std::string& name) const;
-
+    const system_irm& irm_;
     runtime::flow_table<flow_state> flows_;
     parked_flows parked_;
-    mutable std::mutex self_names_m_;
-    std::set<std::string> self_names_; // names bound to this process's pid
 };
 
 } // namespace ouroboros::system
