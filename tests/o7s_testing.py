@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import List
 
-#: The control protocol's version (proto::version in cpp/src/runtime/wire.hpp).
-PROTOCOL_VERSION = 3
+#: The control protocol's version, as cpp/src/runtime/wire.hpp defines it.
+PROTOCOL_VERSION = int(re.search(
+    r"std::uint16_t version = (\d+);",
+    (Path(__file__).resolve().parent.parent / "cpp/src/runtime/wire.hpp").read_text()).group(1))
 
 
 def process_alive(pid: int) -> bool:

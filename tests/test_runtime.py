@@ -142,7 +142,7 @@ def test_client_that_vanishes_mid_accept_is_dropped(runtime) -> None:
     # A raw accept request whose connection closes: the daemon must forget it,
     # so a later allocation does not go to a dead requester.
     with _raw_connection(runtime) as s:
-        s.send(_header(11, struct.pack("<qH", -1, 0)))  # no timeout, no public key
+        s.send(_header(11, struct.pack("<q", -1)))  # flow_accept without a timeout
     irm.serve("later")
     with pytest.raises(TimeoutError):
         flow_alloc("later", timeo=0.3)

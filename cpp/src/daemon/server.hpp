@@ -9,6 +9,7 @@
 // through pidfds, so their state goes when they die.
 #pragma once
 
+#include "runtime/messages.hpp"
 #include "runtime/wire.hpp"
 #include "runtime/unique_fd.hpp"
 #include "registry.hpp"
@@ -43,7 +44,6 @@ struct pending_accept {
     std::uint64_t client;
     pid_t pid;
     clock::time_point deadline;
-    std::string key; // the acceptor's public key, relayed to the allocator
 };
 
 struct pending_alloc {
@@ -91,21 +91,43 @@ private:
     bool socket_still_ours() const;
     void dispatch(client& c, const proto::message& m);
 
+    // --- requests: one handler per message of runtime/messages.hpp.
+    // Flow requests are answered when they are matched (server_flows.cpp);
+    // the daemon's own at once (server.cpp); the IRM ones through
+    // on<Request>() below, which sends what handle() made of them
+    // (server_irm.cpp: 0 or -errno with a sentence in `why`).
+    void on(client& c, const proto::flow_alloc& req);
+    void on(client& c, const proto::flow_accept& req);
+    void on(client& c, const proto::flow_join& req);
+    void on(client& c, const proto::daemon_info& req);
+    void on(client& c, const proto::daemon_stop& req);
+    template <class Request> void on(client& c, const Request& req);
+
+    int handle(const proto::ipcp_create& req, proto::ipcp_created& out, std::string& why);
+    int handle(const proto::ipcp_destroy& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_list& req, proto::ipcp_listing& out, std::string& why);
+    int handle(const proto::ipcp_bootstrap& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_enroll& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_connect& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_disconnect& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_create& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_destroy& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_list& req, proto::name_listing& out, std::string& why);
+    int handle(const proto::name_reg& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_unreg& req, proto::ok& out, std::string& why);
+    int handle(const proto::bind_program& req, proto::ok& out, std::string& why);
+    int handle(const proto::unbind_program& req, proto::ok& out, std::string& why);
+    int handle(const proto::bind_process& req, proto::ok& out, std::string& why);
+    int handle(const proto::unbind_process& req, proto::ok& out, std::string& why);
+    int handle(const proto::binding_list& req, proto::binding_part& out, std::string& why);
+
     // --- flows (server_flows.cpp)
-    void flow_alloc(client& c, proto::reader& r);
-    void flow_accept(client& c, proto::reader& r);
-    void flow_join(client& c, proto::reader& r);
     void match_pending();
     bool grant(const pending_alloc& a, const pending_accept& acc);
     void expire_pending();
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
     bool autostart_due() const;
 
-    // --- IRM (server_irm.cpp)
-    void irm_request(client& c, proto::msg type, proto::reader& r, std::size_t body_size);
-    int bind_program(bool script, proto::reader& r, std::size_t body_size, std::string& why);
-    void list_bindings(client& c, proto::reader& r);
-    int destroy_ipcp(pid_t id, std::string& why);
 
     // --- programs (server_programs.cpp)
     // Binds a process that connects for the first time to the names of
@@ -122,7 +144,13 @@ private:
 
     // --- replies
     bool send(client& c, proto::writer& w, const int* fds = nullptr, std::size_t nfds = 0);
-    void reply_ok(client& c);
+    template <class Reply>
+    bool reply(client& c, const Reply& r, const int* fds = nullptr, std::size_t nfds = 0)
+    {
+        proto::writer w(Reply::id);
+        proto::encode(w, r);
+        return send(c, w, fds, nfds);
+    }
     void reply_error(client& c, int err, const std::string& why);
     client* find(std::uint64_t id);
 
@@ -146,5 +174,22 @@ private:
     std::uint64_t next_flow_ = 1;
     bool stopping_ = false;
 };
+
+template <class Request> void server::on(client& c, const Request& req)
+{
+    typename Request::reply out;
+    std::string why;
+    if (int rc = handle(req, out, why); rc < 0) {
+        reply_error(c, -rc, why);
+    } else {
+        reply(c, out);
+        // Names and bindings may have changed: waiting allocations may be
+        // served now, or have lost their last server.
+        match_pending();
+    }
+    // Also after a failure: a process may be watched for a binding that
+    // did not happen.
+    unwatch_idle_processes();
+}
 
 } // namespace ouroboros::daemon

@@ -1,101 +1,79 @@
 // binding_list.cpp - embedded_irm::list_bindings(): the daemon sends the
-// rows of the listing in parts that fit a record; a part from a changed
-// registry (another generation) means starting over.
+// rows of the listing (runtime/messages.hpp: binding_list) in parts that
+// fit a record; a part from a changed registry (another generation) means
+// starting over.
 #include "irm_client.hpp"
 
 #include "daemon_link.hpp"
 
 #include <o7s/error.hpp>
 
+#include <variant>
+
 namespace ouroboros::embedded {
 namespace {
 
-using proto::msg;
-
-constexpr auto irm_wait = std::chrono::seconds(30);
 constexpr int max_listing_attempts = 5;
 
-// One row of a binding_list reply (see proto::msg::binding_list).
-void read_binding_row(proto::reader& r, std::vector<name_bindings>& names)
+// Adds one row to the names listed so far; rows other than a name's follow
+// their name's row.
+void add_row(proto::binding_row&& row, std::vector<name_bindings>& names)
 {
-    auto kind = static_cast<proto::row>(r.u8());
-    std::string name = r.str();
-    if (kind == proto::row::name) {
-        name_bindings nb;
-        nb.info.name = name;
-        nb.info.policy = static_cast<load_balance>(r.i32());
-        names.push_back(std::move(nb));
+    if (auto* n = std::get_if<proto::name_row>(&row)) {
+        names.push_back(name_bindings{std::move(n->info), {}, {}, {}});
         return;
     }
-    // Other rows follow their name's row.
+    const std::string& name = std::visit(
+        [](const auto& r) -> const std::string& {
+            if constexpr (std::is_same_v<std::decay_t<decltype(r)>, proto::name_row>)
+                return r.info.name;
+            else
+                return r.name;
+        },
+        row);
     if (names.empty() || names.back().info.name != name)
         throw proto::malformed("binding row for a name that was not listed");
     name_bindings& nb = names.back();
-    switch (kind) {
-    case proto::row::reg:
-        nb.ipcps.push_back(r.i32());
-        return;
-    case proto::row::process: {
-        process_binding p;
-        p.pid = r.i32();
-        p.program = r.str();
-        nb.processes.push_back(std::move(p));
-        return;
-    }
-    case proto::row::program: {
-        program_binding p;
-        p.path = r.str();
-        p.opts = r.u16();
-        p.interpreter = r.str();
-        for (std::uint32_t argc = r.u32(); argc > 0; --argc)
-            p.argv.push_back(r.str());
-        nb.programs.push_back(std::move(p));
-        return;
-    }
-    default:
-        throw proto::malformed("unknown binding row kind");
-    }
+    if (auto* r = std::get_if<proto::reg_row>(&row))
+        nb.ipcps.push_back(r->ipcp);
+    else if (auto* p = std::get_if<proto::process_row>(&row))
+        nb.processes.push_back(std::move(p->process));
+    else if (auto* q = std::get_if<proto::program_row>(&row))
+        nb.programs.push_back(std::move(q->program));
 }
 
 } // namespace
 
 int embedded_irm::list_bindings(std::vector<name_bindings>& out)
 {
-    // The daemon sends the rows in parts; a part from a changed registry
-    // (another generation) means starting over.
     for (int attempt = 0; attempt < max_listing_attempts; ++attempt) {
         std::vector<name_bindings> names;
         std::uint64_t generation = 0;
-        std::uint32_t total = 0, seen = 0;
+        std::uint32_t seen = 0;
+        proto::binding_part part;
         bool changed = false;
         do {
-            proto::writer w(msg::binding_list);
-            w.u32(seen);
-            proto::message reply;
-            if (int rc = call_daemon(w, reply, irm_wait); rc < 0)
+            if (int rc = call(proto::binding_list{seen}, part); rc < 0)
                 return rc;
-            std::uint64_t gen = 0;
-            std::uint32_t n = 0;
-            int rc = parse_reply(reply, [&](proto::reader& r) {
-                gen = r.u64();
-                total = r.u32();
-                n = r.u32();
-                for (std::uint32_t i = 0; i < n; ++i)
-                    read_binding_row(r, names);
-            });
-            if (rc < 0)
-                return rc;
-            if (seen > 0 && gen != generation) {
+            if (seen > 0 && part.generation != generation) {
                 changed = true;
                 break;
             }
-            generation = gen;
-            seen += n;
-            if (n == 0 && seen < total) {
+            generation = part.generation;
+            if (part.rows.empty() && seen < part.total) {
                 detail::set_error_detail("the runtime daemon sent an empty part of a listing");
                 return -errc::irmd;
             }
-        } while (seen < total);
+            seen += static_cast<std::uint32_t>(part.rows.size());
+            try {
+                for (auto& row : part.rows)
+                    add_row(std::move(row), names);
+            } catch (const proto::malformed& e) {
+                detail::set_error_detail(std::string("malformed listing from the runtime daemon: ") +
+                                         e.what());
+                return -errc::irmd;
+            }
+        } while (seen < part.total);
         if (!changed) {
             out = std::move(names);
             return 0;

@@ -149,30 +149,15 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
     if (reply.type == proto::msg::error) {
         try {
             auto r = reply.read();
-            int err = r.i32();
-            detail::set_error_detail(r.str());
-            return err > 0 ? -err : -errc::irmd;
+            auto e = proto::decode_body<proto::error_reply>(r);
+            detail::set_error_detail(e.detail);
+            return e.err > 0 ? -e.err : -errc::irmd;
         } catch (const proto::malformed&) {
             detail::set_error_detail("malformed error reply from the runtime daemon");
             return -errc::irmd;
         }
     }
     return 0;
-}
-
-int daemon_pid()
-{
-    proto::writer req(proto::msg::daemon_info);
-    proto::message reply;
-    int rc = call_daemon(req, reply, std::chrono::seconds(10));
-    if (rc < 0)
-        return rc;
-    try {
-        auto r = reply.read();
-        return r.i32();
-    } catch (const proto::malformed&) {
-        return -errc::irmd;
-    }
 }
 
 } // namespace ouroboros::embedded

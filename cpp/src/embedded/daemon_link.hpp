@@ -11,8 +11,10 @@
 #include <o7s/error.hpp>
 #include <o7s/timeout.hpp>
 
+#include "runtime/messages.hpp"
 #include "runtime/wire.hpp"
 
+#include <chrono>
 #include <string>
 
 namespace ouroboros::embedded {
@@ -24,23 +26,46 @@ namespace ouroboros::embedded {
 // the daemon returns its errno and detail.
 int call_daemon(proto::writer& request, proto::message& reply, timeout wait);
 
-// The pid of the daemon serving this process, starting one if needed.
-int daemon_pid();
+// How long an IRM request may take before the daemon counts as hung.
+inline constexpr std::chrono::seconds irm_wait{30};
 
-// Runs `body` over the fields of a reply; 0, or -EIRMD with the detail
-// for a reply that does not follow the protocol.
-template <class F> int parse_reply(const proto::message& reply, F&& body)
+// Sends a request of messages.hpp and decodes its reply into `out`; `raw`
+// keeps the reply record (its descriptors). 0 or -errno as call_daemon().
+template <class Request>
+int call(const Request& request, typename Request::reply& out, proto::message& raw,
+         timeout wait = irm_wait)
 {
+    proto::writer w(Request::id);
+    proto::encode(w, request);
+    if (int rc = call_daemon(w, raw, wait); rc < 0)
+        return rc;
+    if (raw.type != Request::reply::id) {
+        detail::set_error_detail("unexpected reply type from the runtime daemon");
+        return -errc::irmd;
+    }
     try {
-        auto r = reply.read();
-        body(r);
-        r.end();
+        auto r = raw.read();
+        out = proto::decode_body<typename Request::reply>(r);
         return 0;
     } catch (const proto::malformed& e) {
         detail::set_error_detail(std::string("malformed reply from the runtime daemon: ") +
                                  e.what());
         return -errc::irmd;
     }
+}
+
+template <class Request>
+int call(const Request& request, typename Request::reply& out, timeout wait = irm_wait)
+{
+    proto::message raw;
+    return call(request, out, raw, wait);
+}
+
+// A request whose reply says nothing but "done".
+template <class Request> int call(const Request& request)
+{
+    typename Request::reply out;
+    return call(request, out);
 }
 
 } // namespace ouroboros::embedded

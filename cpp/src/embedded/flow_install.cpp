@@ -2,7 +2,6 @@
 // it grants in this process (flow_install.hpp).
 #include "flow_install.hpp"
 
-#include "daemon_link.hpp"
 #include "peer_watch.hpp"
 #include "wait_fd.hpp"
 
@@ -17,17 +16,6 @@
 
 namespace ouroboros::embedded {
 namespace {
-
-using proto::msg;
-
-// How much longer than a flow request's own timeout we wait for the daemon
-// to answer it before declaring the daemon unresponsive.
-constexpr auto reply_grace = std::chrono::seconds(5);
-
-timeout reply_wait(timeout t)
-{
-    return t ? timeout(*t + reply_grace) : timeout();
-}
 
 // The acceptor's half of the key exchange travels in-band, as the first
 // record of an encrypted flow, so that accepts of plaintext flows make
@@ -79,32 +67,21 @@ void release_flow(std::unique_ptr<flow_state> f) noexcept
         ::close(f->notify);
 }
 
-int request_flow(flow_table<flow_state>& table, proto::writer& request, key_pair keys,
-                 qos_spec* qos_out, timeout t)
+int install_flow(flow_table<flow_state>& table, const proto::flow_granted& grant,
+                 proto::message& raw, key_pair keys, qos_spec* qos_out,
+                 std::chrono::steady_clock::time_point deadline)
 {
-    const auto deadline = t ? std::chrono::steady_clock::now() + *t
-                            : std::chrono::steady_clock::time_point::max();
-    proto::message reply;
-    int rc = call_daemon(request, reply, reply_wait(t));
-    if (rc < 0)
-        return rc;
-    if (reply.type != msg::flow_granted || reply.fds.size() < 2 || reply.fds.size() > 3) {
-        detail::set_error_detail("unexpected reply to a flow request from the runtime daemon");
+    if (raw.fds.size() < 2 || raw.fds.size() > 3) {
+        detail::set_error_detail("the runtime daemon granted a flow without its descriptors");
         return -errc::irmd;
     }
     auto f = std::make_unique<flow_state>();
-    std::string peer_key;
-    rc = parse_reply(reply, [&](proto::reader& r) {
-        f->id = r.u64();
-        f->side = r.u8() ? 1 : 0;
-        f->qos = r.qos();
-        if (!r.at_end())
-            peer_key = r.str();
-    });
-    if (rc < 0)
-        return rc;
+    f->id = grant.flow_id;
+    f->side = grant.side ? 1 : 0;
+    f->qos = grant.qos;
+    std::string peer_key = grant.peer_key;
     void* page = ::mmap(nullptr, flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                        reply.fds[1].get(), 0);
+                        raw.fds[1].get(), 0);
     if (page == MAP_FAILED) {
         detail::set_error_detail("cannot map the flow's shared page");
         return -errno;
@@ -116,9 +93,9 @@ int request_flow(flow_table<flow_state>& table, proto::writer& request, key_pair
                                  "(restart the daemon after upgrading)");
         return -errc::irmd;
     }
-    f->sock = reply.fds[0].release();
-    if (reply.fds.size() > 2)
-        f->notify = reply.fds[2].release();
+    f->sock = raw.fds[0].release();
+    if (raw.fds.size() > 2)
+        f->notify = raw.fds[2].release();
     if (f->qos.cypher_s > 0) {
         int err = exchange_acceptor_key(*f, keys, peer_key, deadline);
         if (err == 0)

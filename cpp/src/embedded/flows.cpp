@@ -18,7 +18,6 @@ namespace ouroboros::embedded {
 namespace {
 
 using detail::direction;
-using proto::msg;
 
 int missing(int fd)
 {
@@ -58,9 +57,11 @@ int embedded_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     if (q.cypher_s > 0)
         if (int rc = keys.generate(); rc < 0)
             return rc;
-    proto::writer w(msg::flow_alloc);
-    w.str(dst).u8(qos != nullptr).qos(q).i64(timeout_ns(t)).str(keys.public_key());
-    return request_flow(flows_, w, std::move(keys), qos, t);
+    std::optional<qos_spec> asked;
+    if (qos)
+        asked = q;
+    proto::flow_alloc request{dst, asked, timeout_ns(t), keys.public_key()};
+    return request_flow(flows_, request, std::move(keys), qos, t);
 }
 
 int embedded_flows::flow_accept(qos_spec* qos, timeout t)
@@ -68,9 +69,7 @@ int embedded_flows::flow_accept(qos_spec* qos, timeout t)
     // Only the allocator knows whether the flow will be encrypted, so an
     // accept offers no key: for an encrypted flow, request_flow() makes
     // one after the grant and sends it over the flow itself.
-    proto::writer w(msg::flow_accept);
-    w.i64(timeout_ns(t)).str("");
-    return request_flow(flows_, w, key_pair(), qos, t);
+    return request_flow(flows_, proto::flow_accept{timeout_ns(t)}, key_pair(), qos, t);
 }
 
 int embedded_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
@@ -81,9 +80,10 @@ int embedded_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
         detail::set_error_detail("broadcast flows cannot be encrypted (cypher_s must be 0)");
         return -ENOTSUP;
     }
-    proto::writer w(msg::flow_join);
-    w.str(dst).u8(qos != nullptr).qos(qos ? *qos : qos_spec{}).i64(timeout_ns(t));
-    return request_flow(flows_, w, key_pair(), qos, t);
+    std::optional<qos_spec> asked;
+    if (qos)
+        asked = *qos;
+    return request_flow(flows_, proto::flow_join{dst, asked, timeout_ns(t)}, key_pair(), qos, t);
 }
 
 int embedded_flows::flow_dealloc(int fd)

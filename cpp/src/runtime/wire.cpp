@@ -36,25 +36,6 @@ writer& writer::str(std::string_view s)
     return *this;
 }
 
-writer& writer::qos(const qos_spec& q)
-{
-    u32(q.delay);
-    u64(q.bandwidth);
-    u8(q.availability);
-    u32(q.loss);
-    u32(q.ber);
-    u8(q.in_order);
-    u32(q.max_gap);
-    u16(q.cypher_s);
-    return u32(q.timeout);
-}
-
-writer& writer::raw(const std::vector<std::uint8_t>& bytes)
-{
-    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
-    return *this;
-}
-
 const std::vector<std::uint8_t>& writer::record()
 {
     std::size_t body = buf_.size() - header_size;
@@ -86,21 +67,6 @@ std::string reader::str()
     std::string s(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     return s;
-}
-
-qos_spec reader::qos()
-{
-    qos_spec q;
-    q.delay = u32();
-    q.bandwidth = u64();
-    q.availability = u8();
-    q.loss = u32();
-    q.ber = u32();
-    q.in_order = u8();
-    q.max_gap = u32();
-    q.cypher_s = u16();
-    q.timeout = u32();
-    return q;
 }
 
 void reader::end() const
