@@ -4,7 +4,11 @@ The names, fields and defaults follow upstream pyOuroboros and Ouroboros'
 ``ipcp.h`` (0.23). Every field is checked when it is set, so a script that
 builds a configuration fails at that line, on any backend, whether or not
 the runtime models the IPCP type (the embedded runtime bootstraps local and
-broadcast IPCPs only; they need nothing beyond the layer name).
+broadcast IPCPs only; they need nothing beyond the layer name). This is the
+one place where values are validated: the classes cross into the compiled
+core as they are, attribute by attribute under the names of the C++ model's
+field lists (``cpp/include/o7s/irm.hpp``), and a part left ``None`` gets the
+C++ defaults, which equal the ones here (``tests/test_irm_ipcps.py``).
 
 Times are in seconds, sizes in bytes.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import IntEnum
-from typing import Any, Callable, Dict, Generic, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Generic, Optional, Tuple, Type, TypeVar, Union
 
 T = TypeVar("T")
 E = TypeVar("E", bound=IntEnum)
@@ -341,31 +345,6 @@ class IpcpConfig(_Config):
         self.eth = eth
         self.udp4 = udp4
         self.udp6 = udp6
-
-    def _to_core(self) -> Dict[str, Any]:
-        """The flat dictionary the compiled core reads (defaults filled in)."""
-        if not self.layer_name:
-            raise ValueError("IpcpConfig.layer_name must name the layer to bootstrap")
-        uc = self.unicast or UnicastConfig()
-        eth = self.eth or EthConfig()
-        u4 = self.udp4 or Udp4Config()
-        u6 = self.udp6 or Udp6Config()
-        ls = uc.dt.routing.ls
-        dht = uc.dir.dht
-        return {
-            "type": int(self.ipcp_type), "layer": self.layer_name,
-            "dir_hash_algo": int(self.dir_hash_algo),
-            "addr_size": uc.dt.addr_size, "eid_size": uc.dt.eid_size,
-            "max_ttl": uc.dt.max_ttl, "routing_pol": int(uc.dt.routing.pol),
-            "ls_pol": int(ls.pol), "ls_t_recalc": ls.t_recalc,
-            "ls_t_update": ls.t_update, "ls_t_timeo": ls.t_timeo,
-            "dir_pol": int(uc.dir.pol), "dht_alpha": dht.alpha, "dht_k": dht.k,
-            "dht_t_expire": dht.t_expire, "dht_t_refresh": dht.t_refresh,
-            "dht_t_replicate": dht.t_replicate, "addr_auth": int(uc.addr_auth),
-            "cong_avoid": int(uc.cong_avoid), "eth_dev": eth.dev, "ethertype": eth.ethertype,
-            "udp4_ip": u4.ip_addr, "udp4_dns": u4.dns_addr, "udp4_port": u4.port,
-            "udp6_ip": u6.ip_addr, "udp6_dns": u6.dns_addr, "udp6_port": u6.port,
-        }
 
 
 __all__ = [

@@ -14,7 +14,8 @@
 namespace ouroboros {
 
 // The IRM model. Each struct lists its fields once, in fields(), under the
-// attribute names of its Python class (ouroboros.irm, ouroboros.ipcp_config).
+// names of its Python class's constructor parameters and attributes
+// (ouroboros.irm, ouroboros.ipcp_config).
 // That list drives the control protocol of the embedded runtime
 // (cpp/src/runtime/codec.hpp, docs/protocol.md) and the conversion to and
 // from Python (cpp/bindings/model.hpp); a field added to a struct and its
@@ -211,7 +212,7 @@ struct ipcp_info {
     template <class S, class V> static void fields(S& s, V&& v)
     {
         v("pid", s.pid);
-        v("type", s.type);
+        v("ipcp_type", s.type);
         v("name", s.name);
         v("layer", s.layer);
     }

@@ -16,8 +16,62 @@
 #include <csignal>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <type_traits>
+
+// The configuration irm_shim.c reads, by field path (irm_shim.h).
+struct o7s_irm_conf {
+    explicit o7s_irm_conf(const ouroboros::ipcp_config& conf) { add(conf, ""); }
+
+    std::map<std::string, long long> numbers;
+    std::map<std::string, std::string> strings;
+    mutable std::string unknown; // the first path asked for that is no field
+
+    template <class T> void add(const T& part, const std::string& prefix)
+    {
+        T::fields(part, [&](const char* name, const auto& m) {
+            using M = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<M, std::string>)
+                strings[prefix + name] = m;
+            else if constexpr (std::is_integral_v<M> || std::is_enum_v<M>)
+                numbers[prefix + name] = static_cast<long long>(m);
+            else
+                add(m, prefix + name + ".");
+        });
+    }
+
+    void missing(const char* path) const
+    {
+        if (unknown.empty())
+            unknown = path;
+    }
+};
+
+extern "C" long long o7s_irm_conf_int(const o7s_irm_conf* conf, const char* path)
+{
+    auto it = conf->numbers.find(path);
+    if (it != conf->numbers.end())
+        return it->second;
+    conf->missing(path);
+    return 0;
+}
+
+extern "C" const char* o7s_irm_conf_str(const o7s_irm_conf* conf, const char* path)
+{
+    auto it = conf->strings.find(path);
+    if (it != conf->strings.end())
+        return it->second.c_str();
+    conf->missing(path);
+    return "";
+}
+
+extern "C" int o7s_irm_conf_failed(const o7s_irm_conf* conf)
+{
+    return conf->unknown.empty() ? 0 : 1;
+}
 
 namespace ouroboros::system {
 namespace {
@@ -144,21 +198,14 @@ int system_irm::list_ipcps(std::vector<ipcp_info>& out)
 
 int system_irm::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 {
-    const auto& uni = conf.unicast;
-    const auto& ls = uni.dt.routing.ls;
-    const auto& dht = uni.dir.dht;
     const bool v6 = conf.type == ipcp_type::udp6;
-    const o7s_irm_ipcp_conf c{
-        static_cast<int>(conf.type), conf.layer.c_str(), static_cast<int>(conf.dir_hash),
-        uni.dt.addr_size, uni.dt.eid_size, uni.dt.max_ttl, static_cast<int>(ls.pol),
-        ls.t_recalc, ls.t_update, ls.t_timeo,
-        dht.alpha, dht.k, dht.t_expire, dht.t_refresh, dht.t_replicate,
-        static_cast<int>(uni.addr_auth), static_cast<int>(uni.cong_avoid),
-        conf.eth.dev.c_str(), conf.eth.ethertype,
-        v6 ? conf.udp6.ip_addr.c_str() : conf.udp4.ip_addr.c_str(),
-        v6 ? conf.udp6.dns_addr.c_str() : conf.udp4.dns_addr.c_str(),
-        v6 ? conf.udp6.port : conf.udp4.port};
+    o7s_irm_conf c(conf);
     int rc = o7s_irm_bootstrap_ipcp(pid, &c);
+    if (!c.unknown.empty()) {
+        set_error_detail("the system backend asked for '" + c.unknown +
+                         "', which is no field of the IPCP configuration");
+        return rc;
+    }
     if (rc == -EINVAL && (conf.type == ipcp_type::udp4 || v6))
         set_error_detail("the IP or DNS address is not an " + std::string(v6 ? "IPv6" : "IPv4") +
                          " address");
