@@ -76,11 +76,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "Ouroboros, needs an IRMd) or all (each test on both); also $O7S_TEST_BACKEND")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "embedded_only: tests the embedded runtime itself; never on the system backend")
-
-
 def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:
     if node.get_closest_marker("system"):
         return ["system"]

@@ -133,6 +133,13 @@ event_queue& event_queue::operator=(event_queue&& other) noexcept
     return *this;
 }
 
+void event_queue::swap(event_queue& other) noexcept
+{
+    entries_.swap(other.entries_);
+    std::swap(next_, other.next_);
+    std::swap(current_, other.current_);
+}
+
 void event_queue::reset() noexcept
 {
     detail::release(std::exchange(current_, nullptr));
@@ -186,6 +193,12 @@ flow_set& flow_set::operator=(flow_set&& other) noexcept
         std::atomic_store(&core_, std::atomic_exchange(&other.core_, core_ptr()));
     }
     return *this;
+}
+
+void flow_set::swap(flow_set& other) noexcept
+{
+    if (this != &other)
+        std::atomic_store(&other.core_, std::atomic_exchange(&core_, other.core()));
 }
 
 // core_ is read and replaced atomically: close() may run in another thread.

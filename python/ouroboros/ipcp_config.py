@@ -19,60 +19,17 @@ import ipaddress
 from enum import IntEnum
 from typing import Any, Callable, Generic, Optional, Tuple, Type, TypeVar, Union
 
+# The IPCP types and layer policies are the C++ API's (o7s/irm.hpp).
+from ._core import (AddressAuthPolicy, CongestionAvoidPolicy, DirectoryHashAlgo,
+                    DirectoryPolicy, IpcpType, LinkStatePolicy, RoutingPolicy)
+
 T = TypeVar("T")
 E = TypeVar("E", bound=IntEnum)
 
 #: Longest IPCP, layer and network device name (bytes of UTF-8).
-NAME_SIZE = 255
+NAME_SIZE: int = 255
 #: Longest path of a name's security files (bytes of UTF-8).
-NAME_PATH_SIZE = NAME_SIZE + 256
-
-
-class IpcpType(IntEnum):
-    """IPCP types (values of Ouroboros' enum ipcp_type)."""
-    LOCAL = 0
-    UNICAST = 1
-    BROADCAST = 2
-    ETH_LLC = 3
-    ETH_DIX = 4
-    UDP4 = 5
-    UDP6 = 6
-
-
-class AddressAuthPolicy(IntEnum):
-    """How a unicast IPCP gets its address."""
-    FLAT_RANDOM = 0
-
-
-class LinkStatePolicy(IntEnum):
-    """Link-state routing variants."""
-    SIMPLE = 0
-    LFA = 1
-    ECMP = 2
-
-
-class RoutingPolicy(IntEnum):
-    """Routing policies of a unicast layer."""
-    LINK_STATE = 0
-
-
-class CongestionAvoidPolicy(IntEnum):
-    """Congestion avoidance of a unicast layer."""
-    NONE = 0
-    MB_ECN = 1
-
-
-class DirectoryPolicy(IntEnum):
-    """Directory (name lookup) policies of a unicast layer."""
-    DHT = 0
-
-
-class DirectoryHashAlgo(IntEnum):
-    """Hash of names in a layer's directory."""
-    SHA3_224 = 0
-    SHA3_256 = 1
-    SHA3_384 = 2
-    SHA3_512 = 3
+NAME_PATH_SIZE: int = NAME_SIZE + 256
 
 
 # --- checkers: each returns the value to store or raises TypeError/ValueError.

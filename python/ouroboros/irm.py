@@ -25,9 +25,9 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from enum import IntEnum
 from typing import Iterator, List, Optional, Sequence, Type
 
+from ._core import LoadBalancePolicy
 from ._core import irm as _irm
 from .errors import (EIPCP, AlreadyExists, BindError, IpcpBootstrapError, IpcpConnectError,
                      IpcpCreateError, IpcpEnrollError, IrmError, IrmNameError, NoSuchIpcp,
@@ -38,13 +38,6 @@ from .ipcp_config import (NAME_PATH_SIZE, AddressAuthPolicy, CongestionAvoidPoli
                           RoutingConfig, RoutingPolicy, UnicastConfig, Udp4Config, Udp6Config,
                           _Config, _Field, _member, _text)
 from .qos import QoSSpec
-
-
-class LoadBalancePolicy(IntEnum):
-    """How flows to a name spread over the processes bound to it: round
-    robin, or spill (the first bound process that accepts gets them)."""
-    ROUND_ROBIN = 0
-    SPILL = 1
 
 
 #: bind_program() option: start the program when a flow arrives for the

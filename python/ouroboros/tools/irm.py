@@ -23,15 +23,15 @@ import os
 import sys
 from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple, TypeVar
 
-from . import cli
-from . import irm as _irm
-from .errors import IrmNotSupported, OuroborosError
-from .ipcp_config import (AddressAuthPolicy, CongestionAvoidPolicy, DhtConfig, DirConfig,
+from .. import cli
+from .. import irm as _irm
+from ..errors import IrmNotSupported, OuroborosError
+from ..ipcp_config import (AddressAuthPolicy, CongestionAvoidPolicy, DhtConfig, DirConfig,
                           DirectoryHashAlgo, DirectoryPolicy, DtConfig, EthConfig, IpcpConfig,
                           IpcpType, LinkStateConfig, LinkStatePolicy, RoutingConfig,
                           UnicastConfig, Udp4Config, Udp6Config)
-from .irm import BIND_AUTO, LoadBalancePolicy, NameInfo, NameSecPaths
-from .qos import (QoSSpec, qos_best_effort, qos_data, qos_raw, qos_video,
+from ..irm import BIND_AUTO, LoadBalancePolicy, NameInfo, NameSecPaths
+from ..qos import (QoSSpec, qos_best_effort, qos_data, qos_raw, qos_video,
                   qos_voice)
 
 V = TypeVar("V")
