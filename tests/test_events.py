@@ -413,3 +413,19 @@ def test_a_set_dropped_without_destroy_is_freed(spawn) -> None:
         gc.collect()
         assert len(os.listdir("/proc/self/fd")) <= fds + 2
         assert FlowSet([f]).has(f)
+
+
+def test_a_cycle_through_a_set_and_its_flows_is_collected(spawn) -> None:
+    # The set's members live in Python, where the cyclic GC sees them: a
+    # set kept alive only by a flow it holds (and by itself) goes.
+    import weakref
+    peer(spawn, "cycle")
+    with flow_alloc("cycle", timeo=10) as f:
+        fs = FlowSet([f])
+        fs.me = fs                                 # type: ignore[attr-defined]
+        f.sets = [fs]                              # type: ignore[attr-defined]
+        gone = weakref.ref(fs)
+        del fs
+        del f.sets                                 # type: ignore[attr-defined]
+        gc.collect()
+        assert gone() is None

@@ -12,6 +12,7 @@ import time
 import pytest
 
 import ouroboros
+from o7s_testing import ECHO_SERVER as MANY_FLOWS_ECHO
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
                            FlowTimeoutException, flow_accept, flow_alloc)
@@ -245,6 +246,52 @@ def test_flow_object_alloc_and_already_allocated(spawn) -> None:
         from ouroboros.dev import FlowAllocatedException
         with pytest.raises(FlowAllocatedException):
             f.alloc("objects", timeo=1)
+    finally:
+        f.dealloc()
+
+
+def test_a_flow_object_reused_many_times_keeps_nothing_behind(spawn) -> None:
+    # Each alloc replaces the flow the object held; with no operation in
+    # flight on it, the old one is freed at once.
+    server = spawn(MANY_FLOWS_ECHO, "reuse")
+    server.expect("ready")
+    f = Flow()
+    for i in range(20):
+        f.alloc("reuse", timeo=10)
+        f.set_rcv_timeout(10)
+        f.write(b"%d" % i)
+        assert f.read() == b"%d" % i
+        f.dealloc()
+        assert f._retained == 0
+
+
+def test_a_read_in_flight_keeps_the_flow_it_started_on(spawn) -> None:
+    # A read blocked in another thread when its flow is deallocated ends with
+    # FlowNotAllocatedException; an alloc meanwhile is another flow.
+    server = spawn(MANY_FLOWS_ECHO, "inflight")
+    server.expect("ready")
+    f = flow_alloc("inflight", timeo=10)
+    outcome: dict = {}
+    started = threading.Event()
+
+    def reader() -> None:
+        started.set()
+        try:
+            f.read()
+        except Exception as e:  # noqa: BLE001 - inspected below
+            outcome["error"] = e
+
+    t = threading.Thread(target=reader)
+    t.start()
+    started.wait(10)
+    f.dealloc()
+    t.join(timeout=10)
+    assert not t.is_alive() and isinstance(outcome.get("error"), FlowNotAllocatedException)
+    f.alloc("inflight", timeo=10)
+    try:
+        f.set_rcv_timeout(10)
+        f.write(b"new")
+        assert f.read() == b"new"
     finally:
         f.dealloc()
 

@@ -95,7 +95,7 @@ private:
     batch_arena own_;
 };
 
-py::list read_many(flow& f, py::ssize_t max_count)
+py::list read_many(flow_ref& f, py::ssize_t max_count)
 {
     if (max_count < 1 || max_count > max_batch)
         throw py::value_error("read_many count must be between 1 and " +
@@ -169,8 +169,8 @@ void bind_flow_batch(py::module_& m)
     def_fast<1>(
         cls, "read_many", {{{"max_count", false}}},
         [](py_flow& self, const fast_args<1>& a) {
-            return read_many(self.open_flow(),
-                             a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
+            flow_op f(self);
+            return read_many(*f, a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
         },
         "read_many($self, max_count=64)\n--\n\n"
         "Reads up to `max_count` SDUs (at most 1024) as a list of bytes, all those already "
@@ -180,9 +180,9 @@ void bind_flow_batch(py::module_& m)
     def_fast<1>(
         cls, "write_many", {{{"sdus", true}}},
         [](py_flow& self, const fast_args<1>& a) {
-            flow& f = self.open_flow();
+            flow_op f(self);
             buffer_list bufs(a[0]);
-            auto n = blocking([&] { return f.write_many(bufs.data(), bufs.size()); });
+            auto n = blocking([&] { return f->write_many(bufs.data(), bufs.size()); });
             if (!n)
                 raise(EAGAIN, "write_many would block");
             return *n;
