@@ -24,7 +24,7 @@ P = FlowProperties
 # SDU it reads, "count" with its rx queue length, "flags <n>" sets flags,
 # "write <n>" sends n SDUs, "try-write" tries one write and reports.
 PEER = """
-import sys, time
+import sys
 from ouroboros import irm
 from ouroboros.dev import FlowProperties, flow_accept
 irm.serve(sys.argv[1])
@@ -46,16 +46,18 @@ with flow_accept(timeo=20) as f:
             for i in range(int(cmd.split()[1])):
                 f.write(b"sdu %d" % i)
             print("written", flush=True)
-        elif cmd in ("try-write", "delayed-try-write"):
-            if cmd.startswith("delayed"):
-                time.sleep(1)
+        elif cmd in ("try-write", "try-write-when-told"):
+            told = cmd.endswith("told")
+            if told:
+                print("waiting", flush=True)
+                sys.stdin.readline()  # the test marks the flow down meanwhile
             try:
                 f.write(b"x")
                 print("write ok", flush=True)
             except Exception as e:
                 print("write", type(e).__name__, e.errno, flush=True)
-            if cmd.startswith("delayed"):
-                time.sleep(1)  # the test brings the flow up meanwhile
+            if told:
+                sys.stdin.readline()  # and brings it up again
         elif cmd == "read":
             try:
                 print("got", f.read(), flush=True)
@@ -260,10 +262,13 @@ def test_peer_writes_fail_while_we_are_down(spawn) -> None:
     with flow_alloc("peerdown", timeo=10) as f:
         f.writeline("try-write")
         assert server.expect("write") == "write ok"
-        f.writeline("delayed-try-write")   # the peer writes in 1 s, reads 1 s later
+        f.writeline("try-write-when-told")
+        server.expect("waiting")
         f.set_flags(P.ReadWrite | P.Down)
+        server.send("write now")
         assert server.expect("write", timeout=10) == "write FlowDownException 1005"
         f.set_flags(P.ReadWrite)
+        server.send("read on")
         f.writeline("try-write")
         assert server.expect("write") == "write ok"
 
@@ -289,7 +294,7 @@ def test_rx_and_tx_queue_lengths_are_real(spawn) -> None:
 
 def test_tx_queue_counts_what_the_peer_did_not_read(spawn) -> None:
     server = spawn("""
-        import time
+        import signal, time
         from ouroboros import irm
         from ouroboros.dev import flow_accept
         irm.serve("txq")
@@ -299,7 +304,7 @@ def test_tx_queue_counts_what_the_peer_did_not_read(spawn) -> None:
             while f.get_rx_queue_len() < 4 and time.monotonic() < deadline:
                 time.sleep(0.01)
             print("rxq", f.get_rx_queue_len(), flush=True)
-            time.sleep(30)
+            signal.pause()  # holds the flow, reads nothing
     """)
     server.expect("ready")
     with flow_alloc("txq", timeo=10) as f:

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import ouroboros
-from o7s_testing import ECHO_SERVER as MANY_FLOWS_ECHO
+from o7s_testing import ECHO_SERVER as MANY_FLOWS_ECHO, wait_blocked, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
                            FlowTimeoutException, flow_accept, flow_alloc)
@@ -99,14 +99,14 @@ def test_read_after_peer_dealloc_raises(spawn) -> None:
 @pytest.mark.embedded_only
 def test_read_after_peer_killed_raises(spawn) -> None:
     server = spawn("""
-        import time
+        import signal
         from ouroboros import irm
         from ouroboros.dev import flow_accept
         irm.serve("victim")
         print("ready", flush=True)
         f = flow_accept(timeo=20)
         print("accepted", flush=True)
-        time.sleep(60)
+        signal.pause()  # until killed
     """)
     server.expect("ready")
     with flow_alloc("victim", timeo=10) as f:
@@ -121,7 +121,7 @@ def test_read_after_peer_killed_raises(spawn) -> None:
 
         t = threading.Thread(target=reader)
         t.start()
-        time.sleep(0.2)
+        wait_blocked(t)
         server.kill(signal.SIGKILL)
         t.join(timeout=10)
         assert not t.is_alive(), "read() hung after the peer was killed"
@@ -130,10 +130,9 @@ def test_read_after_peer_killed_raises(spawn) -> None:
 
 @pytest.mark.embedded_only
 def test_alloc_to_unknown_name_fails_at_once() -> None:
-    start = time.monotonic()
+    # No timeout: waiting for an acceptor would hang the test.
     with pytest.raises(FlowException, match="unknown name 'nobody-here'"):
-        flow_alloc("nobody-here", timeo=5)
-    assert time.monotonic() - start < 2
+        flow_alloc("nobody-here")
 
 
 @pytest.mark.embedded_only
@@ -142,8 +141,7 @@ def test_alloc_without_acceptor_times_out() -> None:
     start = time.monotonic()
     with pytest.raises(FlowTimeoutException) as info:
         flow_alloc("deaf", timeo=0.5)
-    elapsed = time.monotonic() - start
-    assert 0.4 < elapsed < 3
+    assert time.monotonic() - start > 0.4  # the timeout, not an early failure
     assert isinstance(info.value, TimeoutError)
 
 
@@ -158,30 +156,30 @@ def test_accept_times_out() -> None:
     start = time.monotonic()
     with pytest.raises(TimeoutError):
         flow_accept(timeo=0.3)
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start > 0.25
 
 
 @pytest.mark.embedded_only
 def test_bindings_of_a_dead_process_are_forgotten(spawn) -> None:
     server = spawn("""
-        import time
+        import signal
         from ouroboros import irm
         irm.serve("ghost")
         print("ready", flush=True)
-        time.sleep(60)
+        signal.pause()  # until killed
     """)
     server.expect("ready")
     server.kill(signal.SIGKILL)
     server.finish()
-    deadline = time.monotonic() + 5
-    while True:
+
+    def forgotten() -> bool:
         try:
             flow_alloc("ghost", timeo=0.2)
         except FlowException as e:
-            if "no process is bound" in str(e):
-                break
-        assert time.monotonic() < deadline, "the dead server's binding stayed"
-        time.sleep(0.05)
+            return "no process is bound" in str(e)
+        return False
+
+    wait_until(forgotten, "the dead server's binding goes", timeout=5)
 
 
 def test_use_after_dealloc_and_double_dealloc(spawn) -> None:

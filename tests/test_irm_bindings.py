@@ -29,14 +29,13 @@ print("bound", flush=True)
 threading.Event().wait()
 """
 
-# Talks to the runtime (so it is known to it), then waits for a file.
+# Talks to the runtime (so it is known to it), then waits for a line on stdin.
 CONNECT_THEN_WAIT = """
-import os, sys, time
+import sys
 from ouroboros import irm
 irm.list_ipcps()
 print("connected", flush=True)
-while not os.path.exists(sys.argv[1]):
-    time.sleep(0.02)
+sys.stdin.readline()
 """
 
 
@@ -101,8 +100,7 @@ def test_a_dead_process_loses_its_bindings(spawn) -> None:
 
 def test_a_program_binding_binds_processes_that_start_later(spawn, tmp_path) -> None:
     script = write_script(tmp_path, "later.py")
-    go = str(tmp_path / "go")
-    early = spawn(CONNECT_THEN_WAIT, go)     # known to the runtime before the binding
+    early = spawn(CONNECT_THEN_WAIT)         # known to the runtime before the binding
     early.expect("connected")
     irm.serve("svc")
     irm.unbind_process(os.getpid(), "svc")
@@ -118,7 +116,7 @@ def test_a_program_binding_binds_processes_that_start_later(spawn, tmp_path) -> 
         f.set_rcv_timeout(10)
         assert f.read().decode().startswith(f"later.py {server.pid}")
     server.expect("served")
-    open(go, "w").close()
+    early.send("done")
 
 
 def test_unbinding_a_program_unbinds_its_processes(spawn, tmp_path) -> None:
