@@ -116,9 +116,11 @@ class Runner:
     """Finds the implementations, runs benchmarks with them, and cleans up
     (embedded daemons, names in the system layer, result files)."""
 
-    def __init__(self, build_dir: Path, want_system: bool = True) -> None:
+    def __init__(self, build_dir: Path, want_system: bool = True,
+                 cpp_bench: Optional[Path] = None) -> None:
         self.work = Workdir()
         self.build_dir = build_dir
+        self.cpp_bench = cpp_bench  # built already, or None: build it here
         self.impls: Dict[str, Impl] = {}
         self.skipped: Dict[str, str] = {}  # impl key -> why not
         self.runtime_dirs: List[str] = []
@@ -149,8 +151,8 @@ class Runner:
                   lambda: Impl("", "", [str(build.c_floor(self.build_dir / "c"))], "fd"))
         self._add("floor-py", "floor, Python", lambda: Impl("", "", [py, WORKER, "floor"], "fd"))
         self._add("ours-cpp", "ours, C++ API, embedded",
-                  lambda: Impl("", "", [str(build.cpp_bench(self.build_dir))], "embedded",
-                               self._runtime_env()))
+                  lambda: Impl("", "", [str(self.cpp_bench or build.cpp_bench(self.build_dir))],
+                               "embedded", self._runtime_env()))
         why_not_py = python_binding_problem()
         if why_not_py:
             self.skipped["ours-py"] = why_not_py
