@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 #: The control protocol's version, as cpp/src/runtime/wire.hpp defines it.
 PROTOCOL_VERSION = int(re.search(
@@ -24,6 +24,29 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = 10.0
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {what}")
         time.sleep(0.01)
+
+
+class InThread:
+    """``call()`` running in a thread of its own, e.g. a blocking call that
+    another thread is to wake; ``result()`` is what it raised."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.error: Optional[BaseException] = None
+        self.thread = threading.Thread(target=self._run, args=(call,))
+        self.thread.start()
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except BaseException as e:  # noqa: BLE001 - handed to result()
+            self.error = e
+
+    def result(self, what: str, timeout: float = 10.0) -> Optional[BaseException]:
+        """Waits for the call to end (AssertionError ``what`` if it does
+        not); returns the exception it raised, or None."""
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), what
+        return self.error
 
 
 def _thread_state(pid: Optional[int], tid: int) -> str:

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from o7s_testing import wait_blocked
+from o7s_testing import InThread, wait_blocked
 from ouroboros.dev import FlowNotAllocatedException, flow_alloc
 from ouroboros.event import FEventQueue, FlowSet
 
@@ -39,40 +39,20 @@ def test_blocked_read_lets_other_threads_run_and_dealloc_wakes_it(spawn) -> None
     server = spawn(SILENT_SERVER)
     server.expect("ready")
     f = flow_alloc("silent", timeo=10)
-    outcome = {}
-
-    def reader() -> None:
-        try:
-            f.read()
-        except Exception as e:  # noqa: BLE001 - inspected below
-            outcome["error"] = e
-
-    t = threading.Thread(target=reader)
-    t.start()
-    assert_python_runs_while_blocked(t)
+    reader = InThread(f.read)
+    assert_python_runs_while_blocked(reader.thread)
     f.dealloc()
-    t.join(timeout=5)
-    assert not t.is_alive(), "dealloc() did not wake the blocked reader"
-    assert isinstance(outcome.get("error"), FlowNotAllocatedException)
+    error = reader.result("dealloc() did not wake the blocked reader")
+    assert isinstance(error, FlowNotAllocatedException)
 
 
 def test_a_blocked_flow_set_wait_lets_other_threads_run(spawn) -> None:
     server = spawn(SILENT_SERVER)
     server.expect("ready")
     with flow_alloc("silent", timeo=10) as f, FlowSet([f]) as fs:
-        outcome = {}
-
-        def waiter() -> None:
-            try:
-                fs.wait(FEventQueue(), timeo=3)
-            except Exception as e:  # noqa: BLE001 - inspected below
-                outcome["error"] = e
-
-        t = threading.Thread(target=waiter)
-        t.start()
-        assert_python_runs_while_blocked(t)
-        t.join(timeout=10)
-        assert isinstance(outcome.get("error"), TimeoutError)
+        waiter = InThread(lambda: fs.wait(FEventQueue(), timeo=3))
+        assert_python_runs_while_blocked(waiter.thread)
+        assert isinstance(waiter.result("the wait did not time out"), TimeoutError)
 
 
 @pytest.mark.parametrize("blocked_call", [

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from flow_pairs import pair  # noqa: F401 - the fixture
-from o7s_testing import ECHO_SERVER, wait_blocked
+from o7s_testing import ECHO_SERVER, InThread, wait_blocked
 from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
                            FlowTimeoutException, flow_alloc)
 
@@ -54,11 +54,10 @@ def test_busy_read_sleeps_after_the_budget_and_still_gets_a_late_sdu(pair) -> No
     b.set_busy_poll(0.01)
     b.set_rcv_timeout(20)
     got = {}
-    reader = threading.Thread(target=lambda: got.setdefault("sdu", b.read()))
-    reader.start()
-    wait_blocked(reader)        # past its budget: asleep in the kernel
+    reader = InThread(lambda: got.setdefault("sdu", b.read()))
+    wait_blocked(reader.thread)  # past its budget: asleep in the kernel
     a.write(b"late")
-    reader.join(timeout=20)
+    assert reader.result("the late SDU did not wake the read", timeout=20) is None
     assert got.get("sdu") == b"late"
 
 
@@ -85,21 +84,11 @@ def test_non_blocking_busy_read_does_not_spin(pair) -> None:
 def test_dealloc_wakes_a_busy_read(pair) -> None:
     _, b = pair
     b.set_busy_poll(0.05)
-    outcome = {}
-
-    def reader() -> None:
-        try:
-            b.read()
-        except Exception as e:  # noqa: BLE001 - inspected below
-            outcome["error"] = e
-
-    t = threading.Thread(target=reader)
-    t.start()
-    wait_blocked(t)
+    reader = InThread(b.read)
+    wait_blocked(reader.thread)
     b.dealloc()
-    t.join(timeout=5)
-    assert not t.is_alive(), "dealloc() did not wake the busy-polling reader"
-    assert isinstance(outcome.get("error"), FlowNotAllocatedException)
+    error = reader.result("dealloc() did not wake the busy-polling reader")
+    assert isinstance(error, FlowNotAllocatedException)
 
 
 def test_peer_gone_during_a_busy_read(pair) -> None:

@@ -12,7 +12,7 @@ from typing import List, Tuple
 
 import pytest
 
-from o7s_testing import wait_blocked, wait_until
+from o7s_testing import InThread, wait_blocked, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException,
                            FlowTimeoutException, flow_accept, flow_alloc)
@@ -369,21 +369,10 @@ def test_destroy_wakes_a_waiting_thread_and_ends_the_set(spawn) -> None:
     peer(spawn, "destroy")
     with flow_alloc("destroy", timeo=10) as f:
         fs = FlowSet([f])
-        outcome: dict = {}
-
-        def waiter() -> None:
-            try:
-                fs.wait(FEventQueue())
-            except Exception as e:  # noqa: BLE001 - inspected below
-                outcome["error"] = e
-
-        t = threading.Thread(target=waiter)
-        t.start()
-        wait_blocked(t)
+        waiter = InThread(lambda: fs.wait(FEventQueue()))
+        wait_blocked(waiter.thread)
         fs.destroy()
-        t.join(timeout=5)
-        assert not t.is_alive(), "destroy() did not wake the waiter"
-        assert isinstance(outcome.get("error"), FlowEventError)
+        assert isinstance(waiter.result("destroy() did not wake the waiter"), FlowEventError)
         assert fs.closed and f not in fs and len(fs) == 0
         with pytest.raises(FlowEventError, match="closed"):
             fs.add(f)

@@ -6,13 +6,12 @@ import hashlib
 import os
 import random
 import signal
-import threading
 import time
 
 import pytest
 
 import ouroboros
-from o7s_testing import ECHO_SERVER as MANY_FLOWS_ECHO, wait_blocked, wait_until
+from o7s_testing import ECHO_SERVER as MANY_FLOWS_ECHO, InThread, wait_blocked, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
                            FlowTimeoutException, flow_accept, flow_alloc)
@@ -111,21 +110,11 @@ def test_read_after_peer_killed_raises(spawn) -> None:
     server.expect("ready")
     with flow_alloc("victim", timeo=10) as f:
         server.expect("accepted")
-        result = {}
-
-        def reader() -> None:
-            try:
-                f.read()
-            except Exception as e:  # noqa: BLE001 - the test inspects it
-                result["error"] = e
-
-        t = threading.Thread(target=reader)
-        t.start()
-        wait_blocked(t)
+        reader = InThread(f.read)
+        wait_blocked(reader.thread)
         server.kill(signal.SIGKILL)
-        t.join(timeout=10)
-        assert not t.is_alive(), "read() hung after the peer was killed"
-        assert isinstance(result.get("error"), FlowDownException)
+        error = reader.result("read() hung after the peer was killed")
+        assert isinstance(error, FlowDownException)
 
 
 @pytest.mark.embedded_only
@@ -269,22 +258,10 @@ def test_a_read_in_flight_keeps_the_flow_it_started_on(spawn) -> None:
     server = spawn(MANY_FLOWS_ECHO, "inflight")
     server.expect("ready")
     f = flow_alloc("inflight", timeo=10)
-    outcome: dict = {}
-    started = threading.Event()
-
-    def reader() -> None:
-        started.set()
-        try:
-            f.read()
-        except Exception as e:  # noqa: BLE001 - inspected below
-            outcome["error"] = e
-
-    t = threading.Thread(target=reader)
-    t.start()
-    started.wait(10)
+    reader = InThread(f.read)
+    wait_blocked(reader.thread)
     f.dealloc()
-    t.join(timeout=10)
-    assert not t.is_alive() and isinstance(outcome.get("error"), FlowNotAllocatedException)
+    assert isinstance(reader.result("dealloc() did not wake the read"), FlowNotAllocatedException)
     f.alloc("inflight", timeo=10)
     try:
         f.set_rcv_timeout(10)

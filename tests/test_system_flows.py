@@ -8,14 +8,13 @@ import hashlib
 import os
 import random
 import signal
-import threading
 import time
 
 import pytest
 
 import ouroboros
 from o7s_system import ouroboros_release, unique_name
-from o7s_testing import wait_blocked
+from o7s_testing import InThread, wait_blocked
 from ouroboros import irm
 from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
                            FlowTimeoutException, flow_alloc, flow_join)
@@ -140,21 +139,11 @@ def test_dealloc_from_another_thread_wakes_a_blocked_read(spawn, system_names) -
     name = system_names("silent")
     spawn(SILENT_SERVER, name).expect("ready")
     f = flow_alloc(name, timeo=10)
-    outcome = {}
-
-    def reader() -> None:
-        try:
-            f.read()
-        except Exception as e:  # noqa: BLE001 - inspected below
-            outcome["error"] = e
-
-    t = threading.Thread(target=reader)
-    t.start()
-    wait_blocked(t)
+    reader = InThread(f.read)
+    wait_blocked(reader.thread)
     f.dealloc()
-    t.join(timeout=5)
-    assert not t.is_alive(), "dealloc() did not wake the blocked reader"
-    assert isinstance(outcome.get("error"), FlowNotAllocatedException)
+    error = reader.result("dealloc() did not wake the blocked reader")
+    assert isinstance(error, FlowNotAllocatedException)
 
 
 def test_the_peer_deallocating(spawn, system_names) -> None:

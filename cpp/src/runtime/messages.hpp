@@ -24,12 +24,37 @@
 
 namespace ouroboros::proto {
 
+// --- shapes that several messages share ------------------------------------
+
+struct no_fields {
+    template <class S, class V> static void fields(S&, V&&) {}
+};
+
+struct name_and_ipcp {
+    std::string name;
+    std::int32_t ipcp = 0;
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("name", s.name);
+        v("ipcp", s.ipcp);
+    }
+};
+
+struct pid_and_name {
+    std::int32_t pid = 0;
+    std::string name;
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("pid", s.pid);
+        v("name", s.name);
+    }
+};
+
 // --- replies --------------------------------------------------------------
 
 // A success with nothing to tell.
-struct ok {
+struct ok : no_fields {
     static constexpr msg id = msg::ok;
-    template <class S, class V> static void fields(S&, V&&) {}
 };
 
 // Any request may get this instead of its reply.
@@ -146,12 +171,11 @@ struct ipcp_listing {
     template <class S, class V> static void fields(S& s, V&& v) { v("ipcps", s.ipcps); }
 };
 
-struct ipcp_list {
+struct ipcp_list : no_fields {
     static constexpr msg id = msg::ipcp_list;
     static constexpr const char* label = "ipcp_list";
     static constexpr const char* what = "List the IPCPs";
     using reply = ipcp_listing;
-    template <class S, class V> static void fields(S&, V&&) {}
 };
 
 struct ipcp_bootstrap {
@@ -245,40 +269,25 @@ struct name_listing {
     template <class S, class V> static void fields(S& s, V&& v) { v("names", s.names); }
 };
 
-struct name_list {
+struct name_list : no_fields {
     static constexpr msg id = msg::name_list;
     static constexpr const char* label = "name_list";
     static constexpr const char* what = "List the names";
     using reply = name_listing;
-    template <class S, class V> static void fields(S&, V&&) {}
 };
 
-struct name_reg {
+struct name_reg : name_and_ipcp {
     static constexpr msg id = msg::name_reg;
     static constexpr const char* label = "name_reg";
     static constexpr const char* what = "Register a name with an IPCP";
     using reply = ok;
-    std::string name;
-    std::int32_t ipcp = 0;
-    template <class S, class V> static void fields(S& s, V&& v)
-    {
-        v("name", s.name);
-        v("ipcp", s.ipcp);
-    }
 };
 
-struct name_unreg {
+struct name_unreg : name_and_ipcp {
     static constexpr msg id = msg::name_unreg;
     static constexpr const char* label = "name_unreg";
     static constexpr const char* what = "Unregister a name from an IPCP";
     using reply = ok;
-    std::string name;
-    std::int32_t ipcp = 0;
-    template <class S, class V> static void fields(S& s, V&& v)
-    {
-        v("name", s.name);
-        v("ipcp", s.ipcp);
-    }
 };
 
 // --- bindings ("" as name: every name) ------------------------------------
@@ -317,32 +326,18 @@ struct unbind_program {
     }
 };
 
-struct bind_process {
+struct bind_process : pid_and_name {
     static constexpr msg id = msg::bind_process;
     static constexpr const char* label = "bind_process";
     static constexpr const char* what = "Bind a process to a name";
     using reply = ok;
-    std::int32_t pid = 0;
-    std::string name;
-    template <class S, class V> static void fields(S& s, V&& v)
-    {
-        v("pid", s.pid);
-        v("name", s.name);
-    }
 };
 
-struct unbind_process {
+struct unbind_process : pid_and_name {
     static constexpr msg id = msg::unbind_process;
     static constexpr const char* label = "unbind_process";
     static constexpr const char* what = "Unbind a process from a name";
     using reply = ok;
-    std::int32_t pid = 0;
-    std::string name;
-    template <class S, class V> static void fields(S& s, V&& v)
-    {
-        v("pid", s.pid);
-        v("name", s.name);
-    }
 };
 
 // The rows of a binding listing: a name, then its registrations, bound
@@ -353,15 +348,8 @@ struct name_row {
     template <class S, class V> static void fields(S& s, V&& v) { v("info", s.info); }
 };
 
-struct reg_row {
+struct reg_row : name_and_ipcp {
     static constexpr const char* label = "registration";
-    std::string name;
-    std::int32_t ipcp = 0;
-    template <class S, class V> static void fields(S& s, V&& v)
-    {
-        v("name", s.name);
-        v("ipcp", s.ipcp);
-    }
 };
 
 struct process_row {
@@ -428,20 +416,18 @@ struct daemon_facts {
     }
 };
 
-struct daemon_info {
+struct daemon_info : no_fields {
     static constexpr msg id = msg::daemon_info;
     static constexpr const char* label = "daemon_info";
     static constexpr const char* what = "Tell the daemon's pid, protocol and runtime directory";
     using reply = daemon_facts;
-    template <class S, class V> static void fields(S&, V&&) {}
 };
 
-struct daemon_stop {
+struct daemon_stop : no_fields {
     static constexpr msg id = msg::daemon_stop;
     static constexpr const char* label = "daemon_stop";
     static constexpr const char* what = "Stop the daemon (after the reply)";
     using reply = ok;
-    template <class S, class V> static void fields(S&, V&&) {}
 };
 
 // --- every request, for dispatch and the documentation ---------------------
