@@ -5,6 +5,20 @@
 #include "daemon_link.hpp"
 
 namespace ouroboros::embedded {
+namespace {
+
+// A listing: the request's reply holds the items in `items`.
+template <class Request, class T>
+int fetch(const Request& request, std::vector<T> Request::reply::*items, std::vector<T>& out)
+{
+    typename Request::reply reply;
+    int rc = call(request, reply);
+    if (rc == 0)
+        out = std::move(reply.*items);
+    return rc;
+}
+
+} // namespace
 
 int embedded_irm::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
 {
@@ -22,11 +36,7 @@ int embedded_irm::destroy_ipcp(pid_t pid)
 
 int embedded_irm::list_ipcps(std::vector<ipcp_info>& out)
 {
-    proto::ipcp_listing listing;
-    int rc = call(proto::ipcp_list{}, listing);
-    if (rc == 0)
-        out = std::move(listing.ipcps);
-    return rc;
+    return fetch(proto::ipcp_list{}, &proto::ipcp_listing::ipcps, out);
 }
 
 int embedded_irm::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
@@ -89,11 +99,7 @@ int embedded_irm::destroy_name(const std::string& name)
 
 int embedded_irm::list_names(std::vector<name_info>& out)
 {
-    proto::name_listing listing;
-    int rc = call(proto::name_list{}, listing);
-    if (rc == 0)
-        out = std::move(listing.names);
-    return rc;
+    return fetch(proto::name_list{}, &proto::name_listing::names, out);
 }
 
 int embedded_irm::reg_name(const std::string& name, pid_t ipcp_pid)
