@@ -185,6 +185,11 @@ def test_bind_options_and_arguments_are_checked(tmp_path) -> None:
         irm.bind_program(script, "x", 0x40)
     with pytest.raises(IrmInvalidArgument, match="too long"):
         irm.bind_program(script, "x", 0, ["y" * 4000] * 14)
+    # Beyond what one request can carry: refused before it is sent.
+    with pytest.raises(IrmInvalidArgument, match="too long"):
+        irm.bind_program(script, "x", 0, ["y" * 5000])
+    with pytest.raises(IrmInvalidArgument, match="too long"):
+        irm.bind_program(script, "x", 0, ["y" * 4000] * 20)
     with pytest.raises(TypeError):
         irm.bind_program(script, "x", 0, "not a list")  # type: ignore[arg-type]
     irm.bind_program(script, "x", BIND_AUTO, ["-v", "two words", ""])

@@ -14,6 +14,7 @@
 #include "runtime/messages.hpp"
 #include "runtime/wire.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <string>
 
@@ -30,13 +31,21 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait);
 inline constexpr std::chrono::seconds irm_wait{30};
 
 // Sends a request of messages.hpp and decodes its reply into `out`; `raw`
-// keeps the reply record (its descriptors). 0 or -errno as call_daemon().
+// keeps the reply record (its descriptors). 0 or -errno as call_daemon(),
+// or -E2BIG for a request with a string or a body beyond the protocol's
+// limits.
 template <class Request>
 int call(const Request& request, typename Request::reply& out, proto::message& raw,
          timeout wait = irm_wait)
 {
     proto::writer w(Request::id);
-    proto::encode(w, request);
+    try {
+        proto::encode(w, request);
+        w.record(); // checks the body's size
+    } catch (const proto::malformed& e) {
+        detail::set_error_detail(std::string("too long for the runtime daemon: ") + e.what());
+        return -E2BIG;
+    }
     if (int rc = call_daemon(w, raw, wait); rc < 0)
         return rc;
     if (raw.type != Request::reply::id) {
