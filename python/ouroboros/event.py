@@ -37,7 +37,7 @@ set leaves it. Sets hold hundreds of flows.
 from __future__ import annotations
 
 from collections import deque
-from typing import Deque, Dict, Iterable, Iterator, List, Optional, Tuple, cast
+from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, cast
 
 from . import _core
 from . import dev as _dev
@@ -108,8 +108,7 @@ class FlowSet(_core.FlowSet):
                 self._pending.append(flow)
             flow._wait_in(self)
             return
-        super().add(flow)
-        self._members[flow._serial] = flow
+        self._join(flow, super().add)
 
     def remove(self, flow: _core.Flow) -> None:
         """Removes a flow; no effect when it is not in the set."""
@@ -141,8 +140,21 @@ class FlowSet(_core.FlowSet):
         if self.closed or not any(flow is p for p in self._pending):
             return  # removed or destroyed meanwhile
         self._pending = [p for p in self._pending if p is not flow]
-        self._add_allocated(flow)
+        self._join(flow, self._add_allocated)
+
+    def _join(self, flow: _core.Flow, add: Callable[[_core.Flow], None]) -> None:
+        # Known before it is in the set: a wait in another thread may hand
+        # out its first event as soon as add() returns.
+        if not isinstance(flow, _core.Flow):
+            add(flow)  # raises the binding's TypeError
+            return
         self._members[flow._serial] = flow
+        try:
+            add(flow)
+        except BaseException:
+            if not super().has(flow):
+                self._members.pop(flow._serial, None)
+            raise
 
     def __enter__(self) -> FlowSet:
         return self
