@@ -38,7 +38,7 @@ struct py_flow {
     // Called with the GIL held, like every flow_op: none can start now.
     void retire(flow&& old)
     {
-        if (in_flight.load(std::memory_order_acquire) == 0) {
+        if (in_flight.load(std::memory_order_relaxed) == 0) {
             retired.clear();
             return; // `old` goes with the temporary
         }
@@ -73,9 +73,10 @@ class flow_op {
 public:
     explicit flow_op(py_flow& owner) : owner_(owner), ref_(owner.open_flow())
     {
-        owner_.in_flight.fetch_add(1, std::memory_order_acq_rel);
+        owner_.in_flight.fetch_add(1, std::memory_order_relaxed);
     }
-    ~flow_op() { owner_.in_flight.fetch_sub(1, std::memory_order_acq_rel); }
+    // With the GIL held again (the GIL orders the count, not the atomic).
+    ~flow_op() { owner_.in_flight.fetch_sub(1, std::memory_order_relaxed); }
     flow_op(const flow_op&) = delete;
     flow_op& operator=(const flow_op&) = delete;
 
