@@ -130,7 +130,8 @@ void bind_flow(py::module_& m)
 {
     // No dynamic_attr, as _core.FlowSet (bind_event.cpp): ouroboros.dev.Flow
     // brings the __dict__.
-    py::class_<py_flow> cls(m, "Flow", "A flow: a connection to another process that carries SDUs.");
+    py::class_<py_flow> cls(m, "Flow",
+                            "A flow: a connection to another process that carries SDUs.");
     cls.def(py::init<>())
         .def(
             "alloc",

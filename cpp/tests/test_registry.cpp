@@ -80,7 +80,8 @@ TEST_CASE("only local and broadcast IPCPs; one IPCP per layer")
     CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "local"}, why) == -EEXIST);
     CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "bc"}, why) == 0);
     CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "bc"}, why) == 0); // again: fine
-    CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "other"}, why) == -errc::ipcp_state);
+    CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "other"}, why) ==
+          -errc::ipcp_state);
     REQUIRE(r.ipcp_of_layer("bc") != nullptr);
     CHECK(r.ipcp_of_layer("bc")->id == id);
     CHECK(r.ipcp_of_layer("nope") == nullptr);
@@ -179,7 +180,8 @@ TEST_CASE("names are validated")
     registry r;
     std::string why;
     CHECK(r.create_name(name_info{"", load_balance::spill}, why) == -EINVAL);
-    CHECK(r.create_name(name_info{std::string(256, 'x'), load_balance::spill}, why) == -ENAMETOOLONG);
+    CHECK(r.create_name(name_info{std::string(256, 'x'), load_balance::spill}, why) ==
+          -ENAMETOOLONG);
     CHECK(r.create_name(name_info{std::string("a\0b", 3), load_balance::spill}, why) == -EINVAL);
     CHECK(r.create_name(name_info{"ok", load_balance::spill}, why) == 0);
     CHECK(r.create_name(name_info{"ok", load_balance::spill}, why) == -EEXIST);

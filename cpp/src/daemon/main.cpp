@@ -108,7 +108,8 @@ int main(int argc, char** argv)
 
     // The lock makes removing a leftover socket safe.
     ::unlink(paths.socket.c_str());
-    runtime::unique_fd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    runtime::unique_fd listener(
+        ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     std::strncpy(sa.sun_path, paths.socket.c_str(), sizeof sa.sun_path - 1);

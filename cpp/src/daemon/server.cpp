@@ -124,7 +124,8 @@ int server::poll_timeout_ms() const
 void server::on_listener()
 {
     for (;;) {
-        runtime::unique_fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        runtime::unique_fd fd(
+            ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd)
             return;
         ucred cred{};

@@ -9,11 +9,11 @@
 // through pidfds, so their state goes when they die.
 #pragma once
 
-#include "runtime/messages.hpp"
-#include "runtime/wire.hpp"
-#include "runtime/unique_fd.hpp"
 #include "registry.hpp"
 #include "relay.hpp"
+#include "runtime/messages.hpp"
+#include "runtime/unique_fd.hpp"
+#include "runtime/wire.hpp"
 
 #include <sys/types.h>
 
@@ -128,7 +128,6 @@ private:
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
     bool autostart_due() const;
 
-
     // --- programs (server_programs.cpp)
     // Binds a process that connects for the first time to the names of
     // the programs it runs (the IRMd does this when a process announces).
@@ -163,7 +162,7 @@ private:
 
     std::map<std::uint64_t, client> clients_;
     std::map<pid_t, int> connections_;          // open connections per pid
-    std::map<pid_t, runtime::unique_fd> watched_;  // pidfds of processes with bindings
+    std::map<pid_t, runtime::unique_fd> watched_; // pidfds of processes with bindings
     std::map<pid_t, child> children_;           // programs we started
     registry registry_;
     relay relay_;

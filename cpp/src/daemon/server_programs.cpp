@@ -194,7 +194,8 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     std::vector<char*> envp = pointers(env);
 
     std::string log_path = runtime_dir_ + "/prog-" + basename_of(prog.path) + ".log";
-    runtime::unique_fd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    runtime::unique_fd log(
+        ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     runtime::unique_fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     int report[2];
     if (!log || !devnull || ::pipe2(report, O_CLOEXEC) != 0) {

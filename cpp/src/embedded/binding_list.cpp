@@ -69,8 +69,8 @@ int embedded_irm::list_bindings(std::vector<name_bindings>& out)
                 for (auto& row : part.rows)
                     add_row(std::move(row), names);
             } catch (const proto::malformed& e) {
-                detail::set_error_detail(std::string("malformed listing from the runtime daemon: ") +
-                                         e.what());
+                detail::set_error_detail(
+                    std::string("malformed listing from the runtime daemon: ") + e.what());
                 return -errc::irmd;
             }
         } while (seen < part.total);
