@@ -4,6 +4,7 @@ run's one build tree, cpp_tree.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,14 @@ def test_cpp_oecho_server_with_python_client(examples: Path, spawn) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_cpp_program_hands_accepted_flows_to_python(examples: Path, spawn) -> None:
+def test_cpp_program_hands_accepted_flows_to_python(examples: Path, spawn, monkeypatch) -> None:
+    # The embedded interpreter finds its prefix through PATH, which need not
+    # lead to this one's (with-irmd puts /usr/bin first): point it at the
+    # installed package.
+    import ouroboros
+    packages = str(Path(ouroboros.__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (packages, os.environ.get("PYTHONPATH")) if p))
     server = start(spawn, str(examples / "embed_server"), "upper",
                    str(SOURCE / "handler.py"), "2")
     server.expect("serving upper")
