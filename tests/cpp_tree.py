@@ -34,6 +34,12 @@ _built: Set[str] = set()
 
 
 def cmake() -> str:
+    # The one beside this Python first (what pip install '.[test]' brings):
+    # another on PATH (with-irmd puts /usr/bin first) would regenerate the
+    # tree and build it all again.
+    beside = Path(sys.executable).with_name("cmake")
+    if beside.exists():
+        return str(beside)
     path = shutil.which("cmake")
     if path is None:
         pytest.fail("cmake is needed to build the C++ parts (pip install '.[test]' brings it)")
