@@ -143,6 +143,14 @@ def seqpacket_pair() -> List[socket.socket]:
     return pair
 
 
+def stream_pair() -> List[socket.socket]:
+    """A SOCK_STREAM socketpair, for asyncio streams (which take no other)."""
+    pair = list(socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
+    for s in pair:
+        s.set_inheritable(True)
+    return pair
+
+
 def load(path: str) -> Dict[str, Any]:
     try:
         with open(path) as f:

@@ -35,7 +35,8 @@ def test_quick_run_completes_and_writes_results(tmp_path: Path) -> None:
     result = json.loads((tmp_path / "results.json").read_text())
     rows = result["rows"]
     ran = {r["row"] for r in rows}
-    assert {"floor-py", "ours-py", "ours-py+batch", "ours-py+busy"} <= ran
+    assert {"floor-py", "ours-py", "ours-py+batch", "ours-py+busy", "floor-aio",
+            "floor-aio-streams", "ours-aio"} <= ran
     for key, why in result["skipped"].items():
         assert why, f"{key} skipped without a reason"
         assert key not in ran
@@ -52,7 +53,13 @@ def test_quick_run_completes_and_writes_results(tmp_path: Path) -> None:
             assert r["flows_per_s"] > 0
     assert {"rtt", "flood", "alloc"} == {r["workload"] for r in rows}
     assert result["memory_per_flow"]["ours-py"]["fds"] > 0
-    assert {v["target"] for v in result["targets"]} >= {"rtt-py", "flood-batch", "alloc-py"}
+    for row in ("floor-aio", "ours-aio"):
+        many = result["many_flows"][row]
+        assert "error" not in many, many
+        assert many["flows"] == result["config"]["many_flows"] and many["bad"] == 0
+        assert many["round_trips_per_s"] > 0
+    assert {v["target"] for v in result["targets"]} >= {"rtt-py", "flood-batch", "alloc-py",
+                                                        "rtt-aio"}
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "results.png").stat().st_size > 0
 

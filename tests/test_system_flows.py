@@ -206,10 +206,9 @@ def test_encryption_asked_in_the_qos(echo: str) -> None:
         assert f.read() == b"secret"
 
 
-def test_no_pollable_descriptor_and_no_frct_on_raw_flows(echo: str) -> None:
+def test_no_frct_on_raw_flows(echo: str) -> None:
+    # (Flows have descriptors: tests/test_system_pollable.py.)
     with flow_alloc(echo, timeo=10) as f:
-        with pytest.raises(NotSupported, match="FlowSet"):
-            f.fileno()
         with pytest.raises(FlowPermissionException, match="FRCT"):
             f.get_frct_flags()
 

@@ -81,8 +81,9 @@ void bind_event(py::module_& m)
         .def(
             "_add_allocated",
             [](py_flow_set& self, const py::object& obj) {
-                add(self, obj);
-                self.set.post(current_ref(obj.cast<py_flow&>()), event_type::alloc);
+                py_flow& f = as_flow(obj, "FlowSet._add_allocated()");
+                self.set.add(f.open_flow(), event_type::alloc); // before the flow's SDUs
+                self.serials[current_ref(f)] = f.serial;
             },
             py::arg("flow"),
             "Adds a flow that was just allocated and posts FlowAlloc for it (a Flow object "
@@ -112,6 +113,9 @@ void bind_event(py::module_& m)
             py::arg("flow"), "True when the flow is in the set.")
         .def("__len__", [](const py_flow_set& self) { return self.set.size(); },
              "Number of flows in the set.")
+        .def("fileno", [](const py_flow_set& self) { return self.set.pollable_fd(); },
+             "A descriptor that polls readable when _wait() has events to return (for event "
+             "loops; NotSupported on the system backend).")
         .def("_wait", &wait, py::arg("timeo") = py::none(),
              "Waits at most `timeo` seconds (None: no limit) for events; returns them as "
              "(serial of the member's Flow object, FEventType) pairs.")

@@ -18,14 +18,6 @@
 namespace ouroboros::python {
 namespace {
 
-// Raises BlockingIOError for a would-block result.
-std::size_t or_would_block(std::optional<std::size_t> n, const char* what)
-{
-    if (!n)
-        raise(EAGAIN, std::string(what) + " would block");
-    return *n;
-}
-
 py::bytes new_bytes(std::size_t n)
 {
     PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n));
@@ -47,8 +39,9 @@ void shrink(py::bytes& b, std::size_t n)
 // the largest SDU.
 std::atomic<std::size_t> first_read_size{std::numeric_limits<std::size_t>::max()};
 
-// Reads one whole SDU (or the rest of one that a sized read started).
-py::bytes read_sdu(flow_ref& f)
+// Reads one whole SDU (or the rest of one that a sized read started);
+// nullopt: would block.
+std::optional<py::bytes> read_sdu(flow_ref& f)
 {
     const std::size_t limit = f.max_sdu();
     // Without partial reads a too-small buffer drops the SDU: go big at once.
@@ -60,7 +53,13 @@ py::bytes read_sdu(flow_ref& f)
     for (;;) {
         char* buf = PyBytes_AS_STRING(out.ptr()) + total;
         std::size_t room = cap - total;
-        std::size_t n = or_would_block(blocking([&] { return f.read(buf, room); }), "read");
+        auto got = blocking([&] { return f.read(buf, room); });
+        if (!got) {
+            if (total == 0)
+                return std::nullopt;
+            raise(EAGAIN, "read would block in the middle of an SDU");
+        }
+        std::size_t n = *got;
         total += n;
         if (n < room)
             break;
@@ -77,17 +76,23 @@ py::bytes read_sdu(flow_ref& f)
     return out;
 }
 
-py::bytes read_count(flow_ref& f, py::ssize_t count)
+std::optional<py::bytes> read_count(flow_ref& f, py::ssize_t count)
 {
     if (count < 0)
         throw py::value_error("read count must be >= 0, not " + std::to_string(count));
     py::bytes out = new_bytes(static_cast<std::size_t>(count));
     char* buf = PyBytes_AS_STRING(out.ptr());
-    std::size_t n = or_would_block(
-        blocking([&] { return f.read(buf, static_cast<std::size_t>(count)); }), "read");
-    if (n != static_cast<std::size_t>(count))
-        shrink(out, n);
+    auto n = blocking([&] { return f.read(buf, static_cast<std::size_t>(count)); });
+    if (!n)
+        return std::nullopt;
+    if (*n != static_cast<std::size_t>(count))
+        shrink(out, *n);
     return out;
+}
+
+std::optional<py::bytes> read_any(flow_ref& f, py::handle count)
+{
+    return count.is_none() ? read_sdu(f) : read_count(f, count.cast<py::ssize_t>());
 }
 
 // A contiguous view of a bytes-like object, released on scope exit.
@@ -247,34 +252,57 @@ void bind_flow(py::module_& m)
         "Sets the buffer (bytes) a whole-SDU read() tries first (ouroboros.dev's policy).");
 
     // The per-SDU calls skip pybind11's dispatcher (fast_method.hpp).
+    auto read = [](py_flow& self, const fast_args<1>& a) {
+        flow_op f(self);
+        return read_any(*f, a[0]);
+    };
+    auto read_into = [](py_flow& self, const fast_args<1>& a) {
+        flow_op f(self);
+        buffer_view view(a[0], PyBUF_WRITABLE, "read_into()");
+        return blocking([&] { return f->read(view.data(), view.size()); });
+    };
+    auto write = [](py_flow& self, const fast_args<2>& a) {
+        flow_op f(self);
+        buffer_view view(a[0], PyBUF_SIMPLE, "write()");
+        std::size_t n = checked_count(a[1], view.size(), "write()");
+        return blocking([&] { return f->write(view.data(), n); });
+    };
     def_fast<1>(
         cls, "read", {{{"count", false}}},
-        [](py_flow& self, const fast_args<1>& a) {
-            flow_op f(self);
-            return a[0].is_none() ? read_sdu(*f) : read_count(*f, a[0].cast<py::ssize_t>());
+        [read](py_flow& self, const fast_args<1>& a) {
+            return or_would_block(read(self, a), "read");
         },
         "read($self, count=None)\n--\n\n"
         "Reads one SDU as bytes; with `count`, at most `count` bytes of it.");
     def_fast<1>(
         cls, "read_into", {{{"buffer", true}}},
-        [](py_flow& self, const fast_args<1>& a) {
-            flow_op f(self);
-            buffer_view view(a[0], PyBUF_WRITABLE, "read_into()");
-            return or_would_block(blocking([&] { return f->read(view.data(), view.size()); }),
-                                  "read");
+        [read_into](py_flow& self, const fast_args<1>& a) {
+            return or_would_block(read_into(self, a), "read");
         },
         "read_into($self, buffer)\n--\n\n"
         "Reads into a writable buffer; returns the number of bytes read.");
     def_fast<2>(
         cls, "write", {{{"buf", true}, {"count", false}}},
-        [](py_flow& self, const fast_args<2>& a) {
-            flow_op f(self);
-            buffer_view view(a[0], PyBUF_SIMPLE, "write()");
-            std::size_t n = checked_count(a[1], view.size(), "write()");
-            return or_would_block(blocking([&] { return f->write(view.data(), n); }), "write");
+        [write](py_flow& self, const fast_args<2>& a) {
+            return or_would_block(write(self, a), "write");
         },
         "write($self, buf, count=None)\n--\n\n"
         "Writes `buf` (or its first `count` bytes) as one SDU; returns the bytes written.");
+    // For event loops (ouroboros.asyncio): the same on a non-blocking flow,
+    // with None where those raise BlockingIOError (an exception costs more
+    // than the read).
+    def_fast<1>(
+        cls, "_try_read", {{{"count", false}}},
+        [read](py_flow& self, const fast_args<1>& a) { return or_none(read(self, a)); },
+        "_try_read($self, count=None)\n--\n\nread(), or None when it would block.");
+    def_fast<1>(
+        cls, "_try_read_into", {{{"buffer", true}}},
+        [read_into](py_flow& self, const fast_args<1>& a) { return or_none(read_into(self, a)); },
+        "_try_read_into($self, buffer)\n--\n\nread_into(), or None when it would block.");
+    def_fast<2>(
+        cls, "_try_write", {{{"buf", true}, {"count", false}}},
+        [write](py_flow& self, const fast_args<2>& a) { return or_none(write(self, a)); },
+        "_try_write($self, buf, count=None)\n--\n\nwrite(), or None when it would block.");
 }
 
 } // namespace ouroboros::python

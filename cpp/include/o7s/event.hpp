@@ -96,6 +96,9 @@ public:
     // Adds an open flow (adding it again does nothing). Throws
     // error(ENOTALLOC) for a closed flow.
     void add(const flow_ref& f);
+    // Adds f and queues `first` for it in one step (see post()), so that a
+    // waiter gets that event before any of the flow's own (its SDUs).
+    void add(const flow_ref& f, event_type first);
     // Removes f; nothing happens if it is not in the set.
     void remove(const flow_ref& f) noexcept;
     bool has(const flow_ref& f) const noexcept;
@@ -114,6 +117,12 @@ public:
     // gets allocated.
     void post(const flow_ref& f, event_type type);
 
+    // A kernel descriptor that polls readable when wait() has something to
+    // return (for event loops: then wait() with a zero timeout; the rest
+    // of a partially read SDU does not show). Owned by the set. Throws
+    // error(ENOTSUP) where the backend has none (the system backend).
+    int pollable_fd() const;
+
     // Frees the set (fset_destroy()); a second call does nothing. Other
     // operations on a closed set throw error(EBADF).
     void close() noexcept;
@@ -121,6 +130,7 @@ public:
 
 private:
     std::shared_ptr<detail::set_core> core() const noexcept;
+    void add_and_post(const flow_ref& f, const event_type* first);
     std::shared_ptr<detail::set_core> core_;
 };
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -77,6 +78,13 @@ int main(int argc, char** argv)
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     ::umask(077);
+    // Each pending flow request holds a connection: thousands of flows
+    // allocated at once need thousands of descriptors. Programs we start
+    // get the limit we were given back (server_programs.cpp).
+    ::getrlimit(RLIMIT_NOFILE, &daemon::inherited_nofile);
+    rlimit raised = daemon::inherited_nofile;
+    raised.rlim_cur = raised.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &raised);
 
     std::string why;
     if (runtime::prepare_runtime_dir(dir, why) < 0)

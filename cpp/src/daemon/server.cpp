@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace ouroboros::daemon {
 namespace {
@@ -75,7 +76,7 @@ int server::run()
             case tag_kind::member: relay_.on_event(value, events[i].events); break;
             }
         }
-        if (autostart_due())
+        if (autostart_due() || std::exchange(rematch_, false))
             match_pending();
         expire_pending();
         drop_doomed();
@@ -112,6 +113,8 @@ int server::poll_timeout_ms() const
     auto soonest = clock::now() + std::chrono::milliseconds(liveness_check_ms);
     for (const auto& a : accepts_)
         soonest = std::min(soonest, a.deadline);
+    for (const auto& g : grants_)
+        soonest = std::min(soonest, g.second.confirm_by);
     for (const auto& a : allocs_) {
         soonest = std::min(soonest, a.deadline);
         if (!a.grace_checked)
@@ -171,6 +174,8 @@ void server::on_client(std::uint64_t id)
         drop_client(id);
         return;
     }
+    if (m.type != proto::msg::flow_confirm)
+        abandon_grant(id); // a grant not confirmed first never will be
     try {
         dispatch(*c, m);
     } catch (const proto::malformed& e) {
@@ -208,6 +213,7 @@ void server::drop_client(std::uint64_t id)
     auto mine = [id](const auto& p) { return p.client == id; };
     accepts_.remove_if(mine);
     allocs_.remove_if(mine);
+    abandon_grant(id);
     // A process that connects again after closing all its connections is
     // announced again, as a process that restarted would be.
     pid_t pid = it->second.pid;

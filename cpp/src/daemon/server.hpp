@@ -9,12 +9,14 @@
 // through pidfds, so their state goes when they die.
 #pragma once
 
+#include "new_flow.hpp"
 #include "registry.hpp"
 #include "relay.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/unique_fd.hpp"
 #include "runtime/wire.hpp"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -28,10 +30,16 @@ namespace ouroboros::daemon {
 
 using clock = std::chrono::steady_clock;
 
+// RLIMIT_NOFILE as the daemon got it (it raises its own soft limit).
+inline rlimit inherited_nofile{RLIM_INFINITY, RLIM_INFINITY};
+
 // How long an allocation waits for a bound process that is alive but busy
 // to accept before an auto-start program is started for it (the IRMd's
 // IRMD_REQ_ARR_TIMEOUT).
 inline constexpr std::chrono::milliseconds autostart_grace{1000};
+// How long a granted allocation waits for the allocator's confirmation
+// (which a live allocator sends at once) before it is abandoned.
+inline constexpr std::chrono::seconds confirm_wait{5};
 
 struct client {
     std::uint64_t id = 0;
@@ -56,6 +64,18 @@ struct pending_alloc {
     bool grace_checked = false;  // matched once after start_at
     pid_t started = 0;           // the program instance it waits for
     std::string key{}; // the allocator's public key, relayed to the acceptor
+    bool confirm = false; // the acceptor waits for the allocator's flow_confirm
+};
+
+// A flow whose allocator (one that asked to confirm) has its end and has
+// not confirmed it yet (proto::flow_confirm); the acceptor gets the
+// other end only then.
+struct pending_grant {
+    std::uint64_t id; // the flow's
+    clock::time_point confirm_by; // else it is abandoned
+    pending_alloc alloc;
+    pending_accept accept;
+    new_flow flow; // our copies of the acceptor's end, the page, the eventfd
 };
 
 // A program the daemon started for an allocation.
@@ -99,6 +119,7 @@ private:
     void on(client& c, const proto::flow_alloc& req);
     void on(client& c, const proto::flow_accept& req);
     void on(client& c, const proto::flow_join& req);
+    void on(client& c, const proto::flow_confirm& req);
     void on(client& c, const proto::daemon_info& req);
     void on(client& c, const proto::daemon_stop& req);
     template <class Request> void on(client& c, const Request& req);
@@ -124,6 +145,12 @@ private:
     // --- flows (server_flows.cpp)
     void match_pending();
     bool grant(const pending_alloc& a, const pending_accept& acc);
+    // Sends the acceptor its end. False when it is gone.
+    bool hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pending_accept& acc,
+                          const new_flow& f);
+    // The allocator left or did something else instead of confirming: the
+    // acceptor's request goes back to waiting.
+    void abandon_grant(std::uint64_t allocator);
     void expire_pending();
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
     bool autostart_due() const;
@@ -168,6 +195,8 @@ private:
     relay relay_;
     std::list<pending_accept> accepts_;
     std::list<pending_alloc> allocs_;
+    std::map<std::uint64_t, pending_grant> grants_; // by allocator client
+    bool rematch_ = false; // an accept came back: match again (run())
     std::vector<std::uint64_t> doomed_;
     std::uint64_t next_client_ = 1;
     std::uint64_t next_flow_ = 1;

@@ -97,6 +97,7 @@ std::string describe_status(int status)
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL); // the daemon ignores it; exec keeps ignored signals ignored
+    ::setrlimit(RLIMIT_NOFILE, &inherited_nofile);
     ::dup2(devnull, 0);
     ::dup2(log, 1);
     ::dup2(log, 2);

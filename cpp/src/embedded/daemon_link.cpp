@@ -98,45 +98,66 @@ std::string other_version_message(const std::string& dir, const std::string& why
 
 } // namespace
 
-int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
+int daemon_call::start(proto::writer& request)
 {
-    const std::string dir = runtime::runtime_dir();
-    runtime::unique_fd conn;
+    dir_ = runtime::runtime_dir();
     bool pooled = false;
-    int rc = take(dir, conn, pooled);
+    int rc = take(dir_, conn_, pooled);
     if (rc < 0)
         return rc == -EINTR ? rc : -errc::irmd;
 
-    rc = proto::send_message(conn.get(), request);
+    rc = proto::send_message(conn_.get(), request);
     if (rc < 0 && pooled) {
         // The daemon behind a pooled connection went away before it saw the
         // request, so sending it again on a fresh connection is safe.
-        conn.reset();
+        conn_.reset();
         pooled = false;
-        if (int r = take(dir, conn, pooled); r < 0)
+        if (int r = take(dir_, conn_, pooled); r < 0)
             return r == -EINTR ? r : -errc::irmd;
-        rc = proto::send_message(conn.get(), request);
+        rc = proto::send_message(conn_.get(), request);
     }
     if (rc < 0) {
+        conn_.reset();
         detail::set_error_detail("cannot send to the runtime daemon: " + ouroboros::strerror(-rc));
         return -errc::irmd;
     }
+    return 0;
+}
 
-    rc = wait_readable(conn.get(), wait);
+int daemon_call::finish(proto::message& reply, timeout wait)
+{
+    int rc = wait_readable(conn_.get(), wait);
     if (rc == -EINTR)
         return rc; // the connection closes: the daemon drops the request
     if (rc == -ETIMEDOUT) {
         detail::set_error_detail("the runtime daemon did not answer in time");
         return -errc::irmd;
     }
+    return read_reply(reply);
+}
+
+int daemon_call::try_finish(proto::message& reply)
+{
+    pollfd p{conn_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0)
+        return -EAGAIN;
+    return read_reply(reply);
+}
+
+int daemon_call::read_reply(proto::message& reply)
+{
     std::string why;
-    rc = proto::recv_message(conn.get(), reply, &why);
+    int rc = proto::recv_message(conn_.get(), reply, &why);
+    if (rc < 0)
+        conn_.reset(); // whatever follows on it cannot be trusted
+    else
+        answered_ = true;
     if (rc == -ECONNRESET) {
         detail::set_error_detail("the runtime daemon closed the connection (did it exit?)");
         return -errc::irmd;
     }
     if (rc == -EPROTONOSUPPORT) {
-        detail::set_error_detail(other_version_message(dir, why));
+        detail::set_error_detail(other_version_message(dir_, why));
         return -errc::irmd;
     }
     if (rc < 0) {
@@ -144,8 +165,6 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
                                  (why.empty() ? ouroboros::strerror(-rc) : why));
         return -errc::irmd;
     }
-    give_back(dir, std::move(conn));
-
     if (reply.type == proto::msg::error) {
         try {
             auto r = reply.read();
@@ -158,6 +177,33 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
         }
     }
     return 0;
+}
+
+int daemon_call::send(proto::writer& message)
+{
+    int rc = proto::send_message(conn_.get(), message);
+    if (rc < 0) {
+        conn_.reset();
+        detail::set_error_detail("cannot send to the runtime daemon: " + ouroboros::strerror(-rc));
+        return -errc::irmd;
+    }
+    return 0;
+}
+
+void daemon_call::done() noexcept
+{
+    if (conn_ && answered_)
+        give_back(dir_, std::move(conn_));
+}
+
+int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
+{
+    daemon_call call;
+    int rc = call.start(request);
+    if (rc == 0)
+        rc = call.finish(reply, wait);
+    call.done(); // an error record ends the exchange cleanly too
+    return rc;
 }
 
 } // namespace ouroboros::embedded

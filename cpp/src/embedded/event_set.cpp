@@ -92,6 +92,11 @@ public:
 
     void wake() noexcept override { signal(wake_.get()); }
 
+    // The epoll set itself: readable when a member's socket or eventfd,
+    // or the cancel or wake eventfd, has something. (Rests of partially
+    // read SDUs do not show: wait() with a zero timeout first.)
+    int pollable_fd() const noexcept override { return ep_.get(); }
+
     int wait(std::vector<detail::event>& out, timeout t) override
     {
         const auto deadline = t ? clock::now() + *t : clock::time_point::max();

@@ -40,11 +40,12 @@ std::string to_octal(std::uint32_t v)
     return buf;
 }
 
-} // namespace
-
-// ------------------------------------------------------------------ flows
-
-int embedded_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
+// A flow_alloc request and our half of its key exchange. `confirm`: the
+// acceptor gets its end only after we have ours (proto::flow_confirm), so
+// that the request can be given up safely; a blocking allocation saves
+// that daemon round. 0 or -errno.
+int alloc_request(const std::string& dst, const qos_spec* qos, timeout t, bool confirm,
+                  proto::flow_alloc& request, key_pair& keys)
 {
     qos_spec q = qos ? *qos : qos_spec{};
     if (supported_cypher_bits(q.cypher_s, q.cypher_s) < 0) {
@@ -53,26 +54,26 @@ int embedded_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
         return -errc::crypt;
     }
     // An encrypted flow needs our half of the key exchange.
-    key_pair keys;
     if (q.cypher_s > 0)
         if (int rc = keys.generate(); rc < 0)
             return rc;
     std::optional<qos_spec> asked;
     if (qos)
         asked = q;
-    proto::flow_alloc request{dst, asked, timeout_ns(t), keys.public_key()};
-    return request_flow(flows_, request, std::move(keys), qos, t);
+    request = proto::flow_alloc{dst, asked, timeout_ns(t), keys.public_key(), confirm};
+    return 0;
 }
 
-int embedded_flows::flow_accept(qos_spec* qos, timeout t)
+// Only the allocator knows whether the flow will be encrypted, so an
+// accept offers no key: for an encrypted flow, install_flow() makes one
+// after the grant and sends it over the flow itself.
+proto::flow_accept accept_request(timeout t)
 {
-    // Only the allocator knows whether the flow will be encrypted, so an
-    // accept offers no key: for an encrypted flow, request_flow() makes
-    // one after the grant and sends it over the flow itself.
-    return request_flow(flows_, proto::flow_accept{timeout_ns(t)}, key_pair(), qos, t);
+    return proto::flow_accept{timeout_ns(t)};
 }
 
-int embedded_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
+int join_request(const std::string& dst, const qos_spec* qos, timeout t,
+                 proto::flow_join& request)
 {
     if (qos && qos->cypher_s > 0) {
         // As Ouroboros 0.21: a broadcast layer has no pair of ends to
@@ -83,7 +84,59 @@ int embedded_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     std::optional<qos_spec> asked;
     if (qos)
         asked = *qos;
-    return request_flow(flows_, proto::flow_join{dst, asked, timeout_ns(t)}, key_pair(), qos, t);
+    request = proto::flow_join{dst, asked, timeout_ns(t)};
+    return 0;
+}
+
+} // namespace
+
+// ------------------------------------------------------------------ flows
+
+int embedded_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
+{
+    proto::flow_alloc request;
+    key_pair keys;
+    if (int rc = alloc_request(dst, qos, t, /*confirm=*/false, request, keys); rc < 0)
+        return rc;
+    return request_flow(flows_, request, std::move(keys), qos, t);
+}
+
+int embedded_flows::flow_accept(qos_spec* qos, timeout t)
+{
+    return request_flow(flows_, accept_request(t), key_pair(), qos, t);
+}
+
+int embedded_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
+{
+    proto::flow_join request;
+    if (int rc = join_request(dst, qos, t, request); rc < 0)
+        return rc;
+    return request_flow(flows_, request, key_pair(), qos, t);
+}
+
+std::unique_ptr<detail::pending_flow>
+embedded_flows::start_flow_request(detail::request_kind kind, const std::string& dst,
+                                   const qos_spec* qos, timeout t, int& err)
+{
+    switch (kind) {
+    case detail::request_kind::alloc: {
+        proto::flow_alloc request;
+        key_pair keys;
+        if (err = alloc_request(dst, qos, t, /*confirm=*/true, request, keys); err < 0)
+            return nullptr;
+        return embedded::start_flow_request(flows_, request, std::move(keys), err);
+    }
+    case detail::request_kind::accept:
+        return embedded::start_flow_request(flows_, accept_request(t), key_pair(), err);
+    case detail::request_kind::join: {
+        proto::flow_join request;
+        if (err = join_request(dst, qos, t, request); err < 0)
+            return nullptr;
+        return embedded::start_flow_request(flows_, request, key_pair(), err);
+    }
+    }
+    err = -EINVAL;
+    return nullptr;
 }
 
 int embedded_flows::flow_dealloc(int fd)

@@ -17,6 +17,11 @@ public:
     int flow_join(const std::string& dst, qos_spec* qos, timeout t) override;
     int flow_dealloc(int fd) override;
     void flow_interrupt(int fd) noexcept override;
+    // Flow requests for event loops (flow_install.hpp).
+    std::unique_ptr<detail::pending_flow> start_flow_request(detail::request_kind kind,
+                                                             const std::string& dst,
+                                                             const qos_spec* qos, timeout t,
+                                                             int& err) override;
 
     ssize_t flow_read(int fd, void* buf, std::size_t count) override;
     ssize_t flow_write(int fd, const void* buf, std::size_t count) override;

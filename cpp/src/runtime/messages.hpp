@@ -5,7 +5,8 @@
 // A request names its message type (`id` and `label`), says what it does
 // (`what`) and what the daemon answers (`reply`). Replies are `ok` records whose body is
 // the reply struct, `flow_granted` (with the flow's descriptors), or an
-// `error_reply` for any request. Adding a message: a struct here, an entry
+// `error_reply` for any request; a message whose reply is `no_reply` gets
+// none. Adding a message: a struct here, an entry
 // in `requests`, a handler in the daemon (server.hpp), a call in the
 // library.
 #pragma once
@@ -51,6 +52,9 @@ struct pid_and_name {
 };
 
 // --- replies --------------------------------------------------------------
+
+// The reply of a message that gets none (flow_confirm).
+struct no_reply : no_fields {};
 
 // A success with nothing to tell.
 struct ok : no_fields {
@@ -98,13 +102,30 @@ struct flow_alloc {
     std::optional<qos_spec> qos; // none: the default spec
     std::int64_t timeout_ns = -1; // -1: no limit
     std::string public_key;       // X25519; "" unless qos.cypher_s > 0
+    // The allocator answers the grant with flow_confirm; the acceptor gets
+    // its end only then. Without it the acceptor gets its end first (one
+    // daemon round less per allocation).
+    bool confirm = false;
     template <class S, class V> static void fields(S& s, V&& v)
     {
         v("name", s.name);
         v("qos", s.qos);
         v("timeout_ns", s.timeout_ns);
         v("public_key", s.public_key);
+        v("confirm", s.confirm);
     }
+};
+
+struct flow_confirm {
+    static constexpr msg id = msg::flow_confirm;
+    static constexpr const char* label = "flow_confirm";
+    static constexpr const char* what =
+        "Confirm the grant of a flow_alloc that asked to: only now does the acceptor get its "
+        "end, so an allocation given up before (its connection closed, or another request "
+        "sent on it) leaves no flow at either end, and the accept waits on";
+    using reply = no_reply;
+    std::uint64_t flow_id = 0; // the grant's
+    template <class S, class V> static void fields(S& s, V&& v) { v("flow_id", s.flow_id); }
 };
 
 struct flow_accept {
@@ -435,10 +456,11 @@ struct daemon_stop : no_fields {
 template <class... R> struct type_list {};
 
 using requests =
-    type_list<flow_alloc, flow_accept, flow_join, ipcp_create, ipcp_destroy, ipcp_list,
-              ipcp_bootstrap, ipcp_enroll, ipcp_connect, ipcp_disconnect, name_create,
-              name_destroy, name_list, name_reg, name_unreg, bind_program, unbind_program,
-              bind_process, unbind_process, binding_list, daemon_info, daemon_stop>;
+    type_list<flow_alloc, flow_accept, flow_join, flow_confirm, ipcp_create, ipcp_destroy,
+              ipcp_list, ipcp_bootstrap, ipcp_enroll, ipcp_connect, ipcp_disconnect,
+              name_create, name_destroy, name_list, name_reg, name_unreg, bind_program,
+              unbind_program, bind_process, unbind_process, binding_list, daemon_info,
+              daemon_stop>;
 
 // Decodes the body of a record of type `id` as the matching request and
 // calls f with it. False for a type that is no request; throws malformed

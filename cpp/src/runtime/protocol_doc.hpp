@@ -6,6 +6,7 @@
 #include "messages.hpp"
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace ouroboros::proto {
@@ -41,8 +42,12 @@ template <class R> void request(std::string& out)
     out += "### " + std::string(R::label) + " (" + std::to_string(static_cast<int>(R::id)) +
            ")\n\n" + R::what + ".\n\n";
     table(out, rows_of<R>());
-    out += "Reply: " + std::string(reply_kind(R::reply::id)) + "\n\n";
-    table(out, rows_of<typename R::reply>());
+    if constexpr (std::is_same_v<typename R::reply, no_reply>) {
+        out += "No reply.\n\n";
+    } else {
+        out += "Reply: " + std::string(reply_kind(R::reply::id)) + "\n\n";
+        table(out, rows_of<typename R::reply>());
+    }
 }
 
 template <class... R> void requests(std::string& out, type_list<R...>)

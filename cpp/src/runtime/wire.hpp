@@ -23,8 +23,9 @@ namespace ouroboros::proto {
 
 inline constexpr std::uint16_t magic = 0x4f37; // "O7"
 // 4: messages from field lists; bootstrap and name requests carry the whole
-// configuration.
-inline constexpr std::uint16_t version = 4;
+// configuration. 5: allocations that confirm (flow_alloc.confirm,
+// flow_confirm).
+inline constexpr std::uint16_t version = 5;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_body = 60 * 1024;
 inline constexpr std::size_t max_string = 4096;
@@ -40,6 +41,7 @@ enum class msg : std::uint16_t {
     flow_alloc = 10,
     flow_accept = 11,
     flow_join = 12,
+    flow_confirm = 13,
     // IPCPs
     ipcp_create = 20,
     ipcp_destroy = 21,

@@ -35,8 +35,10 @@ public:
         if (!fset_has(set_, fd)) {
             int rc = fset_add(set_, fd);
             if (rc == -EPERM)
-                detail::set_error_detail("the flow is in another flow set already; Ouroboros "
-                                         "puts a flow in one flow set at a time");
+                detail::set_error_detail("the flow is in another flow set already (or has a "
+                                         "descriptor, fileno(), e.g. an asyncio flow, which "
+                                         "needs the library's own set); Ouroboros puts a "
+                                         "flow in one flow set at a time");
             if (rc < 0)
                 return from_library(rc);
         }

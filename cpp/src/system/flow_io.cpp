@@ -140,6 +140,16 @@ ssize_t system_flows::read_sliced(int fd, flow_state& f, void* buf, std::size_t 
 
 ssize_t system_flows::flow_read(int fd, void* buf, std::size_t count)
 {
+    ssize_t n = read_sdu(fd, buf, count);
+    // A flow with a descriptor: clear it, then look once more for what came
+    // meanwhile (its event sets the descriptor again).
+    if (n == -EAGAIN && pollable_.clear(fd))
+        n = read_sdu(fd, buf, count);
+    return n;
+}
+
+ssize_t system_flows::read_sdu(int fd, void* buf, std::size_t count)
+{
     flow_state* f = state(fd);
     if (f == nullptr)
         return missing(fd);

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 namespace ouroboros::system {
@@ -54,6 +55,26 @@ int allocation_failed(int rc, timeout t, clock::time_point start, bool join = fa
         set_error_detail("the IRMd knows no such name");
     return rc;
 }
+
+// Ouroboros 0.23's flow_alloc() fails (ECRYPT, or it times out) when
+// threads of one process allocate at once, so allocations and joins take
+// turns. Waits for the turn in slices (Ctrl-C) and within `t`, which it
+// shortens by the wait. 0 or -errno.
+int take_turn(std::unique_lock<std::timed_mutex>& turn, timeout& t)
+{
+    const deadline end(t);
+    while (!turn.try_lock_for(io_slice)) {
+        if (end.passed())
+            return -ETIMEDOUT;
+        if (detail::interrupted())
+            return -EINTR;
+    }
+    if (t)
+        t = end.slice(*t);
+    return 0;
+}
+
+std::timed_mutex allocating;
 
 // The library's form of an optional QoS spec: 0, or -errno.
 int library_qos(const qos_spec* qos, qosspec_t& out)
@@ -107,6 +128,9 @@ int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
+        return rc;
     timespec ts;
     const auto start = clock::now();
     // Not sliced: each slice would be a new allocation. The IRMd bounds the
@@ -145,6 +169,9 @@ int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
+        return rc;
     timespec ts;
     const auto start = clock::now();
 #if O7S_FLOW_JOIN_TAKES_QOS
@@ -165,6 +192,7 @@ int system_flows::flow_dealloc(int fd)
     std::unique_ptr<flow_state> f(flows_.take(fd));
     if (!f)
         return missing(fd);
+    pollable_.forget(fd);
     // The library waits, without end, until the peer has read everything
     // we sent: give a live peer a moment, then leave it to parked_flows.
     std::size_t queued = 0;
@@ -280,13 +308,7 @@ int system_flows::pollable_fd(int fd)
 {
     if (state(fd) == nullptr)
         return missing(fd);
-    // An eventfd fed from the library's event queue would need a flow set
-    // of its own, and Ouroboros lets a flow be in one flow set only: it
-    // would take the flow away from the caller's FlowSet.
-    set_error_detail("flows of the system backend are not kernel descriptors (they live in "
-                     "libouroboros-dev), so they cannot be polled with select/poll/asyncio; "
-                     "wait on several flows with a FlowSet (fevent) instead");
-    return -ENOTSUP;
+    return pollable_.descriptor_of(fd); // pollable_flows.hpp
 }
 
 } // namespace ouroboros::system

@@ -17,6 +17,7 @@
 
 #include "ouroboros_c.hpp"
 #include "parked_flows.hpp"
+#include "pollable_flows.hpp"
 
 #include "runtime/flow_table.hpp"
 
@@ -138,10 +139,13 @@ private:
     int ensure_slice(int fd, flow_state& f, detail::direction d, std::chrono::nanoseconds slice);
     // One library read (of a whole SDU: count > max SDU), in slices.
     ssize_t read_sliced(int fd, flow_state& f, void* buf, std::size_t count);
+    // flow_read() without the pollable descriptor's part.
+    ssize_t read_sdu(int fd, void* buf, std::size_t count);
 
     const system_irm& irm_;
     runtime::flow_table<flow_state> flows_;
     parked_flows parked_;
+    pollable_flows pollable_; // descriptors for flows asked for one
 };
 
 } // namespace ouroboros::system

@@ -56,6 +56,29 @@ public:
     // Makes a wait in progress (or the next one) return, with or without
     // events: the wrapper has events of its own to deliver.
     virtual void wake() noexcept = 0;
+    // A kernel fd that polls readable when wait() would return at once
+    // (for event loops, which then wait() with a zero timeout), or
+    // -ENOTSUP where the backend has none.
+    virtual int pollable_fd() const noexcept { return -ENOTSUP; }
+};
+
+enum class request_kind { alloc, accept, join };
+
+// A flow request (alloc, accept, join) in progress that never blocks, for
+// event loops: watch fd() for readability, then call poll(). Destroying
+// it gives the request up; an allocation given up before poll() returned
+// its flow leaves no flow at either end.
+class pending_flow {
+public:
+    virtual ~pending_flow() = default;
+    // Polls readable when poll() can make progress. It may change after a
+    // poll() that returned -EAGAIN.
+    virtual int fd() const noexcept = 0;
+    // The flow descriptor once the flow is allocated (`qos` as for
+    // flow_alloc: the flow's QoS, may be nullptr), -EAGAIN while it is not
+    // yet, or -errno. Called again after it returned a flow or an error,
+    // it returns -EALREADY.
+    virtual int poll(qos_spec* qos) = 0;
 };
 
 enum class direction { rcv, snd };
@@ -119,6 +142,14 @@ public:
     // (bounded by the read timeout) before it sleeps. Zero turns it off.
     virtual int set_busy_poll(int fd, std::chrono::nanoseconds budget);
     virtual int get_busy_poll(int fd, std::chrono::nanoseconds& budget);
+    // Starts a flow request that never blocks (`dst` and `qos` as for
+    // flow_alloc/flow_join; accept ignores them). nullptr with -errno in
+    // `err` on failure; -ENOTSUP (the default) where the backend has no
+    // such requests, and callers run the blocking calls on a thread.
+    virtual std::unique_ptr<pending_flow> start_flow_request(request_kind kind,
+                                                             const std::string& dst,
+                                                             const qos_spec* qos, timeout t,
+                                                             int& err);
 };
 
 // --- default implementations of the extensions -------------------------
@@ -168,6 +199,16 @@ inline int flow_backend::get_busy_poll(int, std::chrono::nanoseconds& budget)
 {
     budget = std::chrono::nanoseconds(0);
     return 0;
+}
+
+inline std::unique_ptr<pending_flow> flow_backend::start_flow_request(request_kind,
+                                                                      const std::string&,
+                                                                      const qos_spec*, timeout,
+                                                                      int& err)
+{
+    set_error_detail("this backend has no non-blocking flow requests");
+    err = -ENOTSUP;
+    return nullptr;
 }
 
 } // namespace ouroboros::detail
