@@ -24,16 +24,11 @@ clock::time_point deadline_from(std::int64_t timeout_ns)
 
 } // namespace
 
-void server::flow_alloc(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_alloc& req)
 {
-    std::string name = r.str();
-    bool has_qos = r.u8() != 0;
-    qos_spec qos = r.qos();
-    std::int64_t timeout_ns = r.i64();
-    std::string key = r.str();
-    r.end();
-    if (!has_qos)
-        qos = qos_spec{};
+    const std::string& name = req.name;
+    const qos_spec qos = req.qos.value_or(qos_spec{});
+    const std::int64_t timeout_ns = req.timeout_ns;
 
     std::string why;
     std::vector<pid_t> servers;
@@ -45,7 +40,8 @@ void server::flow_alloc(client& c, proto::reader& r)
     c.waiting = true;
     const auto now = clock::now();
     pending_alloc a{c.id, c.pid, name, qos, deadline_from(timeout_ns), now + autostart_grace};
-    a.key = std::move(key);
+    a.key = req.public_key;
+    a.confirm = req.confirm;
     allocs_.push_back(std::move(a));
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
@@ -53,30 +49,23 @@ void server::flow_alloc(client& c, proto::reader& r)
         expire_pending();
 }
 
-void server::flow_accept(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_accept& req)
 {
-    std::int64_t timeout_ns = r.i64();
-    std::string key = r.str();
-    r.end();
+    const std::int64_t timeout_ns = req.timeout_ns;
     c.waiting = true;
     auto started = children_.find(c.pid);
     if (started != children_.end())
         started->second.accepted = true;
-    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns), std::move(key)});
+    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns)});
     match_pending();
     if (timeout_ns == 0)
         expire_pending();
 }
 
-void server::flow_join(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_join& req) // joining never waits
 {
-    std::string layer = r.str();
-    bool has_qos = r.u8() != 0;
-    qos_spec qos = r.qos();
-    r.i64(); // joining never waits
-    r.end();
-    if (!has_qos)
-        qos = qos_spec{};
+    const std::string& layer = req.layer;
+    qos_spec qos = req.qos.value_or(qos_spec{});
 
     std::string why;
     if (int rc = registry::check_name(layer, why); rc < 0)
@@ -93,16 +82,14 @@ void server::flow_join(client& c, proto::reader& r)
                                "reaches names registered in a local layer)");
 
     std::uint64_t id = next_flow_++;
-    util::unique_fd sock, page;
+    runtime::unique_fd sock, page;
     if (int rc = relay_.join(ipcp->id, c.pid, id, sock, page, why); rc < 0)
         return reply_error(c, -rc, why);
     // The relay is no peer that could time out: no peer timeout here.
     qos.timeout = 0;
-    proto::writer w(proto::msg::flow_granted);
-    w.u64(id).u8(0).qos(qos);
     int fds[2] = {sock.get(), page.get()};
     // Should this fail, our end closes with `sock` and the relay drops it.
-    if (send(c, w, fds, 2))
+    if (reply(c, proto::flow_granted{id, 0, qos, ""}, fds, 2))
         O7S_INFO("flow %llu: %d joined broadcast layer '%s' (%zu members)",
                  static_cast<unsigned long long>(id), static_cast<int>(c.pid), layer.c_str(),
                  relay_.members_of(ipcp->id));
@@ -161,8 +148,9 @@ bool server::autostart_due() const
     });
 }
 
-// Hands the two ends of a new flow out. False when the acceptor is gone,
-// in which case the allocation keeps waiting for another one.
+// Hands the allocator its end of a new flow; the acceptor gets the other
+// one when the allocator confirms (flow_confirm). False when the acceptor
+// is gone, in which case the allocation keeps waiting for another one.
 bool server::grant(const pending_alloc& a, const pending_accept& acc)
 {
     client* acceptor = find(acc.client);
@@ -175,6 +163,7 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     std::string why;
     if (int rc = make_flow(id, f, why); rc < 0) {
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
+        accepts_.push_front(acc);
         fail_alloc(a, -rc, why);
         return true;
     }
@@ -184,30 +173,82 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         int err = errno;
         why = std::string("cannot create the flow's eventfd: ") + std::strerror(err);
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
+        accepts_.push_front(acc);
         fail_alloc(a, err, why);
         return true;
     }
 
-    // Each end gets the public key the other sent with its request (today
-    // only allocators send one; see embedded/flow_crypto.hpp).
-    proto::writer to_acceptor(proto::msg::flow_granted);
-    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
-    int fds_acceptor[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
-    acceptor->waiting = false;
-    if (!send(*acceptor, to_acceptor, fds_acceptor, 3))
-        return false; // try another acceptor
-
-    proto::writer to_allocator(proto::msg::flow_granted);
-    to_allocator.u64(id).u8(0).qos(a.qos).str(acc.key);
+    // The allocator gets no key: an encrypted flow's acceptor sends its own
+    // over the flow itself (embedded/flow_install.cpp).
+    const proto::flow_granted to_allocator{id, 0, a.qos, ""};
     int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
+    if (!a.confirm) {
+        if (!hand_to_acceptor(id, a, acc, f))
+            return false; // try another acceptor
+        allocator->waiting = false;
+        // Should this fail, the acceptor sees the flow go down at once.
+        reply(*allocator, to_allocator, fds_allocator, 3);
+        return true;
+    }
     allocator->waiting = false;
-    // Should this fail, the acceptor sees the flow go down at once.
-    send(*allocator, to_allocator, fds_allocator, 3);
+    if (!reply(*allocator, to_allocator, fds_allocator, 3)) {
+        accepts_.push_front(acc); // the allocator is gone: nobody saw the flow
+        return true;
+    }
+    f.end[0].reset();
+    grants_[a.client] = pending_grant{id, clock::now() + confirm_wait, a, acc, std::move(f)};
+    return true;
+}
 
+bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pending_accept& acc,
+                              const new_flow& f)
+{
+    client* acceptor = find(acc.client);
+    if (acceptor == nullptr)
+        return false;
+    // The acceptor gets the allocator's public key (an encrypted flow's);
+    // its own goes over the flow itself (embedded/flow_install.cpp).
+    int fds[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
+    acceptor->waiting = false;
+    if (!reply(*acceptor, proto::flow_granted{id, 1, a.qos, a.key}, fds, 3))
+        return false;
     registry_.served(a.name, acc.pid);
     O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
              static_cast<int>(a.pid), a.name.c_str(), static_cast<int>(acc.pid));
     return true;
+}
+
+void server::on(client& c, const proto::flow_confirm& req)
+{
+    const std::uint64_t id = req.flow_id;
+    auto it = grants_.find(c.id);
+    // A grant whose acceptor timed out meanwhile is gone: the allocator's
+    // end has hung up already.
+    if (it == grants_.end() || it->second.id != id)
+        return;
+    pending_grant g = std::move(it->second);
+    grants_.erase(it);
+    if (hand_to_acceptor(id, g.alloc, g.accept, g.flow))
+        return;
+    // The acceptor left between the grant and the confirmation: the
+    // allocator's end hangs up when our copy of the other end closes.
+    O7S_INFO("flow %llu: the accepting process %d left before it got the flow",
+             static_cast<unsigned long long>(id), static_cast<int>(g.accept.pid));
+}
+
+void server::abandon_grant(std::uint64_t allocator)
+{
+    auto it = grants_.find(allocator);
+    if (it == grants_.end())
+        return;
+    O7S_INFO("flow %llu: the allocating process %d gave up; '%s' is accepting again",
+             static_cast<unsigned long long>(it->second.id),
+             static_cast<int>(it->second.alloc.pid), it->second.alloc.name.c_str());
+    if (find(it->second.accept.client) != nullptr) {
+        accepts_.push_front(it->second.accept);
+        rematch_ = true;
+    }
+    grants_.erase(it);
 }
 
 void server::expire_pending()
@@ -230,6 +271,12 @@ void server::expire_pending()
                        "no process bound to '" + a->name + "' accepted the flow in time");
         a = allocs_.erase(a);
     }
+    std::vector<std::uint64_t> unconfirmed;
+    for (const auto& [allocator, g] : grants_)
+        if (g.confirm_by <= now)
+            unconfirmed.push_back(allocator);
+    for (std::uint64_t allocator : unconfirmed)
+        abandon_grant(allocator); // its accept may expire below
     for (auto acc = accepts_.begin(); acc != accepts_.end();) {
         if (acc->deadline > now) {
             ++acc;

@@ -1,15 +1,16 @@
 // flows.cpp - allocation, deallocation and flow control over
 // libouroboros-dev.
-#include "system_backend.hpp"
+#include "system_flows.hpp"
+#include "system_irm.hpp"
 
 #include "errno_map.hpp"
 #include "qos_map.hpp"
-#include "system_probe.hpp"
 
 #include <o7s/error.hpp>
 
 #include <cerrno>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 namespace ouroboros::system {
@@ -55,6 +56,26 @@ int allocation_failed(int rc, timeout t, clock::time_point start, bool join = fa
     return rc;
 }
 
+// Ouroboros 0.23's flow_alloc() fails (ECRYPT, or it times out) when
+// threads of one process allocate at once, so allocations and joins take
+// turns. Waits for the turn in slices (Ctrl-C) and within `t`, which it
+// shortens by the wait. 0 or -errno.
+int take_turn(std::unique_lock<std::timed_mutex>& turn, timeout& t)
+{
+    const deadline end(t);
+    while (!turn.try_lock_for(io_slice)) {
+        if (end.passed())
+            return -ETIMEDOUT;
+        if (detail::interrupted())
+            return -EINTR;
+    }
+    if (t)
+        t = end.slice(*t);
+    return 0;
+}
+
+std::timed_mutex allocating;
+
 // The library's form of an optional QoS spec: 0, or -errno.
 int library_qos(const qos_spec* qos, qosspec_t& out)
 {
@@ -63,17 +84,6 @@ int library_qos(const qos_spec* qos, qosspec_t& out)
 }
 
 } // namespace
-
-int irmd_failure()
-{
-    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, std::chrono::seconds(2));
-    if (!p.answering) {
-        set_error_detail(p.problem);
-        return -errc::irmd;
-    }
-    set_error_detail("the IRMd refused the request (its log may say why)");
-    return -EPERM;
-}
 
 timespec to_timespec(std::chrono::nanoseconds d) noexcept
 {
@@ -85,14 +95,14 @@ timespec to_timespec(std::chrono::nanoseconds d) noexcept
     return ts;
 }
 
-system_backend::~system_backend() = default;
+system_flows::~system_flows() = default;
 
-int system_backend::missing(int fd) noexcept
+int system_flows::missing(int fd) noexcept
 {
     return fd < 0 ? -EBADF : -errc::not_allocated;
 }
 
-int system_backend::adopt(int fd)
+int system_flows::adopt(int fd)
 {
     auto f = std::make_unique<flow_state>();
     if (!flows_.put(fd, f.get())) {
@@ -105,9 +115,9 @@ int system_backend::adopt(int fd)
     return fd;
 }
 
-int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
 {
-    if (OUROBOROS_VERSION_MINOR >= 23 && bound_to_self(dst)) {
+    if (OUROBOROS_VERSION_MINOR >= 23 && irm_.bound_to_self(dst)) {
         // The IRMd would connect this process to itself directly, which
         // fails on both ends and can leave the layer's IPCP stuck.
         set_error_detail("this process is bound to '" + dst + "' itself, and Ouroboros " +
@@ -117,6 +127,9 @@ int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     }
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
+        return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
         return rc;
     timespec ts;
     const auto start = clock::now();
@@ -130,7 +143,7 @@ int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     return adopt(fd);
 }
 
-int system_backend::flow_accept(qos_spec* qos, timeout t)
+int system_flows::flow_accept(qos_spec* qos, timeout t)
 {
     const deadline end(t);
     for (;;) {
@@ -151,10 +164,13 @@ int system_backend::flow_accept(qos_spec* qos, timeout t)
     }
 }
 
-int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
 {
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
+        return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
         return rc;
     timespec ts;
     const auto start = clock::now();
@@ -171,11 +187,12 @@ int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     return adopt(fd);
 }
 
-int system_backend::flow_dealloc(int fd)
+int system_flows::flow_dealloc(int fd)
 {
     std::unique_ptr<flow_state> f(flows_.take(fd));
     if (!f)
         return missing(fd);
+    pollable_.forget(fd);
     // The library waits, without end, until the peer has read everything
     // we sent: give a live peer a moment, then leave it to parked_flows.
     std::size_t queued = 0;
@@ -197,13 +214,13 @@ int system_backend::flow_dealloc(int fd)
     return 0;
 }
 
-void system_backend::flow_interrupt(int fd) noexcept
+void system_flows::flow_interrupt(int fd) noexcept
 {
     if (flow_state* f = state(fd))
         f->interrupt.store(true);
 }
 
-int system_backend::set_timeout(int fd, direction d, timeout t)
+int system_flows::set_timeout(int fd, direction d, timeout t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -214,7 +231,7 @@ int system_backend::set_timeout(int fd, direction d, timeout t)
     return 0;
 }
 
-int system_backend::get_timeout(int fd, direction d, timeout& t)
+int system_flows::get_timeout(int fd, direction d, timeout& t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -224,7 +241,7 @@ int system_backend::get_timeout(int fd, direction d, timeout& t)
     return 0;
 }
 
-int system_backend::set_flags(int fd, flow_flags fl)
+int system_flows::set_flags(int fd, flow_flags fl)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -236,7 +253,7 @@ int system_backend::set_flags(int fd, flow_flags fl)
     return rc;
 }
 
-int system_backend::get_flags(int fd, flow_flags& fl)
+int system_flows::get_flags(int fd, flow_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -246,7 +263,7 @@ int system_backend::get_flags(int fd, flow_flags& fl)
     return rc;
 }
 
-int system_backend::get_qos(int fd, qos_spec& q)
+int system_flows::get_qos(int fd, qos_spec& q)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -257,14 +274,14 @@ int system_backend::get_qos(int fd, qos_spec& q)
     return rc;
 }
 
-int system_backend::queue_len(int fd, direction d, std::size_t& n)
+int system_flows::queue_len(int fd, direction d, std::size_t& n)
 {
     if (state(fd) == nullptr)
         return missing(fd);
     return from_library(fccntl(fd, d == direction::rcv ? FLOWGRXQLEN : FLOWGTXQLEN, &n));
 }
 
-int system_backend::set_frct_flags(int fd, frct_flags fl)
+int system_flows::set_frct_flags(int fd, frct_flags fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -275,7 +292,7 @@ int system_backend::set_frct_flags(int fd, frct_flags fl)
     return from_library(rc);
 }
 
-int system_backend::get_frct_flags(int fd, frct_flags& fl)
+int system_flows::get_frct_flags(int fd, frct_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -287,17 +304,11 @@ int system_backend::get_frct_flags(int fd, frct_flags& fl)
     return from_library(rc);
 }
 
-int system_backend::pollable_fd(int fd)
+int system_flows::pollable_fd(int fd)
 {
     if (state(fd) == nullptr)
         return missing(fd);
-    // An eventfd fed from the library's event queue would need a flow set
-    // of its own, and Ouroboros lets a flow be in one flow set only: it
-    // would take the flow away from the caller's FlowSet.
-    set_error_detail("flows of the system backend are not kernel descriptors (they live in "
-                     "libouroboros-dev), so they cannot be polled with select/poll/asyncio; "
-                     "wait on several flows with a FlowSet (fevent) instead");
-    return -ENOTSUP;
+    return pollable_.descriptor_of(fd); // pollable_flows.hpp
 }
 
 } // namespace ouroboros::system

@@ -1,4 +1,5 @@
-"""The Ouroboros tools for pyOuroboros' runtimes: ``o7s-oping``,
+"""Command-line tools of pyOuroboros (console scripts ``o7s-*``): ``o7s-irm``
+(:mod:`~ouroboros.tools.irm`) and the Ouroboros tools ``o7s-oping``,
 ``o7s-operf``, ``o7s-ocbr``, ``o7s-oecho`` and ``o7s-obc`` (modules
 :mod:`~ouroboros.tools.oping`, :mod:`~ouroboros.tools.operf`,
 :mod:`~ouroboros.tools.ocbr`, :mod:`~ouroboros.tools.oecho`,
