@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Sequence
 
-FLOW_SNDBUF = (1 << 20) + (256 << 10)  # the flows' send buffer (socket_tuning.cpp)
+FLOW_SNDBUF = (1 << 20) + (256 << 10)  # the flows' send buffer (cpp/src/runtime/flow_socket.cpp)
 
 
 class BenchError(RuntimeError):

@@ -34,6 +34,8 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
                    help="directory for results.json and results.png")
     p.add_argument("--build", default=str(REPO / "build" / "bench"),
                    help="build directory for the compiled programs")
+    p.add_argument("--cpp-bench", help="an o7s_bench program built already (the test suite's "
+                                       "build tree), instead of building one in --build")
     return p.parse_args(argv)
 
 
@@ -79,7 +81,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     meta = machine()
     print("building and looking for the implementations...", file=sys.stderr, flush=True)
-    runner = Runner(Path(a.build), want_system=not a.no_system)
+    runner = Runner(Path(a.build), want_system=not a.no_system,
+                    cpp_bench=Path(a.cpp_bench) if a.cpp_bench else None)
     try:
         suite = Suite(runner, cfg)
         suite.run()

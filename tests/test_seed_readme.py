@@ -5,11 +5,9 @@ the test uses the working idiom the package documents."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from o7s_testing import ECHO_SERVER
+from o7s_testing import ECHO_SERVER, wait_until
 # "from ouroboros.dev import *"
 from ouroboros.dev import *  # noqa: F403
 from ouroboros.dev import Flow, FlowProperties, flow_accept, flow_alloc, flow_join
@@ -28,9 +26,7 @@ def echo(spawn):
 
 
 def wait_for_data(f: Flow, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while f.get_rx_queue_len() == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: f.get_rx_queue_len() > 0, "an SDU arrives", timeout)
 
 
 def test_star_import_brings_the_flow_api() -> None:

@@ -95,7 +95,7 @@ private:
     batch_arena own_;
 };
 
-std::optional<py::list> read_many(flow& f, py::ssize_t max_count)
+std::optional<py::list> read_many(flow_ref& f, py::ssize_t max_count)
 {
     if (max_count < 1 || max_count > max_batch)
         throw py::value_error("read_many count must be between 1 and " +
@@ -167,13 +167,13 @@ void bind_flow_batch(py::module_& m)
     auto cls = py::reinterpret_borrow<py::class_<py_flow>>(m.attr("Flow"));
     // Per-SDU calls skip pybind11's dispatcher (fast_method.hpp).
     auto read_batch = [](py_flow& self, const fast_args<1>& a) {
-        return read_many(self.open_flow(),
-                         a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
+        flow_op f(self);
+        return read_many(*f, a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
     };
     auto write_batch = [](py_flow& self, const fast_args<1>& a) {
-        flow& f = self.open_flow();
+        flow_op f(self);
         buffer_list bufs(a[0]);
-        return blocking([&] { return f.write_many(bufs.data(), bufs.size()); });
+        return blocking([&] { return f->write_many(bufs.data(), bufs.size()); });
     };
     def_fast<1>(
         cls, "read_many", {{{"max_count", false}}},

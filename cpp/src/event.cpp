@@ -7,6 +7,8 @@
 // mutex, then the backend set's own lock.
 #include <o7s/event.hpp>
 
+#include <o7s/backend.hpp>
+
 #include "flow_handle.hpp"
 
 #include <algorithm>
@@ -19,7 +21,7 @@ namespace ouroboros {
 namespace detail {
 
 struct set_core {
-    set_core(backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
+    set_core(flow_backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
     ~set_core()
     {
         for (const auto& p : posted)
@@ -28,7 +30,7 @@ struct set_core {
     set_core(const set_core&) = delete;
     set_core& operator=(const set_core&) = delete;
 
-    backend& be;
+    flow_backend& be;
     std::unique_ptr<event_set> impl;
     std::unordered_map<std::uint64_t, flow_handle*> by_tag; // holds references
     std::unordered_map<flow_handle*, std::uint64_t> tags;
@@ -133,6 +135,13 @@ event_queue& event_queue::operator=(event_queue&& other) noexcept
     return *this;
 }
 
+void event_queue::swap(event_queue& other) noexcept
+{
+    entries_.swap(other.entries_);
+    std::swap(next_, other.next_);
+    std::swap(current_, other.current_);
+}
+
 void event_queue::reset() noexcept
 {
     detail::release(std::exchange(current_, nullptr));
@@ -162,7 +171,7 @@ std::optional<flow_event> event_queue::next()
 
 flow_set::flow_set()
 {
-    detail::backend& be = detail::active_backend();
+    detail::flow_backend& be = detail::active_backend().flows();
     int err = 0;
     auto impl = be.create_event_set(err);
     if (!impl)
@@ -186,6 +195,12 @@ flow_set& flow_set::operator=(flow_set&& other) noexcept
         std::atomic_store(&core_, std::atomic_exchange(&other.core_, core_ptr()));
     }
     return *this;
+}
+
+void flow_set::swap(flow_set& other) noexcept
+{
+    if (this != &other)
+        std::atomic_store(&other.core_, std::atomic_exchange(&core_, other.core()));
 }
 
 // core_ is read and replaced atomically: close() may run in another thread.
@@ -293,8 +308,8 @@ int flow_set::pollable_fd() const
     core_ptr core = open_core(this->core());
     int fd = core->impl->pollable_fd();
     if (fd < 0)
-        throw error(-fd, std::string("the ") + core->be.name() +
-                             " backend's flow sets have no pollable descriptor");
+        throw error(-fd,
+                    "the " + backend_name() + " backend's flow sets have no pollable descriptor");
     return fd;
 }
 

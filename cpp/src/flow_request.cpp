@@ -31,7 +31,7 @@ flow_request flow_request::alloc(const std::string& dst, const std::optional<qos
 {
     std::string what = "flow allocation to '" + dst + "'";
     int err = 0;
-    auto p = detail::active_backend().start_flow_request(detail::request_kind::alloc, dst,
+    auto p = detail::active_backend().flows().start_flow_request(detail::request_kind::alloc, dst,
                                                          qos ? &*qos : nullptr, t, err);
     if (!p)
         fail(err, what);
@@ -41,7 +41,7 @@ flow_request flow_request::alloc(const std::string& dst, const std::optional<qos
 flow_request flow_request::accept(timeout t)
 {
     int err = 0;
-    auto p = detail::active_backend().start_flow_request(detail::request_kind::accept, "",
+    auto p = detail::active_backend().flows().start_flow_request(detail::request_kind::accept, "",
                                                          nullptr, t, err);
     if (!p)
         fail(err, "flow accept");
@@ -53,7 +53,7 @@ flow_request flow_request::join(const std::string& dst, const std::optional<qos_
 {
     std::string what = "joining broadcast layer '" + dst + "'";
     int err = 0;
-    auto p = detail::active_backend().start_flow_request(detail::request_kind::join, dst,
+    auto p = detail::active_backend().flows().start_flow_request(detail::request_kind::join, dst,
                                                          qos ? &*qos : nullptr, t, err);
     if (!p)
         fail(err, what);

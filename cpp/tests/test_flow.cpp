@@ -78,6 +78,29 @@ TEST_CASE("would-block is an empty optional, a timeout an error")
     CHECK(std::chrono::steady_clock::now() - start >= 40ms);
 }
 
+TEST_CASE("errors compare with std::errc and keep Ouroboros' own codes")
+{
+    auto [a, b] = pair_of_flows("cpp-errc");
+    b.set_rcv_timeout(1ms);
+    char buf[8];
+    try {
+        b.read(buf, sizeof buf);
+        CHECK(false);
+    } catch (const error& e) {
+        CHECK(e.code() == std::errc::timed_out);
+        CHECK(e.code() != std::errc::broken_pipe);
+    }
+    a.close();
+    try {
+        a.read(buf, sizeof buf);
+        CHECK(false);
+    } catch (const error& e) {
+        CHECK(e.code().value() == errc::not_allocated);
+        CHECK(e.code().default_error_condition().category() == ouroboros::category());
+        CHECK(e.code().message() == "Flow is not allocated");
+    }
+}
+
 TEST_CASE("close twice is a no-op, use after close throws")
 {
     auto [a, b] = pair_of_flows("cpp-close");

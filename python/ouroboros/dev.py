@@ -33,6 +33,13 @@ class _PendingSet(Protocol):
     def _flow_allocated(self, flow: Flow) -> None: ...
 
 
+# read() without a count returns a whole SDU, whatever its size, by growing
+# its buffer while the SDU goes on. It starts one byte over 64 KiB: an SDU
+# that exactly fills the buffer costs a second read and a grown copy (20%
+# of a 64 KiB read), and 64 KiB SDUs are common. (Flows without partial
+# reads start at max_sdu: a buffer too small would drop the SDU.)
+_core._set_first_read_size(64 * 1024 + 1)
+
 # FRCT flag values under upstream pyOuroboros' names.
 FRCT_RETRANSMIT = FRCTFlags.Retransmission
 FRCT_RESCNTL = FRCTFlags.ResourceControl

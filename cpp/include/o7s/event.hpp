@@ -61,6 +61,8 @@ public:
     event_queue& operator=(event_queue&& other) noexcept;
     event_queue(const event_queue&) = delete;
     event_queue& operator=(const event_queue&) = delete;
+    void swap(event_queue& other) noexcept;
+    friend void swap(event_queue& a, event_queue& b) noexcept { a.swap(b); }
 
     // The next event, or nullopt when none is left (fqueue_next()).
     std::optional<flow_event> next();
@@ -87,6 +89,9 @@ public:
     flow_set& operator=(flow_set&& other) noexcept;
     flow_set(const flow_set&) = delete;
     flow_set& operator=(const flow_set&) = delete;
+    // Not atomic as a whole: do not swap a set that another thread swaps.
+    void swap(flow_set& other) noexcept;
+    friend void swap(flow_set& a, flow_set& b) noexcept { a.swap(b); }
 
     // Adds an open flow (adding it again does nothing). Throws
     // error(ENOTALLOC) for a closed flow.

@@ -24,17 +24,11 @@ clock::time_point deadline_from(std::int64_t timeout_ns)
 
 } // namespace
 
-void server::flow_alloc(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_alloc& req)
 {
-    std::string name = r.str();
-    bool has_qos = r.u8() != 0;
-    qos_spec qos = r.qos();
-    std::int64_t timeout_ns = r.i64();
-    std::string key = r.str();
-    bool confirm = r.u8() != 0;
-    r.end();
-    if (!has_qos)
-        qos = qos_spec{};
+    const std::string& name = req.name;
+    const qos_spec qos = req.qos.value_or(qos_spec{});
+    const std::int64_t timeout_ns = req.timeout_ns;
 
     std::string why;
     std::vector<pid_t> servers;
@@ -46,8 +40,8 @@ void server::flow_alloc(client& c, proto::reader& r)
     c.waiting = true;
     const auto now = clock::now();
     pending_alloc a{c.id, c.pid, name, qos, deadline_from(timeout_ns), now + autostart_grace};
-    a.key = std::move(key);
-    a.confirm = confirm;
+    a.key = req.public_key;
+    a.confirm = req.confirm;
     allocs_.push_back(std::move(a));
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
@@ -55,30 +49,23 @@ void server::flow_alloc(client& c, proto::reader& r)
         expire_pending();
 }
 
-void server::flow_accept(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_accept& req)
 {
-    std::int64_t timeout_ns = r.i64();
-    std::string key = r.str();
-    r.end();
+    const std::int64_t timeout_ns = req.timeout_ns;
     c.waiting = true;
     auto started = children_.find(c.pid);
     if (started != children_.end())
         started->second.accepted = true;
-    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns), std::move(key)});
+    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns)});
     match_pending();
     if (timeout_ns == 0)
         expire_pending();
 }
 
-void server::flow_join(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_join& req) // joining never waits
 {
-    std::string layer = r.str();
-    bool has_qos = r.u8() != 0;
-    qos_spec qos = r.qos();
-    r.i64(); // joining never waits
-    r.end();
-    if (!has_qos)
-        qos = qos_spec{};
+    const std::string& layer = req.layer;
+    qos_spec qos = req.qos.value_or(qos_spec{});
 
     std::string why;
     if (int rc = registry::check_name(layer, why); rc < 0)
@@ -95,16 +82,14 @@ void server::flow_join(client& c, proto::reader& r)
                                "reaches names registered in a local layer)");
 
     std::uint64_t id = next_flow_++;
-    util::unique_fd sock, page;
+    runtime::unique_fd sock, page;
     if (int rc = relay_.join(ipcp->id, c.pid, id, sock, page, why); rc < 0)
         return reply_error(c, -rc, why);
     // The relay is no peer that could time out: no peer timeout here.
     qos.timeout = 0;
-    proto::writer w(proto::msg::flow_granted);
-    w.u64(id).u8(0).qos(qos);
     int fds[2] = {sock.get(), page.get()};
     // Should this fail, our end closes with `sock` and the relay drops it.
-    if (send(c, w, fds, 2))
+    if (reply(c, proto::flow_granted{id, 0, qos, ""}, fds, 2))
         O7S_INFO("flow %llu: %d joined broadcast layer '%s' (%zu members)",
                  static_cast<unsigned long long>(id), static_cast<int>(c.pid), layer.c_str(),
                  relay_.members_of(ipcp->id));
@@ -193,21 +178,20 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         return true;
     }
 
-    // Each end gets the public key the other sent with its request (today
-    // only allocators send one; see embedded/flow_crypto.hpp).
-    proto::writer to_allocator(proto::msg::flow_granted);
-    to_allocator.u64(id).u8(0).qos(a.qos).str(acc.key);
+    // The allocator gets no key: an encrypted flow's acceptor sends its own
+    // over the flow itself (embedded/flow_install.cpp).
+    const proto::flow_granted to_allocator{id, 0, a.qos, ""};
     int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
     if (!a.confirm) {
         if (!hand_to_acceptor(id, a, acc, f))
             return false; // try another acceptor
         allocator->waiting = false;
         // Should this fail, the acceptor sees the flow go down at once.
-        send(*allocator, to_allocator, fds_allocator, 3);
+        reply(*allocator, to_allocator, fds_allocator, 3);
         return true;
     }
     allocator->waiting = false;
-    if (!send(*allocator, to_allocator, fds_allocator, 3)) {
+    if (!reply(*allocator, to_allocator, fds_allocator, 3)) {
         accepts_.push_front(acc); // the allocator is gone: nobody saw the flow
         return true;
     }
@@ -222,11 +206,11 @@ bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pe
     client* acceptor = find(acc.client);
     if (acceptor == nullptr)
         return false;
-    proto::writer to_acceptor(proto::msg::flow_granted);
-    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
+    // The acceptor gets the allocator's public key (an encrypted flow's);
+    // its own goes over the flow itself (embedded/flow_install.cpp).
     int fds[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
     acceptor->waiting = false;
-    if (!send(*acceptor, to_acceptor, fds, 3))
+    if (!reply(*acceptor, proto::flow_granted{id, 1, a.qos, a.key}, fds, 3))
         return false;
     registry_.served(a.name, acc.pid);
     O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
@@ -234,10 +218,9 @@ bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pe
     return true;
 }
 
-void server::flow_confirm(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_confirm& req)
 {
-    std::uint64_t id = r.u64();
-    r.end();
+    const std::uint64_t id = req.flow_id;
     auto it = grants_.find(c.id);
     // A grant whose acceptor timed out meanwhile is gone: the allocator's
     // end has hung up already.

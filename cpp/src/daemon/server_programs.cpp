@@ -195,15 +195,16 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     std::vector<char*> envp = pointers(env);
 
     std::string log_path = runtime_dir_ + "/prog-" + basename_of(prog.path) + ".log";
-    util::unique_fd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    util::unique_fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    runtime::unique_fd log(
+        ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    runtime::unique_fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     int report[2];
     if (!log || !devnull || ::pipe2(report, O_CLOEXEC) != 0) {
         int err = errno;
         why = "cannot prepare to start " + prog.path + ": " + std::strerror(err);
         return -err;
     }
-    util::unique_fd report_rd(report[0]), report_wr(report[1]);
+    runtime::unique_fd report_rd(report[0]), report_wr(report[1]);
 
     std::string header = "--- starting";
     for (const auto& a : args)
@@ -223,7 +224,7 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     report_wr.reset();
 
     // A zombie until we reap it, so the pidfd refers to our child.
-    util::unique_fd pidfd(pidfd_open(child_pid));
+    runtime::unique_fd pidfd(pidfd_open(child_pid));
     if (int err = exec_result(report_rd.get()); err != 0) {
         ::waitpid(child_pid, nullptr, 0);
         why = "cannot start " + prog.path + ": " + std::strerror(err);

@@ -2,7 +2,7 @@
 #include "daemon_link.hpp"
 
 #include "daemon_start.hpp"
-#include "runtime_dir.hpp"
+#include "runtime/runtime_dir.hpp"
 #include "wait_fd.hpp"
 
 #include <o7s/detail/backend.hpp>
@@ -26,7 +26,7 @@ struct pool {
     std::mutex m;
     pid_t pid = -1;
     std::string dir;
-    std::vector<util::unique_fd> idle;
+    std::vector<runtime::unique_fd> idle;
 };
 
 pool& the_pool()
@@ -37,7 +37,7 @@ pool& the_pool()
 
 // An idle connection to the daemon of `dir`, or a new one. `pooled` tells
 // which, because a pooled one may be stale (the daemon was restarted).
-int take(const std::string& dir, util::unique_fd& out, bool& pooled)
+int take(const std::string& dir, runtime::unique_fd& out, bool& pooled)
 {
     pool& p = the_pool();
     {
@@ -64,7 +64,7 @@ int take(const std::string& dir, util::unique_fd& out, bool& pooled)
     return rc;
 }
 
-void give_back(const std::string& dir, util::unique_fd fd)
+void give_back(const std::string& dir, runtime::unique_fd fd)
 {
     pool& p = the_pool();
     std::lock_guard<std::mutex> lock(p.m);
@@ -84,8 +84,8 @@ int wait_readable(int fd, timeout wait)
 // so say what is going on and let the user decide.
 std::string other_version_message(const std::string& dir, const std::string& why)
 {
-    std::string pid = "its pid is in " + paths_for(dir).pid_lock;
-    if (std::FILE* f = std::fopen(paths_for(dir).pid_lock.c_str(), "r")) {
+    std::string pid = "its pid is in " + runtime::paths_for(dir).pid_lock;
+    if (std::FILE* f = std::fopen(runtime::paths_for(dir).pid_lock.c_str(), "r")) {
         long n = 0;
         if (std::fscanf(f, "%ld", &n) == 1 && n > 0)
             pid = "pid " + std::to_string(n);
@@ -100,7 +100,7 @@ std::string other_version_message(const std::string& dir, const std::string& why
 
 int daemon_call::start(proto::writer& request)
 {
-    dir_ = runtime_dir();
+    dir_ = runtime::runtime_dir();
     bool pooled = false;
     int rc = take(dir_, conn_, pooled);
     if (rc < 0)
@@ -168,9 +168,9 @@ int daemon_call::read_reply(proto::message& reply)
     if (reply.type == proto::msg::error) {
         try {
             auto r = reply.read();
-            int err = r.i32();
-            detail::set_error_detail(r.str());
-            return err > 0 ? -err : -errc::irmd;
+            auto e = proto::decode_body<proto::error_reply>(r);
+            detail::set_error_detail(e.detail);
+            return e.err > 0 ? -e.err : -errc::irmd;
         } catch (const proto::malformed&) {
             detail::set_error_detail("malformed error reply from the runtime daemon");
             return -errc::irmd;
@@ -203,23 +203,7 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
     if (rc == 0)
         rc = call.finish(reply, wait);
     call.done(); // an error record ends the exchange cleanly too
-
     return rc;
-}
-
-int daemon_pid()
-{
-    proto::writer req(proto::msg::daemon_info);
-    proto::message reply;
-    int rc = call_daemon(req, reply, std::chrono::seconds(10));
-    if (rc < 0)
-        return rc;
-    try {
-        auto r = reply.read();
-        return r.i32();
-    } catch (const proto::malformed&) {
-        return -errc::irmd;
-    }
 }
 
 } // namespace ouroboros::embedded

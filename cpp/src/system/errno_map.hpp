@@ -43,4 +43,15 @@ constexpr int from_library(int rc) noexcept
     }
 }
 
+// For a library result of -1, which means both "the IRMd could not be
+// reached" and "the IRMd said no": asks the IRMd which, sets the detail
+// and returns -errc::irmd or -EPERM (errno_map.cpp).
+int irmd_failure();
+
+// 0 when the IRMd answers a request within a few seconds; else sets the
+// detail and returns -errc::irmd. The library's requests connect to the
+// IRMd without a timeout, which waits forever when the IRMd died and its
+// IPCPs (its children, which inherit its listening socket) still run.
+int irmd_gone();
+
 } // namespace ouroboros::system

@@ -1,10 +1,10 @@
 // flows.cpp - allocation, deallocation and flow control over
 // libouroboros-dev.
-#include "system_backend.hpp"
+#include "system_flows.hpp"
+#include "system_irm.hpp"
 
 #include "errno_map.hpp"
 #include "qos_map.hpp"
-#include "system_probe.hpp"
 
 #include <o7s/error.hpp>
 
@@ -23,8 +23,6 @@ using detail::set_error_detail;
 // FLOW_ALLOC_TIMEOUT (20 s in every release), then answers -EPERM.
 constexpr auto irmd_alloc_timeout = std::chrono::seconds(20);
 constexpr auto linger_poll = std::chrono::milliseconds(10);
-// How long irmd_gone() gives the IRMd to answer.
-constexpr auto irmd_answer_limit = std::chrono::seconds(3);
 
 const timespec* timespec_of(timeout t, timespec& ts) noexcept
 {
@@ -87,26 +85,6 @@ int library_qos(const qos_spec* qos, qosspec_t& out)
 
 } // namespace
 
-int irmd_failure()
-{
-    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, std::chrono::seconds(2));
-    if (!p.answering) {
-        set_error_detail(p.problem);
-        return -errc::irmd;
-    }
-    set_error_detail("the IRMd refused the request (its log may say why)");
-    return -EPERM;
-}
-
-int irmd_gone()
-{
-    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, irmd_answer_limit);
-    if (p.answering)
-        return 0;
-    set_error_detail(p.problem);
-    return -errc::irmd;
-}
-
 timespec to_timespec(std::chrono::nanoseconds d) noexcept
 {
     if (d.count() < 0)
@@ -117,14 +95,14 @@ timespec to_timespec(std::chrono::nanoseconds d) noexcept
     return ts;
 }
 
-system_backend::~system_backend() = default;
+system_flows::~system_flows() = default;
 
-int system_backend::missing(int fd) noexcept
+int system_flows::missing(int fd) noexcept
 {
     return fd < 0 ? -EBADF : -errc::not_allocated;
 }
 
-int system_backend::adopt(int fd)
+int system_flows::adopt(int fd)
 {
     auto f = std::make_unique<flow_state>();
     if (!flows_.put(fd, f.get())) {
@@ -137,9 +115,9 @@ int system_backend::adopt(int fd)
     return fd;
 }
 
-int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
 {
-    if (OUROBOROS_VERSION_MINOR >= 23 && bound_to_self(dst)) {
+    if (OUROBOROS_VERSION_MINOR >= 23 && irm_.bound_to_self(dst)) {
         // The IRMd would connect this process to itself directly, which
         // fails on both ends and can leave the layer's IPCP stuck.
         set_error_detail("this process is bound to '" + dst + "' itself, and Ouroboros " +
@@ -167,7 +145,7 @@ int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     return adopt(fd);
 }
 
-int system_backend::flow_accept(qos_spec* qos, timeout t)
+int system_flows::flow_accept(qos_spec* qos, timeout t)
 {
     const deadline end(t);
     for (;;) {
@@ -190,7 +168,7 @@ int system_backend::flow_accept(qos_spec* qos, timeout t)
     }
 }
 
-int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
 {
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
@@ -215,7 +193,7 @@ int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     return adopt(fd);
 }
 
-int system_backend::flow_dealloc(int fd)
+int system_flows::flow_dealloc(int fd)
 {
     std::unique_ptr<flow_state> f(flows_.take(fd));
     if (!f)
@@ -243,13 +221,13 @@ int system_backend::flow_dealloc(int fd)
     return 0;
 }
 
-void system_backend::flow_interrupt(int fd) noexcept
+void system_flows::flow_interrupt(int fd) noexcept
 {
     if (flow_state* f = state(fd))
         f->interrupt.store(true);
 }
 
-int system_backend::set_timeout(int fd, direction d, timeout t)
+int system_flows::set_timeout(int fd, direction d, timeout t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -260,7 +238,7 @@ int system_backend::set_timeout(int fd, direction d, timeout t)
     return 0;
 }
 
-int system_backend::get_timeout(int fd, direction d, timeout& t)
+int system_flows::get_timeout(int fd, direction d, timeout& t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -270,7 +248,7 @@ int system_backend::get_timeout(int fd, direction d, timeout& t)
     return 0;
 }
 
-int system_backend::set_flags(int fd, flow_flags fl)
+int system_flows::set_flags(int fd, flow_flags fl)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -282,7 +260,7 @@ int system_backend::set_flags(int fd, flow_flags fl)
     return rc;
 }
 
-int system_backend::get_flags(int fd, flow_flags& fl)
+int system_flows::get_flags(int fd, flow_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -292,7 +270,7 @@ int system_backend::get_flags(int fd, flow_flags& fl)
     return rc;
 }
 
-int system_backend::get_qos(int fd, qos_spec& q)
+int system_flows::get_qos(int fd, qos_spec& q)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -303,14 +281,14 @@ int system_backend::get_qos(int fd, qos_spec& q)
     return rc;
 }
 
-int system_backend::queue_len(int fd, direction d, std::size_t& n)
+int system_flows::queue_len(int fd, direction d, std::size_t& n)
 {
     if (state(fd) == nullptr)
         return missing(fd);
     return from_library(fccntl(fd, d == direction::rcv ? FLOWGRXQLEN : FLOWGTXQLEN, &n));
 }
 
-int system_backend::set_frct_flags(int fd, frct_flags fl)
+int system_flows::set_frct_flags(int fd, frct_flags fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -321,7 +299,7 @@ int system_backend::set_frct_flags(int fd, frct_flags fl)
     return from_library(rc);
 }
 
-int system_backend::get_frct_flags(int fd, frct_flags& fl)
+int system_flows::get_frct_flags(int fd, frct_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -333,7 +311,7 @@ int system_backend::get_frct_flags(int fd, frct_flags& fl)
     return from_library(rc);
 }
 
-int system_backend::pollable_fd(int fd)
+int system_flows::pollable_fd(int fd)
 {
     if (state(fd) == nullptr)
         return missing(fd);

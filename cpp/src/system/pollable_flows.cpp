@@ -2,9 +2,9 @@
 #include "pollable_flows.hpp"
 
 #include "errno_map.hpp"
-#include "system_backend.hpp"
+#include "system_flows.hpp"
 
-#include <o7s/detail/backend.hpp>
+#include <o7s/detail/services.hpp>
 
 #include <sys/eventfd.h>
 #include <unistd.h>
