@@ -251,6 +251,22 @@ def test_python_client_against_the_c_oping_server(line: Line) -> None:
         server.stop()
 
 
+def test_the_testbed_benchmark_measures_every_path(line: Line) -> None:
+    # python -m benchmarks.testbed builds this same line; here it measures
+    # the suite's (a short real run; no timing is asserted).
+    from benchmarks import testbed as bench
+    rows = bench.measure(line.layer, 20, 64, 1)
+    run = {"build_s": 0.0, "teardown_s": 0.0, "retries": 0, "rows": rows, "leftovers": []}
+    summary = bench.summarise([run])
+    assert set(summary["paths"]) == {"b->a", "b->c", "c->a"}
+    for path in summary["paths"].values():
+        for impl in ("python", "oping"):
+            # Raw flows: Ouroboros may drop an SDU now and then.
+            assert path[impl]["received"] >= 18, (impl, path)
+            assert path[impl]["p50_ns"] > 0
+    assert "c->a" in bench.table(summary, 64)
+
+
 def _bind_when_announced(node: Node, pid: int, name: str) -> None:
     # The IRMd knows a process once libouroboros-dev announced it.
     deadline = time.monotonic() + 10
