@@ -92,19 +92,6 @@ def python_client(name: str, count: int, size: int, interval_s: float) -> Dict[s
 
 # --- run here
 
-def _bind_when_announced(node: Any, pid: int, name: str) -> None:
-    # The IRMd knows a process once libouroboros-dev announced it.
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            node.irm.bind_process(pid, name)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def _oping(node: Any, name: str, count: int, size: int, interval_ms: int) -> Dict[str, Any]:
     argv = ["oping", "-n", name, "-c", str(count), "-s", str(size), "-i", f"{interval_ms}ms"]
     for _ in range(2):  # a second time when 0.23.0 lost the allocation
@@ -144,7 +131,7 @@ def measure(layer: Any, count: int, size: int, interval_ms: int) -> Dict[str, Di
             op = node.popen(["oping", "--listen"])
             servers.append(op)
             assert op.pid is not None
-            _bind_when_announced(node, op.pid, f"op-{node.name}")
+            node.bind_when_announced(op.pid, f"op-{node.name}")
         for client, server, _ in PATHS:
             here = nodes[client]
             key = f"{client}->{server}"

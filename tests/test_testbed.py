@@ -245,7 +245,7 @@ def test_python_client_against_the_c_oping_server(line: Line) -> None:
     server = line.a.popen(["oping", "--listen"])
     assert server.pid is not None
     try:
-        _bind_when_announced(line.a, server.pid, "coping")
+        line.a.bind_when_announced(server.pid, "coping")
         assert line.c.call(apps.oping_client, "coping", 20, timeout=90) == 20
     finally:
         server.stop()
@@ -265,19 +265,6 @@ def test_the_testbed_benchmark_measures_every_path(line: Line) -> None:
             assert path[impl]["received"] >= 18, (impl, path)
             assert path[impl]["p50_ns"] > 0
     assert "c->a" in bench.table(summary, 64)
-
-
-def _bind_when_announced(node: Node, pid: int, name: str) -> None:
-    # The IRMd knows a process once libouroboros-dev announced it.
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            node.irm.bind_process(pid, name)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 # --- peers that go away

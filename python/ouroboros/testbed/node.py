@@ -453,6 +453,22 @@ class Node:
                                f"{done.stdout}{done.stderr}")
         return done
 
+    def bind_when_announced(self, pid: int, name: str, timeout: float = 10.0) -> None:
+        """Binds process ``pid`` of the node (e.g. a C tool started with
+        :meth:`popen`, ``oping --listen``) to ``name`` as soon as the IRMd
+        knows it: once its libouroboros-dev announced it, which takes a
+        moment after the start. Raises the IRMd's refusal after ``timeout``
+        seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.irm.bind_process(pid, name)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def start(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> NodeProcess:
         """Runs ``fn(*args, **kwargs)`` in a new Python process in the node
         (on the system backend) and returns at once; ``.result()`` waits for
