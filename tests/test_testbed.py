@@ -256,7 +256,8 @@ def test_the_testbed_benchmark_measures_every_path(line: Line) -> None:
     # the suite's (a short real run; no timing is asserted).
     from benchmarks import testbed as bench
     rows = bench.measure(line.layer, 20, 64, 1)
-    run = {"build_s": 0.0, "teardown_s": 0.0, "retries": 0, "rows": rows, "leftovers": []}
+    run = {"build_s": 0.0, "teardown_s": 0.0, "retries": [], "rows": rows, "leftovers": [],
+           "error": None}
     summary = bench.summarise([run])
     assert set(summary["paths"]) == {"b->a", "b->c", "c->a"}
     for path in summary["paths"].values():
