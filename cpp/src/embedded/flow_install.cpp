@@ -141,6 +141,7 @@ public:
         } else if (state_ == waiting_reply && accept_) {
             // A flow granted to us meanwhile is deallocated rather than left
             // for the kernel to close, so the allocator sees FLOW_DEALLOC.
+            giving_up_ = true;
             int fd = poll(nullptr);
             if (fd >= 0)
                 release_flow(std::unique_ptr<flow_state>(table_.take(fd)));
@@ -187,6 +188,15 @@ private:
         int rc = call_.try_finish(raw);
         if (rc == -EAGAIN)
             return rc;
+        // As a blocking accept does (request_flow()): one whose daemon died
+        // goes to the daemon started afresh; the caller then waits on the
+        // new connection (fd()).
+        if (rc < 0 && accept_ && !giving_up_ &&
+            retry_after_loss(call_, steady::time_point::max(), quick_losses_)) {
+            call_ = daemon_call();
+            if (rc = call_.start(request_); rc == 0)
+                return -EAGAIN;
+        }
         state_ = finished;
         if (rc < 0) {
             call_.done(); // pools the connection after an error record only
@@ -220,6 +230,8 @@ private:
     bool confirm_;
     key_pair keys_;
     daemon_call call_;
+    int quick_losses_ = 0;   // retry_after_loss()
+    bool giving_up_ = false; // destroyed: no retry
     state state_ = waiting_reply;
     proto::flow_granted grant_;
     std::unique_ptr<flow_state> f_;

@@ -23,7 +23,8 @@ std::string runtime_dir()
 
 runtime_paths paths_for(const std::string& dir)
 {
-    return {dir, dir + "/irmd.sock", dir + "/irmd.pid", dir + "/start.lock", dir + "/irmd.log"};
+    return {dir,           dir + "/irmd.sock", dir + "/irmd.pid", dir + "/start.lock",
+            dir + "/irmd.log", dir + "/irmd.state"};
 }
 
 int prepare_runtime_dir(const std::string& dir, std::string& why)

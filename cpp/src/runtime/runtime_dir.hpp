@@ -16,6 +16,7 @@ struct runtime_paths {
     std::string pid_lock;   // held by the running daemon, holds its pid
     std::string start_lock; // serialises clients that start a daemon
     std::string log;        // the daemon's log
+    std::string state;      // the daemon's registry (daemon/state_file.hpp)
 };
 
 std::string runtime_dir();
