@@ -138,7 +138,8 @@ void server::restore_state()
     for (const saved_process& p : saved.processes)
         started[p.pid] = p.start_time;
     std::size_t kept = 0, gone = 0;
-    for (const auto& [name, n] : registry_.image().names)
+    const registry_image img = registry_.image(); // forget_process() changes registry_
+    for (const name_record& n : img.names)
         for (const process_binding& b : n.processes) {
             if (watched_.count(b.pid))
                 continue;
