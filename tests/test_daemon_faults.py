@@ -103,3 +103,76 @@ def test_descriptors_passed_with_any_record_are_closed(runtime) -> None:
     wait_until(lambda: _open_fds(pid) == before,
                f"the daemon is back to {before} descriptors (has {_open_fds(pid)})")
     assert daemons_of(runtime.dir) == [pid]
+
+
+# --- 2: out of descriptors ---------------------------------------------------
+
+# Each call, against a daemon that accepts no connection, must end by its
+# own limit (flow_alloc's timeo, and 5 s for a daemon that does not answer)
+# or the IRM's (10 s); the limits here only catch a hang.
+_CLIENT_CALLS = """
+import time
+from ouroboros import irm
+from ouroboros.dev import flow_alloc
+from ouroboros.errors import RuntimeUnavailable
+for what, call, limit in [("flow_alloc", lambda: flow_alloc("nobody", timeo=1), 8.0),
+                          ("list_names", irm.list_names, 12.0)]:
+    start = time.monotonic()
+    try:
+        call()
+        print(what, "returned")
+    except Exception as e:
+        took = time.monotonic() - start
+        said = "did not take the connection in time" in str(e)
+        kind = "RuntimeUnavailable" if isinstance(e, RuntimeUnavailable) else type(e).__name__
+        print(f"{what}: {kind}: " + (
+            "did not take the connection in time" if said else str(e)) +
+            ("" if took < limit else f" (after {took:.1f} s)"))
+"""
+
+
+def test_a_daemon_out_of_descriptors_idles_serves_and_clients_time_out(runtime) -> None:
+    pid = _daemon(runtime)
+    kept = _connect(runtime)
+    assert _reply_type(kept, _record(NAME_LIST)) == OK
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    flood: List[socket.socket] = []
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (_open_fds(pid), hard))
+        # Connections the daemon cannot accept, until its queue is full.
+        for _ in range(2000):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.setblocking(False)
+            flood.append(s)
+            try:
+                s.connect(os.path.join(runtime.dir, "irmd.sock"))
+            except BlockingIOError:
+                break
+        else:
+            pytest.fail("the daemon's queue of connections never filled")
+        wait_idle(pid)  # it does not spin on the listener
+        assert _reply_type(kept, _record(NAME_LIST)) == OK  # and serves what it has
+
+        # A process of its own, with no connection to the daemon yet.
+        done = subprocess.run([sys.executable, "-c", _CLIENT_CALLS], capture_output=True,
+                              text=True, timeout=60)
+        assert done.stdout.splitlines() == [
+            "flow_alloc: RuntimeUnavailable: did not take the connection in time",
+            "list_names: RuntimeUnavailable: did not take the connection in time",
+        ], done.stdout + done.stderr
+        assert "cannot accept connections: Too many open files" in runtime.log()
+    finally:
+        for s in flood:
+            s.close()
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+        kept.close()
+
+    def serves() -> bool:
+        try:
+            irm.list_ipcps()
+            return True
+        except RuntimeUnavailable:
+            return False
+
+    wait_until(serves, "the daemon serves again once descriptors are free")
+    assert daemons_of(runtime.dir) == [pid]

@@ -56,9 +56,10 @@ int install_flow(flow_table<flow_state>& table, std::unique_ptr<flow_state> f, k
                  const std::string& peer_key, qos_spec* qos_out);
 
 // How much longer than a flow request's own timeout we wait for the daemon
-// to answer it (with the flow, or with its own ETIMEDOUT) before declaring
-// the daemon unresponsive. ouroboros.asyncio.REPLY_GRACE is the same.
-inline constexpr std::chrono::milliseconds reply_grace{500};
+// to take the connection and answer (with the flow, or with its own
+// ETIMEDOUT) before declaring it unresponsive.
+// ouroboros.asyncio.REPLY_GRACE is the same.
+inline constexpr std::chrono::seconds reply_grace{5};
 
 // Sends a flow request (flow_alloc, flow_accept, flow_join) and installs
 // the flow the daemon grants.
