@@ -176,3 +176,29 @@ def test_a_daemon_out_of_descriptors_idles_serves_and_clients_time_out(runtime) 
 
     wait_until(serves, "the daemon serves again once descriptors are free")
     assert daemons_of(runtime.dir) == [pid]
+
+
+# --- 3: names ----------------------------------------------------------------
+
+@pytest.mark.parametrize("record", [
+    _name_create(b"bad\xffname"),
+    _name_create(b"\xed\xa0\x80"),          # a UTF-16 surrogate
+    _name_create(b"\xc0\xaf"),              # an overlong '/'
+    _name_create(b"n" * 256),
+    _name_create(b"nul\x00inside"),
+    _record(IPCP_CREATE, _s(b"ipcp\xfe") + struct.pack("<i", 0)),
+    _record(BIND_PROCESS, struct.pack("<i", os.getpid()) + _s(b"\xff")),
+], ids=["invalid", "surrogate", "overlong", "too-long", "nul", "ipcp", "bind"])
+def test_the_daemon_refuses_names_real_ouroboros_could_not_hold(runtime, record: bytes) -> None:
+    _daemon(runtime)
+    with _connect(runtime) as s:
+        s.send(record)
+        assert _error_of(s.recv(65536)) in (EINVAL, 36)  # ENAMETOOLONG
+    assert irm.list_names() == []
+    assert [i.name for i in irm.list_ipcps()] == ["local"]
+    irm.list_bindings()
+
+
+def test_the_longest_name_is_kept() -> None:
+    irm.create_name(irm.NameInfo("n" * 255))
+    assert [n.name for n in irm.list_names()] == ["n" * 255]
