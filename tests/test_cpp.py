@@ -15,7 +15,7 @@ import cpp_tree
 pytestmark = pytest.mark.embedded_only
 
 BINARIES = ["test_flow", "test_flow_batch", "test_event", "test_crypto", "test_wire",
-            "test_registry", "test_relay", "test_process_info", "test_irm"]
+            "test_registry", "test_relay", "test_process_info", "test_irm", "test_deadline"]
 
 
 @pytest.fixture(scope="session")

@@ -202,3 +202,15 @@ def test_the_daemon_refuses_names_real_ouroboros_could_not_hold(runtime, record:
 def test_the_longest_name_is_kept() -> None:
     irm.create_name(irm.NameInfo("n" * 255))
     assert [n.name for n in irm.list_names()] == ["n" * 255]
+
+
+# --- 5: timeouts that do not fit --------------------------------------------
+
+def test_an_accept_without_practical_limit_waits_for_its_flow(runtime) -> None:
+    irm.serve("forever")  # this process is bound
+    with _connect(runtime, timeout=10) as s:
+        s.send(_record(FLOW_ACCEPT, struct.pack("<q", 2**63 - 1)))
+        # now + 2**63-1 ns overflowed into the past: ETIMEDOUT at once.
+        alloc = InThread(lambda: flow_alloc("forever", timeo=2))
+        assert struct.unpack_from("<HHH", s.recv(65536))[2] == FLOW_GRANTED
+    alloc.result("the allocation ends")
