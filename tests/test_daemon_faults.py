@@ -214,3 +214,32 @@ def test_an_accept_without_practical_limit_waits_for_its_flow(runtime) -> None:
         alloc = InThread(lambda: flow_alloc("forever", timeo=2))
         assert struct.unpack_from("<HHH", s.recv(65536))[2] == FLOW_GRANTED
     alloc.result("the allocation ends")
+
+
+# --- 11: the log -------------------------------------------------------------
+
+def test_the_log_is_capped_and_repeated_lines_are_limited(runtime) -> None:
+    daemon = subprocess.Popen([str(IRMD), "--runtime-dir", runtime.dir, "--log-size", "1500"],
+                              stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: os.path.exists(os.path.join(runtime.dir, "irmd.sock")),
+                   "the daemon listens")
+        for _ in range(1000):  # malformed records (the daemon hangs up on each)
+            with _connect(runtime) as s:
+                s.send(b"\x01\x02\x03\x04")
+                s.recv(65536)
+        for _ in range(200):  # lines of another kind: the log fills and rotates
+            with _connect(runtime) as s:
+                s.sendmsg([b""])
+                s.recv(100)  # the daemon hangs up
+        with _connect(runtime) as s:
+            assert _reply_type(s, _record(NAME_LIST)) == OK
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+    log = Path(runtime.dir, "irmd.log")
+    old = Path(runtime.dir, "irmd.log.1")
+    assert old.exists()
+    assert old.stat().st_size <= 1500 and log.stat().st_size <= 1500
+    text = old.read_text() + log.read_text()
+    assert 0 < text.count("malformed record") <= 20  # the rest counted, not written
