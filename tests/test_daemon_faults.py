@@ -243,3 +243,93 @@ def test_the_log_is_capped_and_repeated_lines_are_limited(runtime) -> None:
     assert old.stat().st_size <= 1500 and log.stat().st_size <= 1500
     text = old.read_text() + log.read_text()
     assert 0 < text.count("malformed record") <= 20  # the rest counted, not written
+
+
+# --- 7: the state file -------------------------------------------------------
+
+def _kill_daemon(runtime) -> None:
+    pid = runtime.daemon_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not process_alive(pid), "the daemon is dead")
+
+
+def test_irm_state_survives_a_daemon_kill(runtime) -> None:
+    pid = irm.create_ipcp("kept-ipcp", IpcpType.BROADCAST)
+    irm.bootstrap_ipcp(pid, IpcpConfig(IpcpType.BROADCAST, "kept-layer"))
+    irm.create_name(irm.NameInfo("kept-name"))
+    irm.reg_name("kept-name", irm.find_ipcp("local").pid)
+    program = shutil.which("true")
+    assert program
+    irm.bind_program(program, "kept-name")
+    ipcps, names, bindings = irm.list_ipcps(), irm.list_names(), irm.list_bindings()
+    _kill_daemon(runtime)
+    assert irm.list_ipcps() == ipcps  # a new daemon, with the old state
+    assert irm.list_names() == names
+    assert repr(irm.list_bindings()) == repr(bindings)
+    assert "restored the state" in runtime.log()
+
+
+def test_a_server_keeps_serving_across_a_daemon_kill(runtime, spawn) -> None:
+    server = spawn(ECHO_SERVER, "survivor")
+    server.expect("ready")
+    wait_idle(server.pid)  # its accept is with the daemon
+    for _ in range(3):
+        _kill_daemon(runtime)
+        with flow_alloc("survivor", timeo=10) as f:
+            f.write(b"still here")
+            assert f.read() == b"still here"
+        wait_idle(server.pid)
+    assert process_alive(server.pid)
+
+
+def test_an_unusable_state_file_is_set_aside(runtime) -> None:
+    Path(runtime.dir, "irmd.state").write_bytes(b"O7SSTATE" + b"\0" * 100)
+    assert [i.name for i in irm.list_ipcps()] == ["local"]
+    assert Path(runtime.dir, "irmd.state.unusable").exists()
+    assert "is unusable" in runtime.log()
+    irm.create_name(irm.NameInfo("after"))
+    assert [n.name for n in irm.list_names()] == ["after"]
+
+
+def _kills(runtime, rounds: int, seed: int) -> None:
+    """Kills the daemon at random moments while this process changes names
+    as fast as it can: every change acknowledged is there afterwards, and
+    every state file left behind loads."""
+    rnd = random.Random(seed)
+    acked: List[str] = []
+    stop = threading.Event()
+
+    def changes() -> None:
+        i = 0
+        while not stop.is_set():
+            name = f"n{i}"
+            i += 1
+            try:
+                irm.create_name(irm.NameInfo(name))
+            except OuroborosError:
+                continue  # the daemon died: the change may or may not be there
+            acked.append(name)
+
+    worker = threading.Thread(target=changes)
+    worker.start()
+    try:
+        for _ in range(rounds):
+            wait_until(lambda: runtime.daemon_pid() is not None and process_alive(
+                runtime.daemon_pid() or 0), "a daemon runs")
+            pid = runtime.daemon_pid() or 0
+            stop.wait(rnd.uniform(0.0, 0.03))  # a random moment of its work
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not process_alive(pid), "the daemon is dead")
+    finally:
+        stop.set()
+        worker.join(30)
+    names = {n.name for n in irm.list_names()}
+    missing = [n for n in acked if n not in names]
+    assert not missing, f"acknowledged but lost: {missing[:10]}"
+    assert "is unusable" not in runtime.log()
+    assert len(acked) > rounds
+
+
+def test_kills_at_random_moments_lose_no_acknowledged_change(runtime) -> None:
+    _kills(runtime, rounds=25, seed=13)

@@ -419,9 +419,9 @@ int registry::restore(const registry_image& img, std::string& why)
 {
     registry r;
     r.ipcps_.clear();
-    auto fail = [&why](const std::string& what, int rc) {
+    auto fail = [&why](const std::string& what, int) {
         why = what + ": " + why;
-        return rc < 0 ? rc : -EINVAL;
+        return -EINVAL;
     };
     for (const ipcp_record& ipcp : img.ipcps) {
         if (ipcp.id < first_ipcp_id || r.ipcps_.count(ipcp.id)) {
@@ -448,9 +448,18 @@ int registry::restore(const registry_image& img, std::string& why)
         for (pid_t ipcp : n.registered_in)
             if (int rc = r.reg_name(n.name, ipcp, why); rc < 0)
                 return fail("name " + quoted(n.name), rc);
-        for (const program_binding& prog : n.programs)
+        for (const program_binding& prog : n.programs) {
+            // What server_irm.cpp checks before it binds (but that the
+            // file exists: a program deleted since stays bound).
+            if (prog.path.empty() || prog.path[0] != '/' ||
+                (!prog.interpreter.empty() && prog.interpreter[0] != '/') ||
+                (prog.opts & ~bind_auto) != 0) {
+                why = "program binding " + quoted(prog.path) + " is not one a request could make";
+                return fail("name " + quoted(n.name), -EINVAL);
+            }
             if (int rc = r.bind_program(prog, n.name, why); rc < 0)
                 return fail("name " + quoted(n.name), rc);
+        }
         for (const process_binding& proc : n.processes) {
             if (proc.pid <= 0) {
                 why = "bad pid " + std::to_string(proc.pid);
