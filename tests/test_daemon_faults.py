@@ -333,3 +333,64 @@ def _kills(runtime, rounds: int, seed: int) -> None:
 
 def test_kills_at_random_moments_lose_no_acknowledged_change(runtime) -> None:
     _kills(runtime, rounds=25, seed=13)
+
+
+# --- 10: the default runtime directory --------------------------------------
+
+_DEFAULT_DIR = """
+import os, sys
+from ouroboros import irm
+from ouroboros.errors import RuntimeUnavailable
+try:
+    irm.list_ipcps()
+    print("ok")
+except RuntimeUnavailable as e:
+    print("RuntimeUnavailable", e)
+"""
+
+
+def _env_without_runtime_dir(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OUROBOROS_RUNTIME_DIR", "XDG_RUNTIME_DIR")}
+    env.update(extra)
+    return env
+
+
+def test_a_squatted_tmp_runtime_dir_says_so_and_how_to_fix_it(tmp_path) -> None:
+    if os.path.isdir(f"/run/user/{os.getuid()}"):
+        pytest.skip("/run/user/<uid> exists here, so /tmp is not the default")
+    squatted = tmp_path / f"ouroboros-embedded-{os.getuid()}"
+    squatted.mkdir(mode=0o700)
+    os.chown(squatted, 65534, 65534) if os.getuid() == 0 else None
+    if os.stat(squatted).st_uid == os.getuid():
+        pytest.skip("cannot make a directory of another user here")
+    done = subprocess.run([sys.executable, "-c", _DEFAULT_DIR], capture_output=True, text=True,
+                          timeout=60, env=_env_without_runtime_dir(TMPDIR=str(tmp_path)))
+    out = done.stdout
+    assert "RuntimeUnavailable" in out, out + done.stderr
+    assert f"'{squatted}' belongs to another user (uid 65534)" in out
+    assert "OUROBOROS_RUNTIME_DIR" in out
+
+
+_RUN_USER = """
+import os, subprocess, sys
+uid = os.getuid()
+subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run/user"], check=True)
+os.mkdir(f"/run/user/{uid}", 0o700)
+from ouroboros import irm
+irm.list_ipcps()
+d = f"/run/user/{uid}/ouroboros-embedded"
+print("socket" if os.path.exists(d + "/irmd.sock") else "no socket")
+pid = int(open(d + "/irmd.pid").read())
+os.kill(pid, 15)
+"""
+
+
+def test_run_user_is_preferred_to_tmp(tmp_path) -> None:
+    if os.getuid() != 0 or shutil.which("unshare") is None or not os.path.isdir("/run/user"):
+        pytest.skip("needs root and unshare(1) for a private /run/user")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
+                           "-c", _RUN_USER], capture_output=True, text=True, timeout=60,
+                          env=_env_without_runtime_dir(TMPDIR=str(tmp_path)))
+    assert done.stdout.strip() == "socket", done.stdout + done.stderr
+    assert not (tmp_path / f"ouroboros-embedded-{os.getuid()}").exists()
