@@ -72,6 +72,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("O7S_TEST_BACKEND", "embedded"),
         help="backend for the tests not tied to one: embedded (default), system (the real "
              "Ouroboros, needs an IRMd) or all (each test on both); also $O7S_TEST_BACKEND")
+    parser.addoption(
+        "--fuzz-records", type=int, default=20000,
+        help="mutated control records test_daemon_fuzz sends the daemon (default 20000, the "
+             "fast run of the test command; e.g. 1000000 for a long run)")
+    parser.addoption("--fuzz-seed", type=int, default=13,
+                     help="seed of test_daemon_fuzz's mutations (default 13)")
 
 
 def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:
