@@ -141,16 +141,26 @@ int recv_message(int sock, message& out, std::string* why)
     if (n == 0)
         return -ECONNRESET;
 
+    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        if (why)
+            *why = "record or its descriptors were truncated";
+        return -EPROTO;
+    }
+    return parse_record(buf, static_cast<std::size_t>(n), out, why);
+}
+
+int parse_record(const std::uint8_t* data, std::size_t n, message& out, std::string* why)
+{
     auto bad = [&](const char* reason) {
         if (why)
             *why = reason;
         return -EPROTO;
     };
-    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-        return bad("record or its descriptors were truncated");
-    if (static_cast<std::size_t>(n) < header_size)
+    if (n < header_size)
         return bad("record shorter than the header");
-    reader h(buf, header_size);
+    if (n > header_size + max_body)
+        return bad("record longer than the protocol allows");
+    reader h(data, header_size);
     if (h.u16() != magic)
         return bad("bad magic number");
     if (std::uint16_t v = h.u16(); v != version) {
@@ -162,9 +172,9 @@ int recv_message(int sock, message& out, std::string* why)
     out.type = static_cast<msg>(h.u16());
     h.u16(); // flags
     std::uint32_t length = h.u32();
-    if (length != static_cast<std::size_t>(n) - header_size)
+    if (length != n - header_size)
         return bad("length field does not match the record size");
-    out.body.assign(buf + header_size, buf + n);
+    out.body.assign(data + header_size, data + n);
     return 0;
 }
 

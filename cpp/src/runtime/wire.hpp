@@ -143,4 +143,10 @@ int send_message(int sock, writer& w, const int* fds = nullptr, std::size_t nfds
 // retried, so callers can check for interrupts.
 int recv_message(int sock, message& out, std::string* why = nullptr);
 
+// The header checks of recv_message() on a record already in memory (`n`
+// bytes at `data`): 0 with out.type and out.body set, or -EPROTO /
+// -EPROTONOSUPPORT with `why`. The fuzz harness (cpp/fuzz) calls it.
+int parse_record(const std::uint8_t* data, std::size_t n, message& out,
+                 std::string* why = nullptr);
+
 } // namespace ouroboros::proto
