@@ -78,6 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "fast run of the test command; e.g. 1000000 for a long run)")
     parser.addoption("--fuzz-seed", type=int, default=13,
                      help="seed of test_daemon_fuzz's mutations (default 13)")
+    parser.addoption("--kill-rounds", type=int, default=25,
+                     help="times test_daemon_faults kills the daemon at random moments "
+                          "(default 25)")
     parser.addoption("--no-sanitizers", action="store_true",
                      help="skip test_sanitizers (ASan+UBSan and TSan builds of the C++ tests)")
 
