@@ -197,3 +197,27 @@ def test_the_daemon_killed_under_a_waiting_accept_of_this_process(runtime, kind:
     except RuntimeUnavailable as e:  # pragma: no cover - what the test is against
         allocator_err = e
     assert allocator_err is None
+
+
+def test_the_daemon_killed_under_an_asyncio_accept(runtime, kind: str) -> None:
+    """An event loop's accept (a non-blocking flow request) is sent again
+    too, on a new connection that the loop then waits on."""
+    import asyncio
+
+    import ouroboros.asyncio as oasyncio
+
+    daemon = _daemon(runtime)
+    irm.serve("km-async")
+    got = []
+
+    async def accept() -> None:
+        async with await oasyncio.flow_accept(timeo=20) as f:
+            got.append(await f.read())
+
+    waiting = InThread(lambda: asyncio.run(accept()))
+    wait_blocked(waiting.thread)  # the loop waits on the request's connection
+    _kill(daemon)
+    with flow_alloc("km-async", QOS[kind], timeo=10) as f:
+        f.write(b"async")
+        assert waiting.result("the asyncio accept returns", timeout=SURVIVE) is None
+    assert got == [b"async"]
