@@ -128,9 +128,9 @@ namespace {
 class pending_request final : public detail::pending_flow {
 public:
     pending_request(flow_table<flow_state>& table, proto::writer request, bool accept,
-                    bool confirm, key_pair keys)
-        : table_(table), request_(std::move(request)), accept_(accept), confirm_(confirm),
-          keys_(std::move(keys))
+                    steady::time_point accept_by, bool confirm, key_pair keys)
+        : table_(table), request_(std::move(request)), accept_(accept), accept_by_(accept_by),
+          confirm_(confirm), keys_(std::move(keys))
     {
     }
 
@@ -192,9 +192,13 @@ private:
         // goes to the daemon started afresh; the caller then waits on the
         // new connection (fd()).
         if (rc < 0 && accept_ && !giving_up_ &&
-            retry_after_loss(call_, steady::time_point::max(), quick_losses_)) {
+            retry_after_loss(call_, accept_by_, quick_losses_)) {
+            proto::flow_accept again;
+            if (accept_by_ != steady::time_point::max())
+                again.timeout_ns = runtime::time_left(accept_by_).count();
+            request_ = proto::writer(proto::msg::flow_accept);
             call_ = daemon_call();
-            if (rc = call_.start(request_); rc == 0)
+            if (rc = encode_message(again, request_); rc == 0 && (rc = call_.start(request_)) == 0)
                 return -EAGAIN;
         }
         state_ = finished;
@@ -227,6 +231,7 @@ private:
     flow_table<flow_state>& table_;
     proto::writer request_;
     bool accept_;
+    steady::time_point accept_by_; // an accept's deadline
     bool confirm_;
     key_pair keys_;
     daemon_call call_;
@@ -241,10 +246,11 @@ private:
 
 std::unique_ptr<detail::pending_flow> start_pending(flow_table<flow_state>& table,
                                                     proto::writer request, bool accept,
-                                                    bool confirm, key_pair keys, int& err)
+                                                    steady::time_point accept_by, bool confirm,
+                                                    key_pair keys, int& err)
 {
-    auto r = std::make_unique<pending_request>(table, std::move(request), accept, confirm,
-                                               std::move(keys));
+    auto r = std::make_unique<pending_request>(table, std::move(request), accept, accept_by,
+                                               confirm, std::move(keys));
     if (err = r->start(); err < 0)
         return nullptr;
     return r;

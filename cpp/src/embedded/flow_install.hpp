@@ -111,10 +111,13 @@ int request_flow(flow_table<flow_state>& table, const Request& request, key_pair
 }
 
 // A request of start_flow_request() laid out in `request`; `accept` for
-// flow_accept, `confirm` for a flow_alloc that asked to confirm.
+// flow_accept (which ends at `accept_by`: sent again to a daemon started
+// afresh, it asks for the time left), `confirm` for a flow_alloc that
+// asked to confirm.
 std::unique_ptr<detail::pending_flow> start_pending(flow_table<flow_state>& table,
                                                     proto::writer request, bool accept,
-                                                    bool confirm, key_pair keys, int& err);
+                                                    steady::time_point accept_by, bool confirm,
+                                                    key_pair keys, int& err);
 
 // Sends a flow request that never blocks (detail::pending_flow): poll()
 // reads the grant once the connection is readable. nullptr with -errno in
@@ -128,10 +131,13 @@ std::unique_ptr<detail::pending_flow> start_flow_request(flow_table<flow_state>&
     if (err = encode_message(request, w); err < 0)
         return nullptr;
     bool confirm = false;
+    steady::time_point accept_by = steady::time_point::max();
     if constexpr (std::is_same_v<Request, proto::flow_alloc>)
         confirm = request.confirm;
+    if constexpr (std::is_same_v<Request, proto::flow_accept>)
+        accept_by = runtime::deadline_after_ns(request.timeout_ns);
     return start_pending(table, std::move(w), std::is_same_v<Request, proto::flow_accept>,
-                         confirm, std::move(keys), err);
+                         accept_by, confirm, std::move(keys), err);
 }
 
 } // namespace ouroboros::embedded
