@@ -398,3 +398,37 @@ def test_run_user_is_preferred_to_tmp(tmp_path) -> None:
                           env=_env_without_runtime_dir(TMPDIR=str(tmp_path)))
     assert done.stdout.strip() == "socket", done.stdout + done.stderr
     assert not (tmp_path / f"ouroboros-embedded-{os.getuid()}").exists()
+
+
+# --- the daemon across many cycles ------------------------------------------
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_the_daemon_stays_flat_over_thousands_of_flows_and_irm_changes(runtime, spawn) -> None:
+    server = spawn(ECHO_SERVER, "cycles")
+    server.expect("ready")
+
+    def cycle(i: int) -> None:
+        with flow_alloc("cycles", timeo=10) as f:
+            f.write(b"x")
+            assert f.read() == b"x"
+        irm.create_name(irm.NameInfo(f"c{i}"))
+        irm.destroy_name(f"c{i}")
+
+    for i in range(100):  # warm up: pools, allocator arenas
+        cycle(i)
+    pid = runtime.daemon_pid()
+    assert pid is not None
+    wait_idle(server.pid)
+    fds, rss = _open_fds(pid), _rss_kib(pid)
+    for i in range(1000):
+        cycle(i)
+    wait_idle(server.pid)
+    wait_until(lambda: _open_fds(pid) <= fds, f"the daemon is back to {fds} descriptors")
+    assert _rss_kib(pid) - rss < 2048, f"the daemon grew from {rss} to {_rss_kib(pid)} KiB"
+    print(f"cycles: 1000; daemon descriptors {fds} -> {_open_fds(pid)}, "
+          f"RSS {rss} -> {_rss_kib(pid)} KiB")
+    assert daemons_of(runtime.dir) == [pid]
