@@ -394,8 +394,15 @@ def test_a_node_whose_irmd_was_killed() -> None:
 
 def test_the_readme_example_runs() -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "testbed_line.py"
-    out = subprocess.run([sys.executable, str(example)], capture_output=True, text=True,
-                         timeout=300, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    # A second run when the first met one of 0.23.0's failures (the example
+    # builds one network, without the fixtures' rebuilds; see BUILDS).
+    for attempt in range(2):
+        out = subprocess.run([sys.executable, str(example)], capture_output=True, text=True,
+                             timeout=300,
+                             env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        if out.returncode == 0:
+            break
+        print(f"the example failed ({out.stderr[-300:]}); again", file=sys.stderr)
     assert out.returncode == 0, out.stderr
     assert re.search(r"c -> a: one round trip in [0-9.]+ ms", out.stdout), out.stdout
     assert "5 packets transmitted, 5 received" in out.stdout
