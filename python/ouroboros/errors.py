@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os as _os
+import queue as _queue
 
 # Ouroboros' own error numbers (ouroboros/errno.h, 0.22 and later).
 ENOTALLOC = 1000
@@ -60,6 +61,11 @@ class FlowNotAllocatedException(FlowException):
     """The flow is not allocated (never was, or was deallocated)."""
 
 
+class FlowDeallocWarning(FlowNotAllocatedException, Warning):
+    """dealloc() of a flow that is not allocated, e.g. a second dealloc()
+    (upstream pyOuroboros raises this Warning subclass as an exception)."""
+
+
 class FlowDownException(FlowException, ConnectionResetError):
     """The flow is down: the peer deallocated it or its process died."""
 
@@ -90,8 +96,18 @@ class FlowCryptException(FlowException):
 
 
 class FlowEventError(FlowException):
-    """An operation on a FlowSet failed, e.g. it was destroyed (upstream
-    pyOuroboros name; wait timeouts raise FlowTimeoutException)."""
+    """The event API failed: a FlowSet was destroyed, a wait timed out, or
+    no event is left in the queue (upstream pyOuroboros name)."""
+
+
+class FlowSetTimeout(FlowEventError, FlowTimeoutException):
+    """FlowSet.wait() timed out: a FlowEventError as upstream pyOuroboros
+    raises, and a TimeoutError."""
+
+
+class FEventQueueEmpty(FlowEventError, _queue.Empty):
+    """FEventQueue.next() found no event left: a FlowEventError as upstream
+    pyOuroboros raises, and a queue.Empty as Queue.get_nowait() raises."""
 
 
 class InvalidArgument(OuroborosError, ValueError):
@@ -269,9 +285,10 @@ def _make(errnum: int, message: str, irm: bool = False) -> OuroborosError:
 
 __all__ = [
     "OuroborosError", "FlowException", "FlowAllocatedException",
-    "FlowNotAllocatedException", "FlowDownException", "FlowPeerException",
+    "FlowNotAllocatedException", "FlowDeallocWarning", "FlowDownException", "FlowPeerException",
     "FlowPermissionException", "FlowTimeoutException", "FlowWouldBlock",
-    "FlowSizeException", "FlowCryptException", "FlowEventError", "InvalidArgument",
+    "FlowSizeException", "FlowCryptException", "FlowEventError", "FlowSetTimeout",
+    "FEventQueueEmpty", "InvalidArgument",
     "NotSupported", "RuntimeUnavailable", "IrmError", "AlreadyExists", "NoSuchIpcp", "IpcpTypeError", "IpcpStateError",
     "NamingError", "IrmPermissionError", "NoSuchProcess", "ProgramNotFound",
     "IrmNotSupported", "IrmInvalidArgument", "IrmdUnavailable",

@@ -9,9 +9,20 @@
 ...         print(f.readline())
 
 ``FEventQueue.next()`` returns ``(flow, FEventType)`` where ``flow`` is the
-very ``Flow`` object that was added to the set, or ``None`` when no event is
-left; iterating over the queue takes the events in turn. ``wait()`` returns
-at once while the queue still holds events.
+very ``Flow`` object that was added to the set; iterating over the queue
+takes the events in turn until none is left. ``wait()`` returns at once
+while the queue still holds events.
+
+Upstream pyOuroboros' loops work too: ``next()`` on an empty queue raises
+:class:`~ouroboros.errors.FEventQueueEmpty` and a ``wait()`` that times out
+:class:`~ouroboros.errors.FlowSetTimeout`, both ``FlowEventError``s (and a
+``queue.Empty`` and a ``TimeoutError`` respectively)::
+
+    while True:
+        try:
+            f, t = fq.next()
+        except FlowEventError:
+            break
 
 The event types on the embedded runtime:
 
@@ -36,6 +47,7 @@ set leaves it. Sets hold hundreds of flows.
 
 from __future__ import annotations
 
+import errno
 from typing import Iterable, Iterator, List, Optional, Tuple, cast
 
 from . import _core
@@ -43,7 +55,7 @@ from . import dev as _dev
 from ._core import FEventType
 from .dev import *  # noqa: F401,F403 - as upstream: the event API comes with dev's names
 from .dev import Flow
-from .errors import FlowEventError
+from .errors import FEventQueueEmpty, FlowEventError, FlowSetTimeout, FlowTimeoutException
 
 Event = Tuple[Flow, FEventType]
 
@@ -51,18 +63,24 @@ Event = Tuple[Flow, FEventType]
 class FEventQueue(_core.FEventQueue):
     """The events of the last :meth:`FlowSet.wait`."""
 
-    def next(self) -> Optional[Event]:
-        """The next event as ``(flow, type)``, or ``None`` when none is left."""
-        return cast(Optional[Event], super().next())
+    def next(self) -> Event:
+        """The next event as ``(flow, type)``. Raises
+        :class:`FEventQueueEmpty` (a ``FlowEventError`` and a
+        ``queue.Empty``) when none is left; iterating over the queue stops
+        there instead."""
+        event = super().next()
+        if event is None:
+            raise FEventQueueEmpty(errno.ENOMSG, "no event left in the queue")
+        return cast(Event, event)
 
     def __iter__(self) -> Iterator[Event]:
         return self
 
     def __next__(self) -> Event:
-        event = self.next()
+        event = super().next()
         if event is None:
             raise StopIteration
-        return event
+        return cast(Event, event)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} pending={len(self)}>"
@@ -133,9 +151,15 @@ class FlowSet(_core.FlowSet):
     def wait(self, fq: _core.FEventQueue, timeo: Optional[float] = None) -> None:
         """Waits at most ``timeo`` seconds (``None``: no limit) until flows
         in the set have events and puts them in ``fq``. Raises
-        :class:`TimeoutError` (``FlowTimeoutException``) when the time runs
-        out, and returns at once while ``fq`` still holds events."""
-        super().wait(fq, timeo)
+        :class:`FlowSetTimeout` (a ``TimeoutError`` and, as in upstream
+        pyOuroboros, a ``FlowEventError``) when the time runs out, and
+        returns at once while ``fq`` still holds events."""
+        try:
+            super().wait(fq, timeo)
+        except FlowSetTimeout:
+            raise
+        except FlowTimeoutException as e:
+            raise FlowSetTimeout(e.errno, e.strerror) from None
 
     def __repr__(self) -> str:
         if self.closed:
@@ -143,5 +167,6 @@ class FlowSet(_core.FlowSet):
         return f"<{type(self).__name__} flows={len(self)}>"
 
 
-__all__ = ["FlowSet", "FEventQueue", "FEventType", "FlowEventError", "Event"]
+__all__ = ["FlowSet", "FEventQueue", "FEventType", "FlowEventError", "FlowSetTimeout",
+           "FEventQueueEmpty", "Event"]
 __all__ += _dev.__all__

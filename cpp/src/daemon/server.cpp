@@ -78,6 +78,7 @@ int server::run()
         if (autostart_due())
             match_pending();
         expire_pending();
+        expire_binds();
         drop_doomed();
         if (!socket_still_ours()) {
             O7S_INFO("socket %s was removed or replaced; exiting", socket_path_.c_str());
@@ -112,6 +113,8 @@ int server::poll_timeout_ms() const
     auto soonest = clock::now() + std::chrono::milliseconds(liveness_check_ms);
     for (const auto& a : accepts_)
         soonest = std::min(soonest, a.deadline);
+    for (const auto& b : binds_)
+        soonest = std::min(soonest, b.deadline);
     for (const auto& a : allocs_) {
         soonest = std::min(soonest, a.deadline);
         if (!a.grace_checked)
@@ -140,8 +143,10 @@ void server::on_listener()
         c.fd = std::move(fd);
         epoll_watch(epoll_.get(), c.fd.get(), tag(tag_kind::client, c.id));
         clients_.emplace(c.id, std::move(c));
-        if (connections_[cred.pid]++ == 0)
+        if (connections_[cred.pid]++ == 0) {
             announce(cred.pid);
+            complete_binds(cred.pid);
+        }
     }
 }
 
@@ -212,11 +217,14 @@ void server::drop_client(std::uint64_t id)
     auto mine = [id](const auto& p) { return p.client == id; };
     accepts_.remove_if(mine);
     allocs_.remove_if(mine);
+    binds_.remove_if(mine);
     // A process that connects again after closing all its connections is
     // announced again, as a process that restarted would be.
     pid_t pid = it->second.pid;
-    if (--connections_[pid] <= 0)
+    if (--connections_[pid] <= 0) {
         connections_.erase(pid);
+        accepted_.erase(pid);
+    }
     clients_.erase(it);
 }
 
@@ -245,7 +253,7 @@ int server::watch_process(pid_t pid, std::string& why)
                             " is an embedded IPCP, not a process; it cannot be bound"
                       : "no process with pid " + std::to_string(pid);
         else
-            why = "cannot watch process " + std::to_string(pid) + ": " + std::strerror(err);
+            why = "cannot watch process " + std::to_string(pid); // the error adds strerror(err)
         return err == EINVAL ? -ESRCH : -err;
     }
     if (!same_user(pid)) {

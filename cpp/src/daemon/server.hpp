@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ using clock = std::chrono::steady_clock;
 // to accept before an auto-start program is started for it (the IRMd's
 // IRMD_REQ_ARR_TIMEOUT).
 inline constexpr std::chrono::milliseconds autostart_grace{1000};
+
+// How long an allocation without a timeout waits before the runtime gives
+// up (the IRMd's FLOW_ALLOC_TIMEOUT).
+inline constexpr std::chrono::seconds default_alloc_timeout{20};
+
+// How long bind_process waits for a process to talk to the runtime before
+// refusing it as one that does not use Ouroboros. The IRMd waits 10 ms for
+// the announcement its library makes at load; ours connects at first use,
+// which a Python server reaches after its imports.
+inline constexpr std::chrono::milliseconds bind_wait{2000};
 
 struct client {
     std::uint64_t id = 0;
@@ -56,6 +67,15 @@ struct pending_alloc {
     bool grace_checked = false;  // matched once after start_at
     pid_t started = 0;           // the program instance it waits for
     std::string key{}; // the allocator's public key, relayed to the acceptor
+    bool default_deadline = false; // no timeout was given (default_alloc_timeout)
+};
+
+// A bind_process of a process that has not talked to the runtime yet.
+struct pending_bind {
+    std::uint64_t client;
+    pid_t pid;
+    std::string name;
+    clock::time_point deadline;
 };
 
 // A program the daemon started for an allocation.
@@ -66,6 +86,7 @@ struct child {
     std::string log;     // where its stdout and stderr go
     util::unique_fd pidfd;
     bool accepted = false; // it asked for a flow at least once
+    bool shebang = false;  // started through its #! line
 };
 
 class server {
@@ -100,12 +121,22 @@ private:
     void expire_pending();
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
     bool autostart_due() const;
+    // Why nobody took an allocation to `name`: the bound processes, and
+    // which of them never asked for a flow.
+    std::string unserved(const std::string& name) const;
 
     // --- IRM (server_irm.cpp)
     void irm_request(client& c, proto::msg type, proto::reader& r, std::size_t body_size);
     int bind_program(bool script, proto::reader& r, std::size_t body_size, std::string& why);
     void list_bindings(client& c, proto::reader& r);
     int destroy_ipcp(pid_t id, std::string& why);
+
+    // --- bind_process (server_binds.cpp): like the IRMd, only processes
+    // that use Ouroboros (here: talk to the runtime) can be bound.
+    void bind_process(client& c, proto::reader& r);
+    // The process connected: answers the binds that waited for it.
+    void complete_binds(pid_t pid);
+    void expire_binds();
 
     // --- programs (server_programs.cpp)
     // Binds a process that connects for the first time to the names of
@@ -141,6 +172,8 @@ private:
     relay relay_;
     std::list<pending_accept> accepts_;
     std::list<pending_alloc> allocs_;
+    std::list<pending_bind> binds_;
+    std::set<pid_t> accepted_; // connected processes that asked for a flow
     std::vector<std::uint64_t> doomed_;
     std::uint64_t next_client_ = 1;
     std::uint64_t next_flow_ = 1;

@@ -71,7 +71,9 @@ void server::irm_request(client& c, proto::msg type, proto::reader& r, std::size
             why = "unknown load-balancing policy " + std::to_string(static_cast<int>(policy));
             break;
         }
-        rc = registry_.create_name(name, policy, why);
+        // Like the IRMd: a name that exists is no error (its policy stays).
+        if ((rc = registry_.create_name(name, policy, why)) == -EEXIST)
+            rc = 0;
         break;
     }
     case msg::name_destroy: {
@@ -98,14 +100,8 @@ void server::irm_request(client& c, proto::msg type, proto::reader& r, std::size
                                    : registry_.unreg_name(name, ipcp, why);
         break;
     }
-    case msg::bind_process: {
-        pid_t pid = r.i32();
-        std::string name = r.str();
-        r.end();
-        if ((rc = registry::check_name(name, why)) == 0 && (rc = watch_process(pid, why)) == 0)
-            rc = registry_.bind_process(pid, name, why);
-        break;
-    }
+    case msg::bind_process:
+        return bind_process(c, r); // server_binds.cpp
     case msg::unbind_process: {
         pid_t pid = r.i32();
         std::string name = r.str();
@@ -165,7 +161,7 @@ int check_program_file(const std::string& path, bool executable, std::string& wh
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) {
         int err = errno;
-        why = path + ": " + std::strerror(err);
+        why = path; // the error message adds strerror(err)
         return -err;
     }
     if (!S_ISREG(st.st_mode)) {
