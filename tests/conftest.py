@@ -166,6 +166,10 @@ class Proc:
                 raise AssertionError(f"no line {wanted!r} within {timeout} s; saw {self.seen}")
             if line is None:
                 self.lines.put(None)
+                try:  # its stdout closed: let it exit, so that stderr can be shown
+                    self.popen.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
                 raise AssertionError(f"process exited before printing {wanted!r}; saw "
                                      f"{self.seen}; stderr: {self.stderr()}")
             self.seen.append(line)

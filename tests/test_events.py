@@ -12,6 +12,7 @@ from typing import List, Tuple
 
 import pytest
 
+from o7s_system import PEER_DEALLOC_UNSEEN, peer_dealloc_seen
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException,
                            FlowTimeoutException, flow_accept, flow_alloc)
@@ -169,7 +170,9 @@ def test_wait_returns_at_once_while_the_queue_holds_events(spawn) -> None:
             assert {first[0], second[0]} == {f1, f2}
 
 
-def test_flow_dealloc_after_the_sdus_sent_before_it(spawn) -> None:
+def test_flow_dealloc_after_the_sdus_sent_before_it(spawn, backend) -> None:
+    if not peer_dealloc_seen(backend):
+        pytest.skip(PEER_DEALLOC_UNSEEN)
     p = peer(spawn, "bye")
     with flow_alloc("bye", timeo=10) as f, FlowSet([f]) as fs:
         fq = FEventQueue()
@@ -317,7 +320,11 @@ def test_hundreds_of_flows_in_one_set(spawn) -> None:
                 fs.wait(fq, timeo=10)
                 for f, t in fq:
                     assert t == FEventType.FlowPkt
-                    got[flows.index(f)] = f.read()
+                    # The system backend may report an SDU twice (events
+                    # are queued per occurrence): read each flow once.
+                    if flows.index(f) not in got:
+                        f.set_rcv_timeout(10)
+                        got[flows.index(f)] = f.read()
         assert got == {i: b"%d" % i for i in range(count)}
     finally:
         for f in flows:

@@ -4,6 +4,7 @@
 // A FlowSet keeps the Python Flow objects it was given, so an event hands
 // back the very object that was added, not a copy that aliases it.
 #include "bindings.hpp"
+
 #include "conversions.hpp"
 #include "py_flow.hpp"
 #include "python_errors.hpp"
@@ -11,6 +12,7 @@
 #include <o7s/event.hpp>
 
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 namespace ouroboros::python {
@@ -55,10 +57,15 @@ flow_ref current_ref(py_flow& f)
     return static_cast<const flow_ref&>(f.current);
 }
 
-void add(py_flow_set& self, const py::object& obj)
+// With `posted`, posts that event for the flow as it joins (flow_set::add).
+void add(py_flow_set& self, const py::object& obj,
+         std::optional<event_type> posted = std::nullopt)
 {
     py_flow& f = as_flow(obj, "FlowSet.add()");
-    self.set.add(f.open_flow());
+    if (posted)
+        self.set.add(f.open_flow(), *posted);
+    else
+        self.set.add(f.open_flow());
     self.members[current_ref(f)] = obj;
 }
 
@@ -112,12 +119,13 @@ void bind_event(py::module_& m)
                  return self;
              }),
              py::arg("flows") = py::none(), "A new set, holding the given flows.")
-        .def("add", &add, py::arg("flow"), "Adds an allocated flow (again: no effect).")
+        .def(
+            "add", [](py_flow_set& self, const py::object& obj) { add(self, obj); },
+            py::arg("flow"), "Adds an allocated flow (again: no effect).")
         .def(
             "_add_allocated",
             [](py_flow_set& self, const py::object& obj) {
-                add(self, obj);
-                self.set.post(current_ref(obj.cast<py_flow&>()), event_type::alloc);
+                add(self, obj, event_type::alloc);
             },
             py::arg("flow"),
             "Adds a flow that was just allocated and posts FlowAlloc for it (a Flow object "

@@ -201,21 +201,38 @@ bool flow_set::is_open() const noexcept
 
 void flow_set::add(const flow_ref& f)
 {
+    add(f, nullptr);
+}
+
+void flow_set::add(const flow_ref& f, event_type type)
+{
+    add(f, &type);
+}
+
+void flow_set::add(const flow_ref& f, const event_type* posted)
+{
     core_ptr held = open_core(core());
     detail::set_core& core = *held;
     detail::flow_use use(f.h_); // close() of f waits for us: no race with leave_all_sets
     if (&use.be() != &core.be)
         throw error(EINVAL, "the flow and the flow set belong to different backends");
+    // One critical section with the waiter's: it sees the posted event
+    // together with the flow's first events, and takes posted ones first.
     std::lock_guard<std::mutex> lock(membership_mutex());
-    if (core.tags.count(f.h_))
-        return;
-    std::uint64_t tag = core.next_tag++;
-    if (int rc = core.impl->add(use.fd(), tag); rc < 0)
-        fail(rc, "adding a flow to a flow set");
-    detail::retain(f.h_);
-    core.tags.emplace(f.h_, tag);
-    core.by_tag.emplace(tag, f.h_);
-    f.h_->sets.push_back(&core);
+    if (!core.tags.count(f.h_)) {
+        std::uint64_t tag = core.next_tag++;
+        if (int rc = core.impl->add(use.fd(), tag); rc < 0)
+            fail(rc, "adding a flow to a flow set");
+        detail::retain(f.h_);
+        core.tags.emplace(f.h_, tag);
+        core.by_tag.emplace(tag, f.h_);
+        f.h_->sets.push_back(&core);
+    }
+    if (posted != nullptr) {
+        detail::retain(f.h_);
+        core.posted.emplace_back(f.h_, *posted);
+        core.impl->wake();
+    }
 }
 
 void flow_set::remove(const flow_ref& f) noexcept

@@ -191,7 +191,8 @@ class Flow(_core.Flow):
 def flow_alloc(dst: str, qos: Optional[QoSSpec] = None,
                timeo: Optional[float] = None) -> Flow:
     """Allocates a flow to the process serving ``dst``, waiting at most
-    ``timeo`` seconds. With ``qos``, the flow provides that QoSSpec."""
+    ``timeo`` seconds (``None``: until the runtime gives up, after 20 s as
+    the IRMd does). With ``qos``, the flow provides that QoSSpec."""
     f = Flow()
     f.alloc(dst, qos, timeo)
     return f

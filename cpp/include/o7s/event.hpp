@@ -91,6 +91,9 @@ public:
     // Adds an open flow (adding it again does nothing). Throws
     // error(ENOTALLOC) for a closed flow.
     void add(const flow_ref& f);
+    // Adds f and posts `type` for it at once (see post()), so that a waiter
+    // sees that event before any of f's own (FLOW_ALLOC before its SDUs).
+    void add(const flow_ref& f, event_type type);
     // Removes f; nothing happens if it is not in the set.
     void remove(const flow_ref& f) noexcept;
     bool has(const flow_ref& f) const noexcept;
@@ -116,6 +119,7 @@ public:
 
 private:
     std::shared_ptr<detail::set_core> core() const noexcept;
+    void add(const flow_ref& f, const event_type* posted);
     std::shared_ptr<detail::set_core> core_;
 };
 

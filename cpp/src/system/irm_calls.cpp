@@ -61,16 +61,6 @@ std::optional<ipcp_info> find_ipcp(const std::function<bool(const ipcp_info&)>& 
     return std::nullopt;
 }
 
-bool name_exists(const std::string& name)
-{
-    std::vector<name_info> all;
-    read_names(all);
-    for (const auto& info : all)
-        if (info.name == name)
-            return true;
-    return false;
-}
-
 int no_ipcp(pid_t pid)
 {
     set_error_detail("no IPCP has pid " + std::to_string(pid));
@@ -98,7 +88,7 @@ int name_result(int rc, const std::string& name)
 {
     if (rc != -1)
         return from_library(rc);
-    if (!name_exists(name))
+    if (!irmd_has_name(name))
         return no_name(name);
     return irmd_failure();
 }
@@ -110,6 +100,16 @@ std::string base_name(const std::string& path)
 }
 
 } // namespace
+
+bool irmd_has_name(const std::string& name)
+{
+    std::vector<name_info> all;
+    read_names(all);
+    for (const auto& info : all)
+        if (info.name == name)
+            return true;
+    return false;
+}
 
 int system_backend::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
 {

@@ -1,6 +1,7 @@
 // parked_flows.cpp - deallocates parked flows once their queues drain.
 #include "parked_flows.hpp"
 
+#include "exit_gate.hpp"
 #include "ouroboros_c.hpp"
 
 #include <algorithm>
@@ -44,19 +45,24 @@ void parked_flows::run()
 {
     std::unique_lock<std::mutex> lock(m_);
     while (!stop_) {
-        std::vector<int> ready;
-        auto still = std::remove_if(fds_.begin(), fds_.end(), [&](int fd) {
-            if (!drained(fd))
-                return false;
-            ready.push_back(fd);
-            return true;
-        });
-        fds_.erase(still, fds_.end());
-        lock.unlock();
-        // With the queue empty, flow_dealloc() does not wait for the peer.
-        for (int fd : ready)
-            ::flow_dealloc(fd);
-        lock.lock();
+        {
+            library_call in;
+            if (!in)
+                return; // the process exits: the library goes with it
+            std::vector<int> ready;
+            auto still = std::remove_if(fds_.begin(), fds_.end(), [&](int fd) {
+                if (!drained(fd))
+                    return false;
+                ready.push_back(fd);
+                return true;
+            });
+            fds_.erase(still, fds_.end());
+            lock.unlock();
+            // With the queue empty, flow_dealloc() does not wait for the peer.
+            for (int fd : ready)
+                ::flow_dealloc(fd);
+            lock.lock();
+        }
         if (fds_.empty())
             wake_.wait(lock, [this] { return stop_ || !fds_.empty(); });
         else

@@ -1,5 +1,6 @@
 // plugin_entry.cpp - the one symbol the plugin exports, and the services of
 // the loading library (error detail, interrupt hook) that backends use.
+#include "exit_gate.hpp"
 #include "system_backend.hpp"
 
 #include "system_plugin_abi.hpp"
@@ -44,6 +45,7 @@ o7s_system_backend_create(const char* abi_key, const o7s_host_api* caller, char*
     if (caller == nullptr || caller->size < sizeof(o7s_host_api))
         return refuse("the library loading the system backend plugin is too old");
     ouroboros::host = *caller;
+    ouroboros::system::install_exit_gate();
     try {
         return new ouroboros::system::system_backend();
     } catch (const std::bad_alloc&) {

@@ -101,6 +101,9 @@ timespec to_timespec(std::chrono::nanoseconds d) noexcept;
 // and returns -errc::irmd or -EPERM.
 int irmd_failure();
 
+// Whether the IRMd lists a name called `name` (irm_calls.cpp).
+bool irmd_has_name(const std::string& name);
+
 class system_backend final : public detail::backend {
 public:
     system_backend() = default;
