@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import build
-from .procs import BenchError, Placement, Proc, Workdir, load, seqpacket_pair
+from .procs import BenchError, Placement, Proc, Workdir, load, seqpacket_pair, stream_pair
 
 WORKER = str(Path(__file__).resolve().parent / "worker.py")
+AIO_WORKER = str(Path(__file__).resolve().parent / "aio_worker.py")
 SETUP_TIMEOUT = 30.0
 
 
@@ -30,7 +31,7 @@ class Impl:
     key: str
     label: str
     argv: List[str]
-    transport: str  # "fd", "embedded", "system" or "oping"
+    transport: str  # "fd", "fd-stream", "embedded", "system" or "oping"
     env: Dict[str, str] = field(default_factory=dict)
 
 
@@ -116,9 +117,11 @@ class Runner:
     """Finds the implementations, runs benchmarks with them, and cleans up
     (embedded daemons, names in the system layer, result files)."""
 
-    def __init__(self, build_dir: Path, want_system: bool = True) -> None:
+    def __init__(self, build_dir: Path, want_system: bool = True,
+                 cpp_bench: Optional[Path] = None) -> None:
         self.work = Workdir()
         self.build_dir = build_dir
+        self.cpp_bench = cpp_bench  # built already, or None: build it here
         self.impls: Dict[str, Impl] = {}
         self.skipped: Dict[str, str] = {}  # impl key -> why not
         self.runtime_dirs: List[str] = []
@@ -149,31 +152,42 @@ class Runner:
                   lambda: Impl("", "", [str(build.c_floor(self.build_dir / "c"))], "fd"))
         self._add("floor-py", "floor, Python", lambda: Impl("", "", [py, WORKER, "floor"], "fd"))
         self._add("ours-cpp", "ours, C++ API, embedded",
-                  lambda: Impl("", "", [str(build.cpp_bench(self.build_dir))], "embedded",
-                               self._runtime_env()))
+                  lambda: Impl("", "", [str(self.cpp_bench or build.cpp_bench(self.build_dir))],
+                               "embedded", self._runtime_env()))
+        self._add("floor-aio", "floor, asyncio sock_recv/sock_sendall",
+                  lambda: Impl("", "", [py, AIO_WORKER, "floor"], "fd"))
+        self._add("floor-aio-streams", "asyncio streams (a stream socketpair)",
+                  lambda: Impl("", "", [py, AIO_WORKER, "streams"], "fd-stream"))
         why_not_py = python_binding_problem()
         if why_not_py:
-            self.skipped["ours-py"] = why_not_py
+            self.skipped["ours-py"] = self.skipped["ours-aio"] = why_not_py
         else:
             self.impls["ours-py"] = Impl("ours-py", "ours, Python, embedded",
                                          [py, WORKER, "ours"], "embedded", self._runtime_env())
+            self.impls["ours-aio"] = Impl("ours-aio", "ours, asyncio, embedded",
+                                          [py, AIO_WORKER, "ours"], "embedded",
+                                          self._runtime_env())
+        system_rows = ("ours-py-system", "ours-aio-system", "ouroboros-c", "oping")
         if not want_system:
-            for key in ("ours-py-system", "ouroboros-c", "oping"):
+            for key in system_rows:
                 self.skipped[key] = "not asked for (--no-system)"
             return
         layer, why_not = SystemLayer.find()
         if layer is None:
-            for key in ("ours-py-system", "ouroboros-c", "oping"):
+            for key in system_rows:
                 self.skipped[key] = why_not
             return
         self.system = layer
         reason = why_not_py or system_backend_problem()
         if reason:
-            self.skipped["ours-py-system"] = reason
+            self.skipped["ours-py-system"] = self.skipped["ours-aio-system"] = reason
         else:
             self.impls["ours-py-system"] = Impl("ours-py-system", "ours, Python, system",
                                                 [py, WORKER, "ours"], "system",
                                                 {"OUROBOROS_BACKEND": "system"})
+            self.impls["ours-aio-system"] = Impl("ours-aio-system", "ours, asyncio, system",
+                                                 [py, AIO_WORKER, "ours"], "system",
+                                                 {"OUROBOROS_BACKEND": "system"})
         self._add("ouroboros-c", "Ouroboros C library",
                   lambda: Impl("", "", [str(build.ouroboros_c(self.build_dir / "c"))], "system"))
         if shutil.which("oping") is None:
@@ -208,11 +222,11 @@ class Runner:
 
         procs: List[Proc] = []
         try:
-            if impl.transport == "fd":
+            if impl.transport in ("fd", "fd-stream"):
                 if ends.server_mode is None:
                     procs.append(Proc(argv(ends.client_mode, c_out), where.client, env))
                 else:
-                    a, b = seqpacket_pair()
+                    a, b = seqpacket_pair() if impl.transport == "fd" else stream_pair()
                     procs.append(Proc(argv(ends.server_mode, s_out, "--fd", str(b.fileno())),
                                       where.server, env, pass_fds=[b.fileno()]))
                     procs.append(Proc(argv(ends.client_mode, c_out, "--fd", str(a.fileno())),
@@ -227,7 +241,7 @@ class Runner:
                 server.expect("ready", SETUP_TIMEOUT)
                 if impl.transport == "embedded":
                     pin_embedded_daemon(impl.env["OUROBOROS_RUNTIME_DIR"], where)
-                elif impl.key != "ours-py-system":
+                elif impl.key not in ("ours-py-system", "ours-aio-system"):
                     assert self.system is not None
                     self.system.bind(server.pid, name)
                 procs.append(Proc(argv(ends.client_mode, c_out, "--alloc", name),

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Sequence
 
-FLOW_SNDBUF = (1 << 20) + (256 << 10)  # the flows' send buffer (socket_tuning.cpp)
+FLOW_SNDBUF = (1 << 20) + (256 << 10)  # the flows' send buffer (cpp/src/runtime/flow_socket.cpp)
 
 
 class BenchError(RuntimeError):
@@ -139,6 +139,14 @@ def seqpacket_pair() -> List[socket.socket]:
     pair = list(socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
     for s in pair:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, FLOW_SNDBUF)
+        s.set_inheritable(True)
+    return pair
+
+
+def stream_pair() -> List[socket.socket]:
+    """A SOCK_STREAM socketpair, for asyncio streams (which take no other)."""
+    pair = list(socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
+    for s in pair:
         s.set_inheritable(True)
     return pair
 

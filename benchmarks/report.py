@@ -54,7 +54,8 @@ def size_text(size: int) -> str:
 
 
 def table(entries: List[Dict[str, Any]], verdicts: List[Dict[str, Any]],
-          memory: Dict[str, Dict[str, Any]], labels: Dict[str, str]) -> str:
+          memory: Dict[str, Dict[str, Any]], labels: Dict[str, str],
+          many: Dict[str, Dict[str, Any]]) -> str:
     """A Markdown table."""
     head = ["workload", "size", "placement", "row", "p50 / rate", "p99", "runs", "ratio",
             "target"]
@@ -80,6 +81,20 @@ def table(entries: List[Dict[str, Any]], verdicts: List[Dict[str, Any]],
                     f"{m.get('slab_kib', 0):.1f} KiB, shared pages "
                     f"{m.get('shmem_kib', 0):.1f} KiB")
         lines.append(["memory/flow", "", "", labels.get(row, row), text, "", "", "", ""])
+    for row, m in many.items():
+        if "error" in m:
+            text, where = "FAILED", ""
+        else:
+            text = (f"{fmt_rate(m['round_trips_per_s'])} round trips/s; opened in "
+                    f"{m['open_s']:.1f} s; {m['anon_kib']:.2f} KiB private, {m['fds']:.1f} fds "
+                    f"per flow")
+            if m.get("bad"):
+                text += f" ({m['bad']} bad SDUs!)"
+            where = m["placement"]
+        flows = f"{m['flows']} flows" if "flows" in m else ""
+        if m.get("capped_by"):
+            text += f" (fewer flows than asked: {m['capped_by']})"
+        lines.append(["many flows", flows, where, labels.get(row, row), text, "", "", "", ""])
     widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
               for i, h in enumerate(head)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",

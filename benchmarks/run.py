@@ -25,7 +25,7 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
                    help="a short run (1 repeat, few samples): checks that everything works")
     p.add_argument("--repeats", type=int, help="runs of every row (default 3)")
     p.add_argument("--samples", type=int, help="round trips per RTT run (default 20000)")
-    p.add_argument("--workloads", help="comma-separated: rtt,flood,alloc,memory")
+    p.add_argument("--workloads", help="comma-separated: rtt,flood,alloc,memory,many")
     p.add_argument("--rows", help="comma-separated row keys, e.g. floor-py,ours-py,ours-py+batch")
     p.add_argument("--placements", help="'one core', 'cross core' or both, comma-separated")
     p.add_argument("--no-system", action="store_true",
@@ -34,6 +34,8 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
                    help="directory for results.json and results.png")
     p.add_argument("--build", default=str(REPO / "build" / "bench"),
                    help="build directory for the compiled programs")
+    p.add_argument("--cpp-bench", help="an o7s_bench program built already (the test suite's "
+                                       "build tree), instead of building one in --build")
     return p.parse_args(argv)
 
 
@@ -79,7 +81,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     meta = machine()
     print("building and looking for the implementations...", file=sys.stderr, flush=True)
-    runner = Runner(Path(a.build), want_system=not a.no_system)
+    runner = Runner(Path(a.build), want_system=not a.no_system,
+                    cpp_bench=Path(a.cpp_bench) if a.cpp_bench else None)
     try:
         suite = Suite(runner, cfg)
         suite.run()
@@ -89,10 +92,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     meta["loadavg_end"] = os.getloadavg()
     verdicts = targets.check(entries, runner.skipped)
     labels = {key: label(runner, key) for key in runner.impls}
-    print(report.table(entries, verdicts, suite.memory, labels))
+    print(report.table(entries, verdicts, suite.memory, labels, suite.many))
     print(report.footer(verdicts, runner.skipped))
     result = {"machine": meta, "config": vars(cfg), "skipped": runner.skipped,
-              "rows": entries, "memory_per_flow": suite.memory, "targets": verdicts}
+              "rows": entries, "memory_per_flow": suite.memory, "many_flows": suite.many,
+              "targets": verdicts}
     json_path = out / "results.json"
     json_path.write_text(json.dumps(result, indent=1, default=str))
     print(f"raw numbers: {json_path}")
@@ -102,4 +106,5 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"chart: {out / 'results.png'}")
     except ImportError:
         print("chart: skipped, matplotlib is missing (pip install '.[bench]')")
-    return 1 if any("error" in e for e in entries) else 0
+    failed = any("error" in e for e in entries) or any("error" in m for m in suite.many.values())
+    return 1 if failed else 0

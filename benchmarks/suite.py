@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-from . import memory
+from . import many, memory
 from .impls import Ends, Runner
 from .procs import BenchError, Placement, placements
 from .stats import latency_summary, median, rate_summary
@@ -31,9 +31,12 @@ class Config:
     batch: int = 64            # SDUs per batched call
     alloc_count: int = 2000    # flows per run (x10 for the floors: they are quick)
     memory_flows: int = 1000
+    many_flows: int = 10000    # flows served by one event loop at once
+    many_rounds: int = 10      # round trips each of them makes, all at the same time
     warmup: int = 1000
     busy_ns: int = 1_000_000   # busy-poll budget: 1 ms
-    workloads: List[str] = field(default_factory=lambda: ["rtt", "flood", "alloc", "memory"])
+    workloads: List[str] = field(
+        default_factory=lambda: ["rtt", "flood", "alloc", "memory", "many"])
     rows: Optional[List[str]] = None        # row keys to run (None: all)
     placements: Optional[List[str]] = None  # "one core", "cross core" (None: both)
 
@@ -41,7 +44,7 @@ class Config:
     def quick() -> "Config":
         return Config(repeats=1, rtt_samples=300, warmup=50,
                       flood_counts={64: 3000, 1500: 2000, 65536: 300}, alloc_count=50,
-                      memory_flows=20)
+                      memory_flows=20, many_flows=100, many_rounds=3)
 
 
 # Row keys: an implementation key plus a variant suffix. Each names the row
@@ -54,8 +57,11 @@ BASELINE = {
     "ouroboros-c" + BUSY: "floor-c" + BUSY, "oping" + BUSY: "floor-c" + BUSY,
     "floor-c" + BATCH: "floor-c", "ours-cpp" + BATCH: "floor-c",
     "ours-py" + BATCH: "floor-py", "floor-c" + PACKED: "floor-c",
+    # asyncio: the same loop over a socketpair is the floor.
+    "ours-aio": "floor-aio", "ours-aio-system": "floor-aio", "floor-aio-streams": "floor-aio",
 }
-RTT_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c", "oping"]
+RTT_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c", "oping",
+            "floor-aio", "floor-aio-streams", "ours-aio", "ours-aio-system"]
 BUSY_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ouroboros-c", "oping"]
 FLOOD_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c"]
 BATCH_ROWS = ["floor-c", "ours-cpp", "ours-py"]
@@ -63,6 +69,7 @@ BATCH_ROWS = ["floor-c", "ours-cpp", "ours-py"]
 PACKED_ROWS = ["floor-c"]
 ALLOC_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c"]
 MEMORY_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py"]
+MANY_ROWS = ["floor-aio", "ours-aio"]  # the system backend: 4032 flows a process at most
 
 
 def impl_of(row: str) -> str:
@@ -90,6 +97,7 @@ class Suite:
         self.cfg = cfg
         self.groups = self._plan()
         self.memory: Dict[str, Dict[str, Any]] = {}
+        self.many: Dict[str, Dict[str, Any]] = {}
 
     def _available(self, rows: List[str]) -> List[str]:
         return [r for r in rows if impl_of(r) in self.runner.impls
@@ -160,6 +168,8 @@ class Suite:
                 log(f"  {g.workload}{size}, {g.placement.name}: {time.monotonic() - t0:.1f} s")
         if "memory" in cfg.workloads:
             self._memory()
+        if "many" in cfg.workloads:
+            self._many()
 
     def _memory(self) -> None:
         where = placements()[0]
@@ -178,6 +188,20 @@ class Suite:
                 self.memory[row] = {"flows": self.cfg.memory_flows, "runs": results,
                                     **{k: median([r[k] for r in results]) for k in results[0]}}
         log("  memory per flow: done")
+
+    def _many(self) -> None:
+        """Many flows on one event loop: once, cross core where there are two."""
+        where = placements()[-1]
+        for row in self._available(MANY_ROWS):
+            try:
+                self.many[row] = many.measure(self.runner, self.runner.impls[row],
+                                              self.cfg.many_flows, self.cfg.many_rounds, 64,
+                                              where)
+                self.many[row]["placement"] = where.name
+            except BenchError as e:
+                self.many[row] = {"error": str(e)}
+                log(f"  many flows {row}: FAILED: {str(e)[:300]}")
+        log(f"  {self.cfg.many_flows} flows on one event loop: done")
 
     # ------------------------------------------------------------- results
 

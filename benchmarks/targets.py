@@ -1,4 +1,4 @@
-"""The targets of issue 6, checked against a run's summaries."""
+"""The targets of issues 6 and 11, checked against a run's summaries."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ TARGETS = [
            absolute=True),
     Target("system-py", "system backend: Python RTT <= 1.2x the Ouroboros C library",
            "rtt", "ours-py-system", 1.2, True, versus="ouroboros-c"),
+    # Issue 11.
+    Target("rtt-aio", "asyncio RTT p50: ours <= 1.2x the same loop over a socketpair",
+           "rtt", "ours-aio", 1.2, True),
 ]
 
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List
 
 clock = time.perf_counter_ns
 FLOOR_RECV = 65536          # the floor's receive size: the largest benchmark SDU
-FLOW_SNDBUF = (1 << 20) + (256 << 10)  # the flows' send buffer (socket_tuning.cpp)
+FLOW_SNDBUF = (1 << 20) + (256 << 10)  # the flows' send buffer (cpp/src/runtime/flow_socket.cpp)
 SETUP_WAIT = 10.0           # seconds for allocation and accept
 
 

@@ -28,7 +28,7 @@ import pytest
 
 import ouroboros
 from o7s_system import release_fuse_mount, system_layer, system_names  # noqa: F401 (fixtures)
-from o7s_testing import process_alive
+from o7s_testing import process_alive, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,12 +54,10 @@ class Runtime:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not process_alive(pid):
-                return
-            time.sleep(0.02)
-        os.kill(pid, signal.SIGKILL)
+        try:
+            wait_until(lambda: not process_alive(pid), "the daemon stops", timeout)
+        except AssertionError:
+            os.kill(pid, signal.SIGKILL)
 
     def log(self) -> str:
         try:
@@ -74,11 +72,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("O7S_TEST_BACKEND", "embedded"),
         help="backend for the tests not tied to one: embedded (default), system (the real "
              "Ouroboros, needs an IRMd) or all (each test on both); also $O7S_TEST_BACKEND")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "embedded_only: tests the embedded runtime itself; never on the system backend")
 
 
 def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:
@@ -139,7 +132,7 @@ class Proc:
     def __init__(self, code: str, args: List[str], env: dict) -> None:
         self.popen = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(code), *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, text=True)
         self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
         self.seen: List[str] = []
@@ -175,6 +168,13 @@ class Proc:
             self.seen.append(line)
             if line.startswith(wanted):
                 return line
+
+    def send(self, line: str) -> None:
+        """Writes ``line`` to the process' stdin (for a child that waits for
+        the test to say when)."""
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(line + "\n")
+        self.popen.stdin.flush()
 
     def stderr(self) -> str:
         if self.popen.poll() is None or self.popen.stderr is None:
@@ -212,7 +212,7 @@ class Proc:
         release_fuse_mount(self.pid)
 
     def close(self) -> None:
-        for stream in (self.popen.stdout, self.popen.stderr):
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             if stream is not None and not stream.closed:
                 stream.close()
 

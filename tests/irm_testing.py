@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-import time
 from pathlib import Path
-from typing import Callable, List
+from typing import List
 
+from o7s_testing import wait_until  # noqa: F401 (the IRM tests take it from here)
 from ouroboros import irm
 
 # spawn(EXEC, script, *args) runs `python script args` as the spawned
@@ -45,14 +45,6 @@ def write_script(directory: Path, name: str, body: str = SERVER,
     path.write_text(text)
     path.chmod(0o755 if executable else 0o644)
     return os.path.realpath(path)
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 def bound_pids(name: str) -> List[int]:

@@ -10,13 +10,13 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 import uuid
 from typing import Callable, Iterator, List, Optional, Tuple
 
 import pytest
 
 import ouroboros
+from o7s_testing import wait_until
 from ouroboros import irm
 from ouroboros.errors import IrmError
 
@@ -89,15 +89,14 @@ def stop_process(p: "subprocess.Popen[str]", sig: int = signal.SIGTERM, grace: f
 def bind_when_announced(pid: int, name: str, timeout: float = 10) -> None:
     """Binds ``pid`` to ``name`` as soon as the process has announced itself
     to the IRMd (which it does when libouroboros-dev loads)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def bound() -> bool:
         try:
             irm.bind_process(pid, name)
-            return
+            return True
         except IrmError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return False
+
+    wait_until(bound, f"process {pid} announces itself to the IRMd", timeout)
 
 
 @contextlib.contextmanager

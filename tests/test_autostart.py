@@ -90,11 +90,11 @@ def test_a_busy_instance_gets_company_after_the_grace_period(runtime, tmp_path) 
     # allocation waits about a second (autostart_grace), then a second
     # instance starts for it.
     holder = write_script(tmp_path, "holder.py", """
-        import os, time
+        import os, signal
         from ouroboros.dev import flow_accept
         f = flow_accept(timeo=30)
         f.write(b"%d" % os.getpid())
-        time.sleep(30)
+        signal.pause()  # busy with its flow until the daemon stops it
     """)
     _auto(holder)
     with flow_alloc("auto", timeo=20) as first:
@@ -126,7 +126,7 @@ def test_a_program_that_exits_before_accepting_fails_the_allocation(runtime, tmp
 
 
 def test_a_program_that_never_accepts_times_out_with_a_hint(runtime, tmp_path) -> None:
-    sleeper = write_script(tmp_path, "sleeper.py", "import time\ntime.sleep(60)\n")
+    sleeper = write_script(tmp_path, "sleeper.py", "import signal\nsignal.pause()\n")
     _auto(sleeper)
     with pytest.raises(FlowTimeoutException, match="did not accept the flow in time"):
         flow_alloc("auto", timeo=1.5)
@@ -155,11 +155,11 @@ def test_without_auto_or_after_unbinding_nothing_starts(runtime, tmp_path) -> No
 
 def test_started_programs_stop_with_the_daemon(runtime, tmp_path) -> None:
     script = write_script(tmp_path, "lingerer.py", """
-        import os, time
+        import os, signal
         from ouroboros.dev import flow_accept
         with flow_accept(timeo=30) as f:
             f.write(b"%d" % os.getpid())
-        time.sleep(60)
+        signal.pause()  # until the daemon stops it
     """)
     _auto(script)
     with flow_alloc("auto", timeo=20) as f:

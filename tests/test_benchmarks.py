@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import cpp_tree
 from benchmarks.impls import parse_oping
 from benchmarks.stats import latency_summary, percentile
 
@@ -23,15 +24,19 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.mark.timeout(900)  # the first run builds the C++ benchmark program
 def test_quick_run_completes_and_writes_results(tmp_path: Path) -> None:
+    # The C++ program comes from the run's one build tree (cpp_tree.py).
+    cpp_tree.build("o7s_benchmarks")
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--no-system", "--out", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks", "--quick", "--no-system", "--out", str(tmp_path),
+         "--cpp-bench", str(cpp_tree.CPP_BENCH)],
         cwd=REPO, capture_output=True, text=True, timeout=850)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "| workload" in done.stdout and "targets:" in done.stdout
     result = json.loads((tmp_path / "results.json").read_text())
     rows = result["rows"]
     ran = {r["row"] for r in rows}
-    assert {"floor-py", "ours-py", "ours-py+batch", "ours-py+busy"} <= ran
+    assert {"floor-py", "ours-py", "ours-py+batch", "ours-py+busy", "floor-aio",
+            "floor-aio-streams", "ours-aio"} <= ran
     for key, why in result["skipped"].items():
         assert why, f"{key} skipped without a reason"
         assert key not in ran
@@ -48,7 +53,13 @@ def test_quick_run_completes_and_writes_results(tmp_path: Path) -> None:
             assert r["flows_per_s"] > 0
     assert {"rtt", "flood", "alloc"} == {r["workload"] for r in rows}
     assert result["memory_per_flow"]["ours-py"]["fds"] > 0
-    assert {v["target"] for v in result["targets"]} >= {"rtt-py", "flood-batch", "alloc-py"}
+    for row in ("floor-aio", "ours-aio"):
+        many = result["many_flows"][row]
+        assert "error" not in many, many
+        assert many["flows"] == result["config"]["many_flows"] and many["bad"] == 0
+        assert many["round_trips_per_s"] > 0
+    assert {v["target"] for v in result["targets"]} >= {"rtt-py", "flood-batch", "alloc-py",
+                                                        "rtt-aio"}
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "results.png").stat().st_size > 0
 

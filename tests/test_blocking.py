@@ -5,32 +5,33 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 
 import pytest
 
+from o7s_testing import InThread, wait_blocked
 from ouroboros.dev import FlowNotAllocatedException, flow_alloc
 from ouroboros.event import FEventQueue, FlowSet
 
 SILENT_SERVER = """
-import time
+import signal
 from ouroboros import irm
 from ouroboros.dev import flow_accept
 irm.serve("silent")
 print("ready", flush=True)
 f = flow_accept(timeo=20)
-time.sleep(60)
+signal.pause()  # holds the flow and never writes
 """
 
 
 def assert_python_runs_while_blocked(blocked: threading.Thread) -> None:
-    """This thread keeps running Python code while `blocked` blocks in a
-    call: the call released the GIL."""
-    count = 0
-    deadline = time.monotonic() + 0.3
-    while time.monotonic() < deadline:
-        count += 1
-    assert count > 10000
+    """Another thread runs Python code to the end while `blocked` blocks
+    in a call: the call released the GIL."""
+    wait_blocked(blocked)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (sum(range(100000)), done.set()))
+    worker.start()
+    assert done.wait(10), "no other thread ran while the call blocked"
+    worker.join()
     assert blocked.is_alive()
 
 
@@ -38,40 +39,20 @@ def test_blocked_read_lets_other_threads_run_and_dealloc_wakes_it(spawn) -> None
     server = spawn(SILENT_SERVER)
     server.expect("ready")
     f = flow_alloc("silent", timeo=10)
-    outcome = {}
-
-    def reader() -> None:
-        try:
-            f.read()
-        except Exception as e:  # noqa: BLE001 - inspected below
-            outcome["error"] = e
-
-    t = threading.Thread(target=reader)
-    t.start()
-    assert_python_runs_while_blocked(t)
+    reader = InThread(f.read)
+    assert_python_runs_while_blocked(reader.thread)
     f.dealloc()
-    t.join(timeout=5)
-    assert not t.is_alive(), "dealloc() did not wake the blocked reader"
-    assert isinstance(outcome.get("error"), FlowNotAllocatedException)
+    error = reader.result("dealloc() did not wake the blocked reader")
+    assert isinstance(error, FlowNotAllocatedException)
 
 
 def test_a_blocked_flow_set_wait_lets_other_threads_run(spawn) -> None:
     server = spawn(SILENT_SERVER)
     server.expect("ready")
     with flow_alloc("silent", timeo=10) as f, FlowSet([f]) as fs:
-        outcome = {}
-
-        def waiter() -> None:
-            try:
-                fs.wait(FEventQueue(), timeo=3)
-            except Exception as e:  # noqa: BLE001 - inspected below
-                outcome["error"] = e
-
-        t = threading.Thread(target=waiter)
-        t.start()
-        assert_python_runs_while_blocked(t)
-        t.join(timeout=10)
-        assert isinstance(outcome.get("error"), TimeoutError)
+        waiter = InThread(lambda: fs.wait(FEventQueue(), timeo=3))
+        assert_python_runs_while_blocked(waiter.thread)
+        assert isinstance(waiter.result("the wait did not time out"), TimeoutError)
 
 
 @pytest.mark.parametrize("blocked_call", [
@@ -98,11 +79,9 @@ def test_ctrl_c_interrupts_a_blocked_call(spawn, blocked_call: str) -> None:
             print("interrupted", flush=True)
     """)
     client.expect("blocking")
-    time.sleep(0.3)  # let it block
-    start = time.monotonic()
+    wait_blocked(pid=client.pid)
     client.kill(signal.SIGINT)
-    client.expect("interrupted", timeout=5)
-    assert time.monotonic() - start < 2
+    client.expect("interrupted", timeout=10)  # the call itself would block for good
     status, _, err = client.finish(timeout=10)
     assert status == 0, err
 

@@ -4,7 +4,6 @@ every other member, in order per sender, through the daemon's relay."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Dict, List
 
 import pytest
@@ -18,13 +17,13 @@ from ouroboros.irm import IpcpConfig, IpcpType
 # These test the embedded broadcast relay.
 pytestmark = pytest.mark.embedded_only
 
-# A member: joins, says so, waits for the go file, then writes `count`
+# A member: joins, says so, waits for "go" on stdin, then writes `count`
 # SDUs "<tag>:<seq>" while a thread reads everything the others send, and
 # prints what it got per sender as JSON.
 MEMBER = """
-import json, os, sys, threading, time
+import json, sys, threading
 from ouroboros.dev import flow_join
-layer, tag, count, members, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+layer, tag, count, members = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 f = flow_join(layer, timeo=10)
 print("joined", flush=True)
 got = {}
@@ -38,8 +37,7 @@ def reader():
 
 t = threading.Thread(target=reader)
 t.start()
-while not os.path.exists(go):
-    time.sleep(0.01)
+sys.stdin.readline()  # "go": every member has joined
 for seq in range(count):
     f.write(("%s:%d" % (tag, seq)).encode())
 t.join()
@@ -66,13 +64,13 @@ def _nothing_more(f) -> None:
         f.read()
 
 
-def test_five_member_processes_hear_each_other_in_order(spawn, layer, runtime) -> None:
-    go = os.path.join(runtime.dir, "go")
+def test_five_member_processes_hear_each_other_in_order(spawn, layer) -> None:
     count, members = 50, 5
-    procs = [spawn(MEMBER, layer, f"m{i}", str(count), str(members), go) for i in range(members)]
+    procs = [spawn(MEMBER, layer, f"m{i}", str(count), str(members)) for i in range(members)]
     for p in procs:
         p.expect("joined", timeout=20)
-    open(go, "w").close()
+    for p in procs:
+        p.send("go")
     for i, p in enumerate(procs):
         got: Dict[str, List[int]] = json.loads(p.expect("got", timeout=60)[4:])
         others = {f"m{j}" for j in range(members) if j != i}
@@ -101,12 +99,12 @@ def test_a_member_that_dies_is_dropped_without_disturbing_the_others(spawn, laye
                                                                      runtime) -> None:
     a, b = flow_join(layer), flow_join(layer)
     victim = spawn("""
-        import sys, time
+        import signal, sys
         from ouroboros.dev import flow_join
         f = flow_join(sys.argv[1])
         f.write(b"hello from the victim")
         print("joined", flush=True)
-        time.sleep(60)
+        signal.pause()  # until killed
     """, layer)
     victim.expect("joined")
     assert _read_all(a, 1) == _read_all(b, 1) == [b"hello from the victim"]

@@ -1,39 +1,29 @@
 """The C++ examples: a plain C++ echo server, and a C++ program that embeds
-Python and hands the flows it accepts to a Python function."""
+Python and hands the flows it accepts to a Python function (built in the
+run's one build tree, cpp_tree.py)."""
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pybind11
 import pytest
+
+import cpp_tree
 
 # These test C++ examples that serve names on the embedded runtime.
 pytestmark = pytest.mark.embedded_only
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "examples" / "cpp"
-BUILD = REPO / "build" / "examples"
 
 
 @pytest.fixture(scope="session")
 def examples() -> Path:
-    cmake = shutil.which("cmake")
-    if cmake is None:
-        pytest.fail("cmake is needed (pip install '.[test]' brings it)")
-    configure = [cmake, "-S", str(SOURCE), "-B", str(BUILD),
-                 f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
-                 f"-DPython_EXECUTABLE={sys.executable}"]
-    if shutil.which("ninja") and not (BUILD / "CMakeCache.txt").exists():
-        configure += ["-G", "Ninja"]
-    for cmd in (configure, [cmake, "--build", str(BUILD), "-j", "2"]):
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return BUILD
+    cpp_tree.build("oecho_server", "embed_server")
+    return cpp_tree.EXAMPLES
 
 
 def start(spawn, *argv: str):
@@ -60,7 +50,14 @@ def test_cpp_oecho_server_with_python_client(examples: Path, spawn) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_cpp_program_hands_accepted_flows_to_python(examples: Path, spawn) -> None:
+def test_cpp_program_hands_accepted_flows_to_python(examples: Path, spawn, monkeypatch) -> None:
+    # The embedded interpreter finds its prefix through PATH, which need not
+    # lead to this one's (with-irmd puts /usr/bin first): point it at the
+    # installed package.
+    import ouroboros
+    packages = str(Path(ouroboros.__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (packages, os.environ.get("PYTHONPATH")) if p))
     server = start(spawn, str(examples / "embed_server"), "upper",
                    str(SOURCE / "handler.py"), "2")
     server.expect("serving upper")

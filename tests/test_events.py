@@ -13,16 +13,17 @@ from typing import List, Tuple
 import pytest
 
 from o7s_system import PEER_DEALLOC_UNSEEN, peer_dealloc_seen
+from o7s_testing import InThread, wait_blocked, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException,
                            FlowTimeoutException, flow_accept, flow_alloc)
 from ouroboros.event import FEventQueue, FEventQueueEmpty, FEventType, FlowEventError, FlowSet
 
 # Accepts flows; on each, obeys line commands: "echo <text>", "downup"
-# (marks the flow down for a second), "dealloc", "exit" (ends the process
-# without deallocating anything).
+# (marks the flow down until a line arrives on stdin), "dealloc", "exit"
+# (ends the process without deallocating anything).
 PEER = """
-import os, sys, threading, time
+import os, sys, threading
 from ouroboros import irm
 from ouroboros.dev import FlowProperties as P, flow_accept
 irm.serve(sys.argv[1])
@@ -40,7 +41,7 @@ def serve(f):
         elif cmd == "downup":
             f.set_flags(P.ReadWrite | P.Down)
             print("down", flush=True)
-            time.sleep(1)
+            sys.stdin.readline()  # until the test has seen the flow go down
             f.set_flags(P.ReadWrite | P.NoPartialWrite)
             print("up", flush=True)
         elif cmd == "dealloc":
@@ -158,7 +159,8 @@ def test_wait_returns_at_once_while_the_queue_holds_events(spawn) -> None:
         f2.writeline("echo b")
         f1.set_rcv_timeout(10)
         f2.set_rcv_timeout(10)
-        time.sleep(0.5)  # let both answers arrive
+        wait_until(lambda: f1.get_rx_queue_len() and f2.get_rx_queue_len(),
+                   "both answers arrive")
         fq = FEventQueue()
         with FlowSet([f1, f2]) as fs:
             fs.wait(fq, timeo=10)
@@ -227,6 +229,7 @@ def test_flow_down_then_flow_up_when_the_peer_marks_the_flow(spawn) -> None:
             assert events(fq) == [(f, FEventType.FlowDown)]
             fs2.wait(other, timeo=10)   # every set with the flow hears of it
             assert events(other) == [(f, FEventType.FlowDown)]
+            p.send("up")
             p.expect("up")
             fs.wait(fq, timeo=10)
             assert events(fq) == [(f, FEventType.FlowUp)]
@@ -339,7 +342,8 @@ def test_a_flow_deallocated_in_a_set_leaves_it(spawn) -> None:
         with FlowSet([f1, f2]) as fs:
             f1.writeline("echo one")
             f2.writeline("echo two")
-            time.sleep(0.5)
+            wait_until(lambda: f1.get_rx_queue_len() and f2.get_rx_queue_len(),
+                       "both answers arrive")
             fs.wait(fq, timeo=10)
             assert len(fq) == 2
             f1.dealloc()                 # between the wait and next()
@@ -372,21 +376,10 @@ def test_destroy_wakes_a_waiting_thread_and_ends_the_set(spawn) -> None:
     peer(spawn, "destroy")
     with flow_alloc("destroy", timeo=10) as f:
         fs = FlowSet([f])
-        outcome: dict = {}
-
-        def waiter() -> None:
-            try:
-                fs.wait(FEventQueue())
-            except Exception as e:  # noqa: BLE001 - inspected below
-                outcome["error"] = e
-
-        t = threading.Thread(target=waiter)
-        t.start()
-        time.sleep(0.3)
+        waiter = InThread(lambda: fs.wait(FEventQueue()))
+        wait_blocked(waiter.thread)
         fs.destroy()
-        t.join(timeout=5)
-        assert not t.is_alive(), "destroy() did not wake the waiter"
-        assert isinstance(outcome.get("error"), FlowEventError)
+        assert isinstance(waiter.result("destroy() did not wake the waiter"), FlowEventError)
         assert fs.closed and f not in fs and len(fs) == 0
         with pytest.raises(FlowEventError, match="closed"):
             fs.add(f)
@@ -420,3 +413,19 @@ def test_a_set_dropped_without_destroy_is_freed(spawn) -> None:
         gc.collect()
         assert len(os.listdir("/proc/self/fd")) <= fds + 2
         assert FlowSet([f]).has(f)
+
+
+def test_a_cycle_through_a_set_and_its_flows_is_collected(spawn) -> None:
+    # The set's members live in Python, where the cyclic GC sees them: a
+    # set kept alive only by a flow it holds (and by itself) goes.
+    import weakref
+    peer(spawn, "cycle")
+    with flow_alloc("cycle", timeo=10) as f:
+        fs = FlowSet([f])
+        fs.me = fs                                 # type: ignore[attr-defined]
+        f.sets = [fs]                              # type: ignore[attr-defined]
+        gone = weakref.ref(fs)
+        del fs
+        del f.sets                                 # type: ignore[attr-defined]
+        gc.collect()
+        assert gone() is None

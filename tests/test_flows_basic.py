@@ -6,13 +6,13 @@ import hashlib
 import os
 import random
 import signal
-import threading
 import time
 
 import pytest
 
 import ouroboros
 from o7s_system import PEER_DEALLOC_UNSEEN, peer_dealloc_seen
+from o7s_testing import ECHO_SERVER as MANY_FLOWS_ECHO, InThread, wait_blocked, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
                            FlowTimeoutException, flow_accept, flow_alloc)
@@ -102,41 +102,30 @@ def test_read_after_peer_dealloc_raises(spawn, backend) -> None:
 @pytest.mark.embedded_only
 def test_read_after_peer_killed_raises(spawn) -> None:
     server = spawn("""
-        import time
+        import signal
         from ouroboros import irm
         from ouroboros.dev import flow_accept
         irm.serve("victim")
         print("ready", flush=True)
         f = flow_accept(timeo=20)
         print("accepted", flush=True)
-        time.sleep(60)
+        signal.pause()  # until killed
     """)
     server.expect("ready")
     with flow_alloc("victim", timeo=10) as f:
         server.expect("accepted")
-        result = {}
-
-        def reader() -> None:
-            try:
-                f.read()
-            except Exception as e:  # noqa: BLE001 - the test inspects it
-                result["error"] = e
-
-        t = threading.Thread(target=reader)
-        t.start()
-        time.sleep(0.2)
+        reader = InThread(f.read)
+        wait_blocked(reader.thread)
         server.kill(signal.SIGKILL)
-        t.join(timeout=10)
-        assert not t.is_alive(), "read() hung after the peer was killed"
-        assert isinstance(result.get("error"), FlowDownException)
+        error = reader.result("read() hung after the peer was killed")
+        assert isinstance(error, FlowDownException)
 
 
 @pytest.mark.embedded_only
 def test_alloc_to_unknown_name_fails_at_once() -> None:
-    start = time.monotonic()
+    # No timeout: waiting for an acceptor would hang the test.
     with pytest.raises(FlowException, match="unknown name 'nobody-here'"):
-        flow_alloc("nobody-here", timeo=5)
-    assert time.monotonic() - start < 2
+        flow_alloc("nobody-here")
 
 
 @pytest.mark.embedded_only
@@ -145,8 +134,7 @@ def test_alloc_without_acceptor_times_out() -> None:
     start = time.monotonic()
     with pytest.raises(FlowTimeoutException) as info:
         flow_alloc("deaf", timeo=0.5)
-    elapsed = time.monotonic() - start
-    assert 0.4 < elapsed < 3
+    assert time.monotonic() - start > 0.4  # the timeout, not an early failure
     assert isinstance(info.value, TimeoutError)
 
 
@@ -161,30 +149,30 @@ def test_accept_times_out() -> None:
     start = time.monotonic()
     with pytest.raises(TimeoutError):
         flow_accept(timeo=0.3)
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start > 0.25
 
 
 @pytest.mark.embedded_only
 def test_bindings_of_a_dead_process_are_forgotten(spawn) -> None:
     server = spawn("""
-        import time
+        import signal
         from ouroboros import irm
         irm.serve("ghost")
         print("ready", flush=True)
-        time.sleep(60)
+        signal.pause()  # until killed
     """)
     server.expect("ready")
     server.kill(signal.SIGKILL)
     server.finish()
-    deadline = time.monotonic() + 5
-    while True:
+
+    def forgotten() -> bool:
         try:
             flow_alloc("ghost", timeo=0.2)
         except FlowException as e:
-            if "no process is bound" in str(e):
-                break
-        assert time.monotonic() < deadline, "the dead server's binding stayed"
-        time.sleep(0.05)
+            return "no process is bound" in str(e)
+        return False
+
+    wait_until(forgotten, "the dead server's binding goes", timeout=5)
 
 
 def test_use_after_dealloc_and_double_dealloc(spawn) -> None:
@@ -250,6 +238,40 @@ def test_flow_object_alloc_and_already_allocated(spawn) -> None:
         from ouroboros.dev import FlowAllocatedException
         with pytest.raises(FlowAllocatedException):
             f.alloc("objects", timeo=1)
+    finally:
+        f.dealloc()
+
+
+def test_a_flow_object_reused_many_times_keeps_nothing_behind(spawn) -> None:
+    # Each alloc replaces the flow the object held; with no operation in
+    # flight on it, the old one is freed at once.
+    server = spawn(MANY_FLOWS_ECHO, "reuse")
+    server.expect("ready")
+    f = Flow()
+    for i in range(20):
+        f.alloc("reuse", timeo=10)
+        f.set_rcv_timeout(10)
+        f.write(b"%d" % i)
+        assert f.read() == b"%d" % i
+        f.dealloc()
+        assert f._retained == 0
+
+
+def test_a_read_in_flight_keeps_the_flow_it_started_on(spawn) -> None:
+    # A read blocked in another thread when its flow is deallocated ends with
+    # FlowNotAllocatedException; an alloc meanwhile is another flow.
+    server = spawn(MANY_FLOWS_ECHO, "inflight")
+    server.expect("ready")
+    f = flow_alloc("inflight", timeo=10)
+    reader = InThread(f.read)
+    wait_blocked(reader.thread)
+    f.dealloc()
+    assert isinstance(reader.result("dealloc() did not wake the read"), FlowNotAllocatedException)
+    f.alloc("inflight", timeo=10)
+    try:
+        f.set_rcv_timeout(10)
+        f.write(b"new")
+        assert f.read() == b"new"
     finally:
         f.dealloc()
 

@@ -29,14 +29,13 @@ print("bound", flush=True)
 threading.Event().wait()
 """
 
-# Talks to the runtime (so it is known to it), then waits for a file.
+# Talks to the runtime (so it is known to it), then waits for a line on stdin.
 CONNECT_THEN_WAIT = """
-import os, sys, time
+import sys
 from ouroboros import irm
 irm.list_ipcps()
 print("connected", flush=True)
-while not os.path.exists(sys.argv[1]):
-    time.sleep(0.02)
+sys.stdin.readline()
 """
 
 
@@ -101,8 +100,7 @@ def test_a_dead_process_loses_its_bindings(spawn) -> None:
 
 def test_a_program_binding_binds_processes_that_start_later(spawn, tmp_path) -> None:
     script = write_script(tmp_path, "later.py")
-    go = str(tmp_path / "go")
-    early = spawn(CONNECT_THEN_WAIT, go)     # known to the runtime before the binding
+    early = spawn(CONNECT_THEN_WAIT)         # known to the runtime before the binding
     early.expect("connected")
     irm.serve("svc")
     irm.unbind_process(os.getpid(), "svc")
@@ -118,7 +116,7 @@ def test_a_program_binding_binds_processes_that_start_later(spawn, tmp_path) -> 
         f.set_rcv_timeout(10)
         assert f.read().decode().startswith(f"later.py {server.pid}")
     server.expect("served")
-    open(go, "w").close()
+    early.send("done")
 
 
 def test_unbinding_a_program_unbinds_its_processes(spawn, tmp_path) -> None:
@@ -187,6 +185,11 @@ def test_bind_options_and_arguments_are_checked(tmp_path) -> None:
         irm.bind_program(script, "x", 0x40)
     with pytest.raises(IrmInvalidArgument, match="too long"):
         irm.bind_program(script, "x", 0, ["y" * 4000] * 14)
+    # Beyond what one request can carry: refused before it is sent.
+    with pytest.raises(IrmInvalidArgument, match="too long"):
+        irm.bind_program(script, "x", 0, ["y" * 5000])
+    with pytest.raises(IrmInvalidArgument, match="too long"):
+        irm.bind_program(script, "x", 0, ["y" * 4000] * 20)
     with pytest.raises(TypeError):
         irm.bind_program(script, "x", 0, "not a list")  # type: ignore[arg-type]
     irm.bind_program(script, "x", BIND_AUTO, ["-v", "two words", ""])

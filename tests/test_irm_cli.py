@@ -201,13 +201,13 @@ def test_autobind_is_accepted_and_harmless_on_the_embedded_runtime() -> None:
 
 
 def test_the_module_runs_as_a_script_too() -> None:
-    done = subprocess.run([sys.executable, "-m", "ouroboros.irm_tool", "ipcp", "list"],
+    done = subprocess.run([sys.executable, "-m", "ouroboros.tools.irm", "ipcp", "list"],
                           capture_output=True, text=True, timeout=60, env=dict(os.environ))
     assert done.returncode == 0 and "local" in done.stdout
 
 
 def test_name_list_falls_back_to_names_without_a_bindings_listing(monkeypatch, capsys) -> None:
-    from ouroboros import irm_tool
+    from ouroboros.tools import irm as irm_command
     from ouroboros.errors import IrmNotSupported
 
     def unsupported() -> None:
@@ -215,5 +215,5 @@ def test_name_list_falls_back_to_names_without_a_bindings_listing(monkeypatch, c
 
     irm.create_name(irm.NameInfo("plain"))
     monkeypatch.setattr(irm, "list_bindings", unsupported)
-    assert irm_tool.run(["name", "list"]) == 0
+    assert irm_command.run(["name", "list"]) == 0
     assert rows(capsys.readouterr().out) == [["plain", "round-robin"]]

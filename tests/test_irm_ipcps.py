@@ -144,8 +144,45 @@ def test_defaults_are_those_of_ouroboros_ipcp_h() -> None:
     assert (irm.Udp6Config().dns_addr, irm.Udp6Config().port) == ("::", 3435)
     assert irm.BIND_AUTO == 1
     assert [int(t) for t in IpcpType] == list(range(7))
-    core = conf._to_core()
-    assert core["type"] == 1 and core["layer"] == "u" and core["dht_k"] == 8
+
+
+def test_a_part_left_none_gets_the_same_defaults_in_cpp() -> None:
+    # A part that is None crosses as the C++ model's defaults.
+    from ouroboros._core import irm as core
+    cpp = core.defaults()
+    assert (cpp.unicast, cpp.eth, cpp.udp4, cpp.udp6) == (
+        irm.UnicastConfig(), irm.EthConfig(), irm.Udp4Config(), irm.Udp6Config())
+    assert cpp.dir_hash_algo == IpcpConfig(IpcpType.LOCAL).dir_hash_algo
+
+
+def _leaves(conf: object, prefix: str = "") -> dict:
+    """Every field of a configuration, by dotted path."""
+    out = {}
+    for name in getattr(conf, "_fields"):
+        value = getattr(conf, name)
+        if hasattr(value, "_fields"):
+            out.update(_leaves(value, f"{prefix}{name}."))
+        else:
+            out[prefix + name] = value
+    return out
+
+
+def test_the_daemon_gets_every_field_and_names_those_it_ignores(runtime) -> None:
+    ls = irm.LinkStateConfig(irm.LinkStatePolicy.ECMP, 5, 16, 61)
+    uc = irm.UnicastConfig(irm.DtConfig(2, 4, 9, irm.RoutingConfig(ls=ls)),
+                           irm.DirConfig(dht=irm.DhtConfig(4, 9, 1000, 901, 902)),
+                           cong_avoid=irm.CongestionAvoidPolicy.NONE)
+    conf = IpcpConfig(IpcpType.BROADCAST, "full", irm.DirectoryHashAlgo.SHA3_512, uc,
+                      irm.EthConfig("lo", 0xA001), irm.Udp4Config("192.0.2.1", "192.0.2.2", 4000),
+                      irm.Udp6Config("2001:db8::1", "2001:db8::2", 4001))
+    pid = irm.create_ipcp("full", IpcpType.BROADCAST)
+    irm.bootstrap_ipcp(pid, conf)
+    plain = IpcpConfig(IpcpType.BROADCAST, "full", unicast=irm.UnicastConfig(),
+                       eth=irm.EthConfig(), udp4=irm.Udp4Config(), udp6=irm.Udp6Config())
+    set_fields = {k for k, v in _leaves(conf).items() if _leaves(plain)[k] != v}
+    [line] = [ln for ln in runtime.log().splitlines() if f"IPCP {pid} in layer" in ln]
+    assert set(line.split("ignores ", 1)[1].split(", ")) == set_fields
+    assert len(set_fields) == 22  # all but the type, the layer and one-member policies
 
 
 @pytest.mark.parametrize("build, error", [
@@ -184,12 +221,11 @@ def test_configurations_are_validated_when_changed_and_compare_by_value() -> Non
     assert conf != IpcpConfig(IpcpType.UDP4, "u4")
     assert "Udp4Config(ip_addr='192.0.2.1'" in repr(conf)
     conf.layer_name = "renamed"
-    assert conf._to_core()["udp4_port"] == 4000
+    assert conf.udp4.port == 4000  # type: ignore[union-attr]
 
 
 def test_a_configuration_for_a_type_not_modelled_validates_then_fails_clearly() -> None:
     conf = IpcpConfig(IpcpType.ETH_DIX, "eth", eth=irm.EthConfig("lo", 0xA001))
-    assert conf._to_core()["ethertype"] == 0xA001
     with pytest.raises(IpcpTypeError):
         irm.bootstrap_ipcp(irm.find_ipcp().pid, conf)
 

@@ -4,10 +4,10 @@ needs; load balancing over several real server processes."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
+from o7s_testing import wait_idle, wait_until
 from ouroboros import irm
 from ouroboros.dev import flow_alloc
 from ouroboros.errors import (ENAME, FlowException, IpcpStateError,
@@ -50,17 +50,25 @@ def _start_servers(spawn, name: str, tags: list) -> list:
         s = spawn(TAGGED_SERVER, name, tag)
         s.expect("ready")
         servers.append(s)
-    time.sleep(0.5)  # let the accept threads' requests reach the daemon
+    _all_accepting(servers)
     return servers
 
 
-def _who_answers(name: str, count: int) -> list:
+def _all_accepting(servers: list) -> None:
+    """Every server's threads wait in flow_accept(): their requests are with
+    the daemon, so the policy alone picks who gets the next flow."""
+    for s in servers:
+        if s.popen.poll() is None:
+            wait_idle(s.pid)
+
+
+def _who_answers(name: str, count: int, servers: list) -> list:
     tags = []
     for _ in range(count):
         with flow_alloc(name, timeo=10) as f:
             f.set_rcv_timeout(10)
             tags.append(f.read().decode())
-        time.sleep(0.2)  # the server's thread is accepting again
+        _all_accepting(servers)
     return tags
 
 
@@ -137,27 +145,26 @@ def test_a_flow_needs_each_step_and_the_error_names_the_missing_one(spawn) -> No
     assert "not registered in any layer" in alloc_error()
     irm.reg_name("svc", irm.find_ipcp().pid)
     assert "no process is bound" in alloc_error()
-    _start_servers(spawn, "svc", ["A"])
-    assert _who_answers("svc", 1) == ["A"]
+    servers = _start_servers(spawn, "svc", ["A"])
+    assert _who_answers("svc", 1, servers) == ["A"]
 
 
 def test_round_robin_takes_turns(spawn) -> None:
     _prepare("rr", LoadBalancePolicy.ROUND_ROBIN)
-    _start_servers(spawn, "rr", ["A", "B"])
-    assert _who_answers("rr", 6) == ["A", "B"] * 3
+    servers = _start_servers(spawn, "rr", ["A", "B"])
+    assert _who_answers("rr", 6, servers) == ["A", "B"] * 3
 
 
 def test_spill_prefers_the_first_bound_process(spawn) -> None:
     _prepare("sp", LoadBalancePolicy.SPILL)
-    first, _ = _start_servers(spawn, "sp", ["A", "B"])
-    assert _who_answers("sp", 4) == ["A"] * 4
+    servers = _start_servers(spawn, "sp", ["A", "B"])
+    assert _who_answers("sp", 4, servers) == ["A"] * 4
+    first = servers[0]
     first.kill()
     first.popen.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while first.pid in [p.pid for n in irm.list_bindings() for p in n.processes]:
-        assert time.monotonic() < deadline, "the dead server is still bound"
-        time.sleep(0.05)
-    assert _who_answers("sp", 3) == ["B"] * 3
+    bound = lambda: [p.pid for n in irm.list_bindings() for p in n.processes]  # noqa: E731
+    wait_until(lambda: first.pid not in bound(), "the dead server is unbound")
+    assert _who_answers("sp", 3, servers) == ["B"] * 3
 
 
 def test_binding_a_process_creates_the_name_with_spill() -> None:

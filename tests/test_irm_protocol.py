@@ -1,5 +1,5 @@
-"""The IRM requests on the wire: malformed ones get an error reply, long
-listings come in parts."""
+"""The IRM requests on the wire (docs/protocol.md): malformed ones get an
+error reply, long listings come in parts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ouroboros import irm
 pytestmark = pytest.mark.embedded_only
 
 ERROR, OK = 2, 1
-FLOW_JOIN, BIND_PROGRAM, UNBIND_PROGRAM, BINDING_LIST, BIND_SCRIPT = 12, 40, 41, 44, 45
+FLOW_JOIN, BIND_PROGRAM, UNBIND_PROGRAM, BINDING_LIST = 12, 40, 41, 44
 
 
 def _record(msg_type: int, body: bytes) -> bytes:
@@ -38,9 +38,9 @@ def _ask(runtime, record: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("record", [
-    _record(BIND_PROGRAM, _s("/bin/sh") + _s("n")),                        # no options
-    _record(BIND_PROGRAM, _s("/bin/sh") + _s("n") + b"\0\0" + struct.pack("<I", 1000)),
-    _record(BIND_SCRIPT, _s("/bin/sh") + _s("n") + b"\0\0"),              # no interpreter
+    _record(BIND_PROGRAM, _s("n") + _s("/bin/sh")),                        # no options
+    _record(BIND_PROGRAM, _s("n") + _s("/bin/sh") + b"\0\0" + struct.pack("<I", 1000)),
+    _record(BIND_PROGRAM, _s("n") + _s("/bin/sh") + b"\0\0" + struct.pack("<I", 0)),  # no interp.
     _record(UNBIND_PROGRAM, _s("/bin/sh")),
     _record(BINDING_LIST, b""),                                           # no first row
     _record(BINDING_LIST, struct.pack("<II", 0, 0)),                      # trailing bytes
@@ -55,7 +55,7 @@ def test_malformed_irm_requests_get_an_error(runtime, record: bytes) -> None:
 
 
 def test_relative_program_paths_are_refused_by_the_daemon(runtime) -> None:
-    body = _s("bin/sh") + _s("n") + b"\0\0" + struct.pack("<I", 0)
+    body = _s("n") + _s("bin/sh") + b"\0\0" + struct.pack("<I", 0) + _s("")
     reply = _ask(runtime, _record(BIND_PROGRAM, body))
     assert struct.unpack_from("<HHHHIi", reply)[2:6:3] == (ERROR, 22)  # EINVAL
     assert b"not absolute" in reply

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from o7s_testing import wait_until
 from ouroboros.dev import FlowPeerException, flow_alloc
 from ouroboros.event import FEventQueue, FEventType, FlowSet
 from ouroboros.qos import QoSSpec
@@ -118,9 +119,6 @@ def test_the_ticker_thread_runs_only_while_watched_flows_exist(spawn) -> None:
         assert threads() == before + 1
     finally:
         f.dealloc()
-    deadline = time.monotonic() + 5
-    while threads() > before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert threads() == before
+    wait_until(lambda: threads() == before, "the ticker thread ends", timeout=5)
     with flow_alloc("idle", QoSSpec(timeout=0), timeo=10):
         assert threads() == before

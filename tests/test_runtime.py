@@ -6,7 +6,6 @@ import os
 import socket
 import stat
 import struct
-import time
 
 import pytest
 
@@ -19,11 +18,11 @@ from ouroboros.errors import RuntimeUnavailable
 pytestmark = pytest.mark.embedded_only
 
 STARTER = """
-import os, sys, time
+import sys
 from ouroboros import irm
-# Start together: wait for the go file the test creates.
-while not os.path.exists(sys.argv[1]):
-    time.sleep(0.001)
+# Start together: wait for the test's "go".
+print("waiting", flush=True)
+sys.stdin.readline()
 print("ipcps", len(irm.list_ipcps()), flush=True)
 """
 
@@ -37,10 +36,11 @@ def test_library_starts_the_daemon_on_first_use(runtime) -> None:
 
 
 def test_concurrent_starts_end_with_one_daemon(spawn, runtime) -> None:
-    go = os.path.join(runtime.dir, "go")
-    procs = [spawn(STARTER, go) for _ in range(6)]
-    time.sleep(0.5)  # let every interpreter reach the wait loop
-    open(go, "w").close()
+    procs = [spawn(STARTER) for _ in range(6)]
+    for p in procs:
+        p.expect("waiting")  # every interpreter is up
+    for p in procs:
+        p.send("go")
     for p in procs:
         status, out, err = p.finish(timeout=30)
         assert status == 0, err
@@ -142,7 +142,7 @@ def test_client_that_vanishes_mid_accept_is_dropped(runtime) -> None:
     # A raw accept request whose connection closes: the daemon must forget it,
     # so a later allocation does not go to a dead requester.
     with _raw_connection(runtime) as s:
-        s.send(_header(11, struct.pack("<qH", -1, 0)))  # no timeout, no public key
+        s.send(_header(11, struct.pack("<q", -1)))  # flow_accept without a timeout
     irm.serve("later")
     with pytest.raises(TimeoutError):
         flow_alloc("later", timeo=0.3)

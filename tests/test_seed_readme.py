@@ -16,7 +16,6 @@ import ast
 import os
 import re
 import textwrap
-import time
 from enum import IntFlag
 from pathlib import Path
 from typing import Dict, List
@@ -24,7 +23,7 @@ from typing import Dict, List
 import pytest
 
 from o7s_system import ouroboros_release
-from o7s_testing import ECHO_SERVER
+from o7s_testing import ECHO_SERVER, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowAllocatedException, FlowNotAllocatedException,
                            FlowProperties, flow_alloc)
@@ -114,9 +113,7 @@ def echo(spawn):
 
 
 def wait_for_data(f: Flow, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while f.get_rx_queue_len() == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: f.get_rx_queue_len() > 0, "an SDU arrives", timeout)
 
 
 def test_star_import_brings_the_flow_api() -> None:

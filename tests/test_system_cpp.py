@@ -24,7 +24,7 @@ def test_flow_sets_and_flows_in_cpp(cpp_tests: Path, system_names) -> None:  # n
                               text=True, timeout=120, env=env)
     report = done.stdout + done.stderr
     if "version mismatch" in report:
-        # build/cpp-tests was configured for another Ouroboros release.
+        # build/cpp-tree was configured for another Ouroboros release.
         pytest.skip(next(line for line in report.splitlines() if "version mismatch" in line))
     assert done.returncode == 0, report
     assert "0 failed" in done.stdout, report

@@ -8,13 +8,13 @@ import hashlib
 import os
 import random
 import signal
-import threading
 import time
 
 import pytest
 
 import ouroboros
 from o7s_system import ouroboros_release, unique_name
+from o7s_testing import InThread, wait_blocked
 from ouroboros import irm
 from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
                            FlowTimeoutException, flow_alloc, flow_join)
@@ -43,7 +43,7 @@ print("done", flush=True)
 
 # Accepts, then reads nothing (or one SDU, then deallocates, with "once").
 SILENT_SERVER = """
-import os, sys, time
+import os, signal, sys
 from ouroboros import irm
 from ouroboros.dev import flow_accept
 irm.bind_process(os.getpid(), sys.argv[1])
@@ -53,7 +53,7 @@ if sys.argv[2:] == ["once"]:
     f.read()
     f.dealloc()
     print("deallocated", flush=True)
-time.sleep(60)
+signal.pause()  # until stopped
 """
 
 
@@ -139,22 +139,11 @@ def test_dealloc_from_another_thread_wakes_a_blocked_read(spawn, system_names) -
     name = system_names("silent")
     spawn(SILENT_SERVER, name).expect("ready")
     f = flow_alloc(name, timeo=10)
-    outcome = {}
-
-    def reader() -> None:
-        try:
-            f.read()
-        except Exception as e:  # noqa: BLE001 - inspected below
-            outcome["error"] = e
-
-    t = threading.Thread(target=reader)
-    t.start()
-    time.sleep(0.3)
-    assert t.is_alive()
+    reader = InThread(f.read)
+    wait_blocked(reader.thread)
     f.dealloc()
-    t.join(timeout=5)
-    assert not t.is_alive(), "dealloc() did not wake the blocked reader"
-    assert isinstance(outcome.get("error"), FlowNotAllocatedException)
+    error = reader.result("dealloc() did not wake the blocked reader")
+    assert isinstance(error, FlowNotAllocatedException)
 
 
 def test_the_peer_deallocating(spawn, system_names) -> None:
@@ -217,10 +206,9 @@ def test_encryption_asked_in_the_qos(echo: str) -> None:
         assert f.read() == b"secret"
 
 
-def test_no_pollable_descriptor_and_no_frct_on_raw_flows(echo: str) -> None:
+def test_no_frct_on_raw_flows(echo: str) -> None:
+    # (Flows have descriptors: tests/test_system_pollable.py.)
     with flow_alloc(echo, timeo=10) as f:
-        with pytest.raises(NotSupported, match="FlowSet"):
-            f.fileno()
         with pytest.raises(FlowPermissionException, match="FRCT"):
             f.get_frct_flags()
 
@@ -299,10 +287,8 @@ def test_ctrl_c_interrupts_a_blocked_call(spawn, system_names, blocked_call: str
             print("interrupted", flush=True)
     """, name, system_names("client"))
     client.expect("blocking")
-    time.sleep(0.5)  # let it block
-    start = time.monotonic()
+    wait_blocked(pid=client.pid)
     client.kill(signal.SIGINT)
-    client.expect("interrupted", timeout=10)
-    assert time.monotonic() - start < 3
+    client.expect("interrupted", timeout=10)  # the call itself would block for good
     status, _, err = client.finish(timeout=10)
     assert status == 0, err

@@ -121,9 +121,12 @@ def test_with_a_dead_irmd(plugin_built) -> None:
 
 def test_with_a_hung_irmd(plugin_built) -> None:
     # Listens, never answers: the probe gives up after its short timeout.
+    # (The listener lives 20 s, long past the report; the report starts
+    # once its socket exists.)
     hung = (f"(python3 -c \"import socket, time; s = socket.socket(socket.AF_UNIX, "
             f"socket.SOCK_SEQPACKET); s.bind('{IRMD_DIR}/irm.sock'); s.listen(8); "
-            f"time.sleep(20)\" </dev/null >/dev/null 2>&1 &) && sleep 0.5")
+            f"time.sleep(20)\" </dev/null >/dev/null 2>&1 &) && "
+            f"until [ -S {IRMD_DIR}/irm.sock ]; do sleep 0.01; done")
     report = run(REPORT, without_irmd(hung))
     assert report["auto"] == "embedded"
     assert "did not answer" in report["reason"]

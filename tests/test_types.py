@@ -41,15 +41,6 @@ def stub_names() -> Dict[str, Set[str]]:
     return names
 
 
-def stub_values(cls_name: str) -> Dict[str, int]:
-    """The values the stub gives the members of an enum class."""
-    for node in ast.parse(STUB.read_text()).body:
-        if isinstance(node, ast.ClassDef) and node.name == cls_name:
-            return {member_name(n): ast.literal_eval(n.value) for n in node.body
-                    if isinstance(n, ast.Assign)}
-    raise KeyError(cls_name)
-
-
 def public(cls: type) -> Set[str]:
     return {n for n in dir(cls) if not n.startswith("_")}
 
@@ -61,8 +52,8 @@ def test_the_stub_names_what_the_core_module_has() -> None:
         cls = getattr(_core, name, None)
         if not inspect.isclass(cls):
             continue
-        if issubclass(cls, int):  # the flag enums: the same members and values
-            assert {m: v.value for m, v in cls.__members__.items()} == stub_values(name)
+        if issubclass(cls, int):  # the enums: the same members (values: test_flags)
+            assert set(cls.__members__) == members, name
             continue
         assert public(cls) == {m for m in members if not m.startswith("_")}, name
         for dunder in {m for m in members if m.startswith("__")}:

@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Same as the embedded runtime's flows (socket_tuning.cpp). */
+/* Same as the embedded runtime's flows (cpp/src/runtime/flow_socket.cpp). */
 #define FLOW_SNDBUF ((1 << 20) + (256 << 10))
 #define RX_ROOM ((1 << 20) + 1)
 

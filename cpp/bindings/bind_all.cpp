@@ -11,6 +11,7 @@ void bind_all(py::module_& m)
     bind_enums(m);
     bind_flow(m);
     bind_flow_batch(m);
+    bind_flow_request(m);
     bind_event(m);
     bind_irm(m);
     bind_runtime(m);

@@ -11,18 +11,12 @@
 #include <o7s/flow.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <limits>
 #include <vector>
 
 namespace ouroboros::python {
 namespace {
-
-// Raises BlockingIOError for a would-block result.
-std::size_t or_would_block(std::optional<std::size_t> n, const char* what)
-{
-    if (!n)
-        raise(EAGAIN, std::string(what) + " would block");
-    return *n;
-}
 
 py::bytes new_bytes(std::size_t n)
 {
@@ -40,23 +34,32 @@ void shrink(py::bytes& b, std::size_t n)
     b = py::reinterpret_steal<py::bytes>(p);
 }
 
-// Reads one whole SDU (or the rest of one that a sized read started).
-py::bytes read_sdu(flow& f)
+// The first buffer a whole-SDU read tries, in bytes: Python's choice
+// (ouroboros.dev sets it with _core._set_first_read_size()); until then
+// the largest SDU.
+std::atomic<std::size_t> first_read_size{std::numeric_limits<std::size_t>::max()};
+
+// Reads one whole SDU (or the rest of one that a sized read started);
+// nullopt: would block.
+std::optional<py::bytes> read_sdu(flow_ref& f)
 {
-    // One byte over 64 KiB: an SDU that exactly fills the buffer costs a
-    // second read and a grown copy (20% of a 64 KiB read), and 64 KiB SDUs
-    // are common.
-    constexpr std::size_t first_guess = 64 * 1024 + 1;
     const std::size_t limit = f.max_sdu();
     // Without partial reads a too-small buffer drops the SDU: go big at once.
-    std::size_t cap = any(f.flags(), flow_flags::no_partial_read) ? limit
-                                                                  : std::min(first_guess, limit);
+    std::size_t cap = any(f.flags(), flow_flags::no_partial_read)
+                          ? limit
+                          : std::min(first_read_size.load(std::memory_order_relaxed), limit);
     py::bytes out = new_bytes(cap);
     std::size_t total = 0;
     for (;;) {
         char* buf = PyBytes_AS_STRING(out.ptr()) + total;
         std::size_t room = cap - total;
-        std::size_t n = or_would_block(blocking([&] { return f.read(buf, room); }), "read");
+        auto got = blocking([&] { return f.read(buf, room); });
+        if (!got) {
+            if (total == 0)
+                return std::nullopt;
+            raise(EAGAIN, "read would block in the middle of an SDU");
+        }
+        std::size_t n = *got;
         total += n;
         if (n < room)
             break;
@@ -73,17 +76,23 @@ py::bytes read_sdu(flow& f)
     return out;
 }
 
-py::bytes read_count(flow& f, py::ssize_t count)
+std::optional<py::bytes> read_count(flow_ref& f, py::ssize_t count)
 {
     if (count < 0)
         throw py::value_error("read count must be >= 0, not " + std::to_string(count));
     py::bytes out = new_bytes(static_cast<std::size_t>(count));
     char* buf = PyBytes_AS_STRING(out.ptr());
-    std::size_t n = or_would_block(
-        blocking([&] { return f.read(buf, static_cast<std::size_t>(count)); }), "read");
-    if (n != static_cast<std::size_t>(count))
-        shrink(out, n);
+    auto n = blocking([&] { return f.read(buf, static_cast<std::size_t>(count)); });
+    if (!n)
+        return std::nullopt;
+    if (*n != static_cast<std::size_t>(count))
+        shrink(out, *n);
     return out;
+}
+
+std::optional<py::bytes> read_any(flow_ref& f, py::handle count)
+{
+    return count.is_none() ? read_sdu(f) : read_count(f, count.cast<py::ssize_t>());
 }
 
 // A contiguous view of a bytes-like object, released on scope exit.
@@ -124,7 +133,9 @@ std::size_t checked_count(py::handle count, std::size_t available, const char* w
 
 void bind_flow(py::module_& m)
 {
-    py::class_<py_flow> cls(m, "Flow", py::dynamic_attr(),
+    // No dynamic_attr, as _core.FlowSet (bind_event.cpp): ouroboros.dev.Flow
+    // brings the __dict__.
+    py::class_<py_flow> cls(m, "Flow",
                             "A flow: a connection to another process that carries SDUs.");
     cls.def(py::init<>())
         .def(
@@ -166,8 +177,15 @@ void bind_flow(py::module_& m)
         .def(
             "dealloc",
             [](py_flow& self) {
-                flow& f = self.open_flow();
-                blocking([&] { f.close(); });
+                self.open_flow();
+                flow doomed = self.take();
+                try {
+                    blocking([&] { doomed.close(); });
+                } catch (...) {
+                    self.retire(std::move(doomed));
+                    throw;
+                }
+                self.retire(std::move(doomed));
             },
             "Deallocates the flow. Raises FlowNotAllocatedException if it is not allocated.")
         .def(
@@ -220,37 +238,76 @@ void bind_flow(py::module_& m)
             "True when the flow is not allocated.")
         .def_property_readonly(
             "max_sdu", [](py_flow& self) { return self.open_flow().max_sdu(); },
-            "The largest SDU one write() may carry, in bytes.");
+            "The largest SDU one write() may carry, in bytes.")
+        .def_property_readonly(
+            "_serial", [](const py_flow& self) { return self.serial; },
+            "Tells the flows this object held apart (for ouroboros.event).")
+        .def_property_readonly(
+            "_retained", [](const py_flow& self) { return self.retired.size(); },
+            "Flows this object held before, still kept for operations in flight.");
+
+    m.def(
+        "_set_first_read_size",
+        [](std::size_t bytes) {
+            if (bytes == 0)
+                throw py::value_error("the first read size must be at least 1 byte");
+            first_read_size.store(bytes, std::memory_order_relaxed);
+        },
+        py::arg("bytes"),
+        "Sets the buffer (bytes) a whole-SDU read() tries first (ouroboros.dev's policy).");
 
     // The per-SDU calls skip pybind11's dispatcher (fast_method.hpp).
+    auto read = [](py_flow& self, const fast_args<1>& a) {
+        flow_op f(self);
+        return read_any(*f, a[0]);
+    };
+    auto read_into = [](py_flow& self, const fast_args<1>& a) {
+        flow_op f(self);
+        buffer_view view(a[0], PyBUF_WRITABLE, "read_into()");
+        return blocking([&] { return f->read(view.data(), view.size()); });
+    };
+    auto write = [](py_flow& self, const fast_args<2>& a) {
+        flow_op f(self);
+        buffer_view view(a[0], PyBUF_SIMPLE, "write()");
+        std::size_t n = checked_count(a[1], view.size(), "write()");
+        return blocking([&] { return f->write(view.data(), n); });
+    };
     def_fast<1>(
         cls, "read", {{{"count", false}}},
-        [](py_flow& self, const fast_args<1>& a) {
-            flow& f = self.open_flow();
-            return a[0].is_none() ? read_sdu(f) : read_count(f, a[0].cast<py::ssize_t>());
+        [read](py_flow& self, const fast_args<1>& a) {
+            return or_would_block(read(self, a), "read");
         },
         "read($self, count=None)\n--\n\n"
         "Reads one SDU as bytes; with `count`, at most `count` bytes of it.");
     def_fast<1>(
         cls, "read_into", {{{"buffer", true}}},
-        [](py_flow& self, const fast_args<1>& a) {
-            flow& f = self.open_flow();
-            buffer_view view(a[0], PyBUF_WRITABLE, "read_into()");
-            return or_would_block(blocking([&] { return f.read(view.data(), view.size()); }),
-                                  "read");
+        [read_into](py_flow& self, const fast_args<1>& a) {
+            return or_would_block(read_into(self, a), "read");
         },
         "read_into($self, buffer)\n--\n\n"
         "Reads into a writable buffer; returns the number of bytes read.");
     def_fast<2>(
         cls, "write", {{{"buf", true}, {"count", false}}},
-        [](py_flow& self, const fast_args<2>& a) {
-            flow& f = self.open_flow();
-            buffer_view view(a[0], PyBUF_SIMPLE, "write()");
-            std::size_t n = checked_count(a[1], view.size(), "write()");
-            return or_would_block(blocking([&] { return f.write(view.data(), n); }), "write");
+        [write](py_flow& self, const fast_args<2>& a) {
+            return or_would_block(write(self, a), "write");
         },
         "write($self, buf, count=None)\n--\n\n"
         "Writes `buf` (or its first `count` bytes) as one SDU; returns the bytes written.");
+    // For event loops (ouroboros.asyncio): the same on a non-blocking flow,
+    // with None where those raise BlockingIOError (an exception costs more
+    // than the read).
+    def_fast<1>(
+        cls, "_try_read", {{{"count", false}}},
+        [read](py_flow& self, const fast_args<1>& a) { return or_none(read(self, a)); },
+        "_try_read($self, count=None)\n--\n\nread(), or None when it would block.");
+    def_fast<1>(
+        cls, "_try_read_into", {{{"buffer", true}}},
+        [read_into](py_flow& self, const fast_args<1>& a) { return or_none(read_into(self, a)); },
+        "_try_read_into($self, buffer)\n--\n\nread_into(), or None when it would block.");
+    def_fast<2>(
+        cls, "_try_write", {{{"buf", true}, {"count", false}}},
+        [write](py_flow& self, const fast_args<2>& a) { return or_none(write(self, a)); },
+        "_try_write($self, buf, count=None)\n--\n\nwrite(), or None when it would block.");
 }
 
 } // namespace ouroboros::python

@@ -95,7 +95,7 @@ private:
     batch_arena own_;
 };
 
-py::list read_many(flow& f, py::ssize_t max_count)
+std::optional<py::list> read_many(flow_ref& f, py::ssize_t max_count)
 {
     if (max_count < 1 || max_count > max_batch)
         throw py::value_error("read_many count must be between 1 and " +
@@ -104,7 +104,7 @@ py::list read_many(flow& f, py::ssize_t max_count)
     auto& bufs = lease.get().buffers(static_cast<std::size_t>(max_count), f.max_sdu());
     auto n = blocking([&] { return f.read_many(bufs.data(), bufs.size()); });
     if (!n)
-        raise(EAGAIN, "read_many would block");
+        return std::nullopt;
     py::list out(*n);
     for (std::size_t i = 0; i < *n; ++i) {
         PyObject* b = PyBytes_FromStringAndSize(static_cast<const char*>(bufs[i].data),
@@ -166,11 +166,19 @@ void bind_flow_batch(py::module_& m)
 {
     auto cls = py::reinterpret_borrow<py::class_<py_flow>>(m.attr("Flow"));
     // Per-SDU calls skip pybind11's dispatcher (fast_method.hpp).
+    auto read_batch = [](py_flow& self, const fast_args<1>& a) {
+        flow_op f(self);
+        return read_many(*f, a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
+    };
+    auto write_batch = [](py_flow& self, const fast_args<1>& a) {
+        flow_op f(self);
+        buffer_list bufs(a[0]);
+        return blocking([&] { return f->write_many(bufs.data(), bufs.size()); });
+    };
     def_fast<1>(
         cls, "read_many", {{{"max_count", false}}},
-        [](py_flow& self, const fast_args<1>& a) {
-            return read_many(self.open_flow(),
-                             a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
+        [read_batch](py_flow& self, const fast_args<1>& a) {
+            return or_would_block(read_batch(self, a), "read_many");
         },
         "read_many($self, max_count=64)\n--\n\n"
         "Reads up to `max_count` SDUs (at most 1024) as a list of bytes, all those already "
@@ -179,18 +187,27 @@ void bind_flow_batch(py::module_& m)
         "with the rest of it.");
     def_fast<1>(
         cls, "write_many", {{{"sdus", true}}},
-        [](py_flow& self, const fast_args<1>& a) {
-            flow& f = self.open_flow();
-            buffer_list bufs(a[0]);
-            auto n = blocking([&] { return f.write_many(bufs.data(), bufs.size()); });
-            if (!n)
-                raise(EAGAIN, "write_many would block");
-            return *n;
+        [write_batch](py_flow& self, const fast_args<1>& a) {
+            return or_would_block(write_batch(self, a), "write_many");
         },
         "write_many($self, sdus)\n--\n\n"
         "Writes each bytes-like object of the iterable `sdus` as one SDU, many per system "
         "call. Returns how many were written: all, or fewer when one after the first would "
         "block, timed out or failed (the next call reports that).");
+    // For event loops (ouroboros.asyncio): None where those raise
+    // BlockingIOError.
+    def_fast<1>(
+        cls, "_try_read_many", {{{"max_count", false}}},
+        [read_batch](py_flow& self, const fast_args<1>& a) {
+            return or_none(read_batch(self, a));
+        },
+        "_try_read_many($self, max_count=64)\n--\n\nread_many(), or None when it would block.");
+    def_fast<1>(
+        cls, "_try_write_many", {{{"sdus", true}}},
+        [write_batch](py_flow& self, const fast_args<1>& a) {
+            return or_none(write_batch(self, a));
+        },
+        "_try_write_many($self, sdus)\n--\n\nwrite_many(), or None when it would block.");
     cls.def(
            "set_busy_poll",
            [](py_flow& self, const py::object& seconds) {

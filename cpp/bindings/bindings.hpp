@@ -11,6 +11,7 @@ void bind_enums(py::module_& m);
 void bind_event(py::module_& m);
 void bind_flow(py::module_& m);
 void bind_flow_batch(py::module_& m); // after bind_flow: extends _core.Flow
+void bind_flow_request(py::module_& m);
 void bind_irm(py::module_& m);
 void bind_runtime(py::module_& m);
 

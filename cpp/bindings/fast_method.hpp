@@ -7,6 +7,8 @@
 // socket methods spend. def_fast() registers a method as a plain
 // METH_FASTCALL descriptor instead: the arguments are parsed here and C++
 // exceptions go through pybind11's registered translators, as before.
+// flow_of() reads pybind11's instance layout (py::detail), for known
+// pybind11 releases only.
 #pragma once
 
 #include "py_flow.hpp"
@@ -33,7 +35,11 @@ template <std::size_t N> using fast_args = std::array<py::handle, N>;
 namespace fast_detail {
 
 // The py_flow inside a _core.Flow (or subclass) instance; the method
-// descriptor has checked the type already.
+// descriptor has checked the type already. With the pybind11 releases whose
+// instance layout this was written against (3.0, 3.1: pyproject.toml bounds
+// the build to them), straight from the instance; with any other, through
+// the public cast, which costs about as much as the dispatcher saved.
+#if PYBIND11_VERSION_MAJOR == 3 && PYBIND11_VERSION_MINOR <= 1
 inline py_flow& flow_of(PyObject* self)
 {
     static const py::detail::type_info* tinfo = py::detail::get_type_info(typeid(py_flow));
@@ -45,6 +51,12 @@ inline py_flow& flow_of(PyObject* self)
         throw py::type_error("Flow.__init__() was not called");
     return *vh.value_ptr<py_flow>();
 }
+#else
+inline py_flow& flow_of(PyObject* self)
+{
+    return py::handle(self).cast<py_flow&>();
+}
+#endif
 
 // Positional-or-keyword arguments into out[]; false with a TypeError set.
 inline bool parse(const char* fn, const fast_param* params, std::size_t n, PyObject* const* args,

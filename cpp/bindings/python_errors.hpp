@@ -6,6 +6,9 @@
 // raised there (KeyboardInterrupt) comes out of the blocked call.
 #pragma once
 
+#include <optional>
+#include <type_traits>
+
 #include <o7s/error.hpp>
 
 #include <pybind11/pybind11.h>
@@ -22,6 +25,25 @@ void install_error_handling(py::module_& m);
 
 // Raises the Python exception for errnum. `irm` picks the IRM classes.
 [[noreturn]] void raise(int errnum, const std::string& message, bool irm = false);
+
+// Raises BlockingIOError for a would-block result (nullopt).
+template <class T> T or_would_block(std::optional<T> v, const char* what)
+{
+    if (!v)
+        raise(EAGAIN, std::string(what) + " would block");
+    return std::move(*v);
+}
+
+// What the _try_ methods for event loops return: None for would-block.
+template <class T> py::object or_none(std::optional<T> v)
+{
+    if (!v)
+        return py::none();
+    if constexpr (std::is_base_of_v<py::handle, T>)
+        return std::move(*v);
+    else
+        return py::cast(std::move(*v));
+}
 
 // True when a signal handler raised during a blocking call; restores that
 // exception as the current Python error (call with the GIL held).

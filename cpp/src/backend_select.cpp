@@ -6,7 +6,7 @@
 
 #include "embedded/embedded_backend.hpp"
 #include "flow_handle.hpp"
-#include "system_loader.hpp"
+#include "system_loader/loader.hpp"
 
 #include <cerrno>
 #include <cstdlib>

@@ -27,6 +27,14 @@ class ouroboros_category : public std::error_category {
 public:
     const char* name() const noexcept override { return "ouroboros"; }
     std::string message(int ev) const override { return ouroboros::strerror(ev); }
+    // Plain errno values are the generic category's conditions, so that
+    // e.code() == std::errc::timed_out holds; Ouroboros' own stay ours.
+    std::error_condition default_error_condition(int ev) const noexcept override
+    {
+        if (ouroboros_message(ev) != nullptr)
+            return std::error_condition(ev, *this);
+        return std::generic_category().default_error_condition(ev);
+    }
 };
 
 } // namespace

@@ -7,6 +7,8 @@
 // mutex, then the backend set's own lock.
 #include <o7s/event.hpp>
 
+#include <o7s/backend.hpp>
+
 #include "flow_handle.hpp"
 
 #include <algorithm>
@@ -19,7 +21,7 @@ namespace ouroboros {
 namespace detail {
 
 struct set_core {
-    set_core(backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
+    set_core(flow_backend& b, std::unique_ptr<event_set> i) : be(b), impl(std::move(i)) {}
     ~set_core()
     {
         for (const auto& p : posted)
@@ -28,7 +30,7 @@ struct set_core {
     set_core(const set_core&) = delete;
     set_core& operator=(const set_core&) = delete;
 
-    backend& be;
+    flow_backend& be;
     std::unique_ptr<event_set> impl;
     std::unordered_map<std::uint64_t, flow_handle*> by_tag; // holds references
     std::unordered_map<flow_handle*, std::uint64_t> tags;
@@ -133,6 +135,13 @@ event_queue& event_queue::operator=(event_queue&& other) noexcept
     return *this;
 }
 
+void event_queue::swap(event_queue& other) noexcept
+{
+    entries_.swap(other.entries_);
+    std::swap(next_, other.next_);
+    std::swap(current_, other.current_);
+}
+
 void event_queue::reset() noexcept
 {
     detail::release(std::exchange(current_, nullptr));
@@ -162,7 +171,7 @@ std::optional<flow_event> event_queue::next()
 
 flow_set::flow_set()
 {
-    detail::backend& be = detail::active_backend();
+    detail::flow_backend& be = detail::active_backend().flows();
     int err = 0;
     auto impl = be.create_event_set(err);
     if (!impl)
@@ -188,6 +197,12 @@ flow_set& flow_set::operator=(flow_set&& other) noexcept
     return *this;
 }
 
+void flow_set::swap(flow_set& other) noexcept
+{
+    if (this != &other)
+        std::atomic_store(&other.core_, std::atomic_exchange(&core_, other.core()));
+}
+
 // core_ is read and replaced atomically: close() may run in another thread.
 std::shared_ptr<detail::set_core> flow_set::core() const noexcept
 {
@@ -201,38 +216,40 @@ bool flow_set::is_open() const noexcept
 
 void flow_set::add(const flow_ref& f)
 {
-    add(f, nullptr);
+    add_and_post(f, nullptr);
 }
 
-void flow_set::add(const flow_ref& f, event_type type)
+void flow_set::add(const flow_ref& f, event_type first)
 {
-    add(f, &type);
+    add_and_post(f, &first);
 }
 
-void flow_set::add(const flow_ref& f, const event_type* posted)
+void flow_set::add_and_post(const flow_ref& f, const event_type* first)
 {
     core_ptr held = open_core(core());
     detail::set_core& core = *held;
     detail::flow_use use(f.h_); // close() of f waits for us: no race with leave_all_sets
     if (&use.be() != &core.be)
         throw error(EINVAL, "the flow and the flow set belong to different backends");
-    // One critical section with the waiter's: it sees the posted event
-    // together with the flow's first events, and takes posted ones first.
-    std::lock_guard<std::mutex> lock(membership_mutex());
-    if (!core.tags.count(f.h_)) {
-        std::uint64_t tag = core.next_tag++;
-        if (int rc = core.impl->add(use.fd(), tag); rc < 0)
-            fail(rc, "adding a flow to a flow set");
+    {
+        // One critical section: a waiter takes posted events before the
+        // others under this lock, so `first` precedes the flow's own.
+        std::lock_guard<std::mutex> lock(membership_mutex());
+        if (!core.tags.count(f.h_)) {
+            std::uint64_t tag = core.next_tag++;
+            if (int rc = core.impl->add(use.fd(), tag); rc < 0)
+                fail(rc, "adding a flow to a flow set");
+            detail::retain(f.h_);
+            core.tags.emplace(f.h_, tag);
+            core.by_tag.emplace(tag, f.h_);
+            f.h_->sets.push_back(&core);
+        }
+        if (first == nullptr)
+            return;
         detail::retain(f.h_);
-        core.tags.emplace(f.h_, tag);
-        core.by_tag.emplace(tag, f.h_);
-        f.h_->sets.push_back(&core);
+        core.posted.emplace_back(f.h_, *first);
     }
-    if (posted != nullptr) {
-        detail::retain(f.h_);
-        core.posted.emplace_back(f.h_, *posted);
-        core.impl->wake();
-    }
+    core.impl->wake();
 }
 
 void flow_set::remove(const flow_ref& f) noexcept
@@ -284,6 +301,16 @@ void flow_set::post(const flow_ref& f, event_type type)
         core.posted.emplace_back(f.h_, type);
     }
     core.impl->wake();
+}
+
+int flow_set::pollable_fd() const
+{
+    core_ptr core = open_core(this->core());
+    int fd = core->impl->pollable_fd();
+    if (fd < 0)
+        throw error(-fd,
+                    "the " + backend_name() + " backend's flow sets have no pollable descriptor");
+    return fd;
 }
 
 void flow_set::close() noexcept

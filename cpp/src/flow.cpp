@@ -192,13 +192,13 @@ flow& flow::operator=(flow&& other) noexcept
 flow flow::adopt(int fd)
 {
     detail::open_flows.fetch_add(1, std::memory_order_relaxed);
-    return flow(new detail::flow_handle(detail::active_backend(), fd));
+    return flow(new detail::flow_handle(detail::active_backend().flows(), fd));
 }
 
 flow flow::alloc(const std::string& dst, const std::optional<qos_spec>& qos, timeout t)
 {
     qos_spec q = qos.value_or(qos_spec{});
-    int fd = detail::active_backend().flow_alloc(dst, qos ? &q : nullptr, t);
+    int fd = detail::active_backend().flows().flow_alloc(dst, qos ? &q : nullptr, t);
     if (fd < 0)
         fail(fd, ("flow allocation to '" + dst + "'").c_str());
     return adopt(fd);
@@ -206,7 +206,7 @@ flow flow::alloc(const std::string& dst, const std::optional<qos_spec>& qos, tim
 
 flow flow::accept(timeout t)
 {
-    int fd = detail::active_backend().flow_accept(nullptr, t);
+    int fd = detail::active_backend().flows().flow_accept(nullptr, t);
     check(fd, "flow accept");
     return adopt(fd);
 }
@@ -214,7 +214,7 @@ flow flow::accept(timeout t)
 flow flow::join(const std::string& dst, const std::optional<qos_spec>& qos, timeout t)
 {
     qos_spec q = qos.value_or(qos_spec{});
-    int fd = detail::active_backend().flow_join(dst, qos ? &q : nullptr, t);
+    int fd = detail::active_backend().flows().flow_join(dst, qos ? &q : nullptr, t);
     if (fd < 0)
         fail(fd, ("joining broadcast layer '" + dst + "'").c_str());
     return adopt(fd);

@@ -25,11 +25,11 @@ namespace ouroboros::detail {
 struct set_core;
 
 struct flow_handle {
-    flow_handle(backend& b, int d) noexcept : be(b), fd(d) {}
+    flow_handle(flow_backend& b, int d) noexcept : be(b), fd(d) {}
 
     static constexpr std::uint32_t closing = 1u << 31;
 
-    backend& be;
+    flow_backend& be;
     const int fd;
     std::atomic<std::uint32_t> state{0};
     std::atomic<std::uint32_t> refs{1};
@@ -83,7 +83,7 @@ public:
     flow_use(const flow_use&) = delete;
     flow_use& operator=(const flow_use&) = delete;
 
-    backend& be() const noexcept { return h_->be; }
+    flow_backend& be() const noexcept { return h_->be; }
     int fd() const noexcept { return h_->fd; }
     // True when close() started while this operation was running.
     bool closed_meanwhile() const noexcept { return !h_->is_open(); }

@@ -13,9 +13,9 @@
 namespace ouroboros::irm {
 namespace {
 
-detail::backend& be()
+detail::irm_backend& be()
 {
-    return detail::active_backend();
+    return detail::active_backend().irm();
 }
 
 void check(int rc, const std::string& what)

@@ -2,7 +2,7 @@
 // (cpp/src/embedded/flow_crypto.hpp), without processes.
 #include "check.hpp"
 
-#include "../src/embedded/flow_crypto.hpp"
+#include "embedded/flow_crypto.hpp"
 
 #include <o7s/error.hpp>
 

@@ -76,6 +76,27 @@ TEST_CASE("a packet event names the flow")
     CHECK(set.size() == 0);
 }
 
+TEST_CASE("sets and queues swap their contents")
+{
+    auto [a, b] = pair_of_flows("cpp-events");
+    flow_set first, second;
+    first.add(b);
+    swap(first, second);
+    CHECK(first.size() == 0 && second.has(b));
+    a.write("x", 1);
+    event_queue q, other;
+    second.wait(q, 5s);
+    CHECK(q.size() == 1);
+    swap(q, other);
+    CHECK(q.empty() && other.size() == 1);
+    auto ev = other.next();
+    REQUIRE(ev);
+    CHECK(ev->flow == b && ev->type == event_type::pkt);
+    second.close();
+    first.swap(second);
+    CHECK(first.is_open() == false && second.is_open());
+}
+
 TEST_CASE("a peer's close is FLOW_DEALLOC, after the data sent before it")
 {
     auto [a, b] = pair_of_flows("cpp-events");

@@ -5,7 +5,10 @@
 
 #include <o7s/backend.hpp>
 #include <o7s/flow.hpp>
+#include <o7s/flow_request.hpp>
 #include <o7s/irm.hpp>
+
+#include <poll.h>
 
 #include <unistd.h>
 
@@ -73,6 +76,29 @@ TEST_CASE("would-block is an empty optional, a timeout an error")
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_ERRNO(ETIMEDOUT, b.read(buf, sizeof buf));
     CHECK(std::chrono::steady_clock::now() - start >= 40ms);
+}
+
+TEST_CASE("errors compare with std::errc and keep Ouroboros' own codes")
+{
+    auto [a, b] = pair_of_flows("cpp-errc");
+    b.set_rcv_timeout(1ms);
+    char buf[8];
+    try {
+        b.read(buf, sizeof buf);
+        CHECK(false);
+    } catch (const error& e) {
+        CHECK(e.code() == std::errc::timed_out);
+        CHECK(e.code() != std::errc::broken_pipe);
+    }
+    a.close();
+    try {
+        a.read(buf, sizeof buf);
+        CHECK(false);
+    } catch (const error& e) {
+        CHECK(e.code().value() == errc::not_allocated);
+        CHECK(e.code().default_error_condition().category() == ouroboros::category());
+        CHECK(e.code().message() == "Flow is not allocated");
+    }
 }
 
 TEST_CASE("close twice is a no-op, use after close throws")
@@ -146,3 +172,63 @@ TEST_CASE("flow_ref views a flow without owning it")
 }
 
 CHECK_MAIN
+
+// Waits (at most 5 s) until the request's descriptor polls readable.
+static bool answered(const flow_request& r)
+{
+    pollfd p{r.fd(), POLLIN, 0};
+    return ::poll(&p, 1, 5000) == 1;
+}
+
+// poll() until the flow is there, waiting on the descriptor in between.
+static flow finish(flow_request& r)
+{
+    for (;;) {
+        REQUIRE(answered(r));
+        if (auto f = r.poll())
+            return std::move(*f);
+    }
+}
+
+TEST_CASE("flow requests complete without blocking")
+{
+    serve("cpp-request");
+    auto accepting = flow_request::accept(5s);
+    auto allocating = flow_request::alloc("cpp-request", std::nullopt, 5s);
+    CHECK(accepting.pending() && allocating.pending());
+    CHECK(!accepting.poll()); // the allocator has not confirmed yet: nothing for us
+    flow a = finish(allocating);
+    flow b = finish(accepting);
+    CHECK(!allocating.pending());
+    CHECK_THROWS_ERRNO(EALREADY, allocating.poll());
+    a.write("hi", 2);
+    char buf[4];
+    b.set_rcv_timeout(5s);
+    CHECK(b.read(buf, sizeof buf) == std::optional<std::size_t>(2));
+}
+
+TEST_CASE("an allocation given up after the answer never reaches the acceptor")
+{
+    serve("cpp-request-cancel");
+    auto accepting = flow_request::accept(5s);
+    {
+        auto given_up = flow_request::alloc("cpp-request-cancel", std::nullopt, 5s);
+        REQUIRE(answered(given_up)); // the grant is there, unread
+    } // given up: the daemon takes the accept back
+    auto real = flow_request::alloc("cpp-request-cancel", std::nullopt, 5s);
+    flow a = finish(real);
+    a.write("real", 4);
+    flow b = finish(accepting);
+    char buf[8];
+    b.set_rcv_timeout(5s);
+    CHECK(b.read(buf, sizeof buf) == std::optional<std::size_t>(4));
+    CHECK(std::memcmp(buf, "real", 4) == 0);
+}
+
+TEST_CASE("a request to an unknown name fails in poll()")
+{
+    auto r = flow_request::alloc("cpp-no-such-name", std::nullopt, 1s);
+    REQUIRE(answered(r));
+    CHECK_THROWS_ERRNO(errc::name, r.poll());
+    CHECK(!r.pending());
+}

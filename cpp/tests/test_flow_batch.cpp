@@ -128,31 +128,31 @@ TEST_CASE("would-block is an empty optional for batches too")
 TEST_CASE("the seam's looping defaults behave like the batched calls")
 {
     connected c("batch-default");
-    detail::backend& be = detail::active_backend();
+    detail::flow_backend& be = detail::active_backend().flows();
     const int w = c.allocated.descriptor();
     const int r = c.accepted.descriptor();
     std::vector<std::string> sdus{"x", "", "yy", std::string(3000, 'z')};
     auto v = views(sdus);
     // Qualified calls: the base class's implementations, not the overrides.
-    CHECK(be.detail::backend::flow_write_many(w, v.data(), v.size()) == 4);
+    CHECK(be.detail::flow_backend::flow_write_many(w, v.data(), v.size()) == 4);
     slots s(8, c.accepted.max_sdu() + 1);
-    CHECK(be.detail::backend::flow_read_many(r, s.bufs.data(), 8) == 3);
+    CHECK(be.detail::flow_backend::flow_read_many(r, s.bufs.data(), 8) == 3);
     CHECK(s.text(0) == "x");
     CHECK(s.text(1) == "yy");
     CHECK(s.text(2) == sdus[3]);
     // A partial first read ends the batch: the next read belongs to its SDU.
-    be.detail::backend::flow_write_many(w, v.data(), 1);
-    be.detail::backend::flow_write_many(w, v.data() + 2, 1);
+    be.detail::flow_backend::flow_write_many(w, v.data(), 1);
+    be.detail::flow_backend::flow_write_many(w, v.data() + 2, 1);
     s.reset();
     s.bufs[0].size = 1;
-    CHECK(be.detail::backend::flow_read_many(r, s.bufs.data(), 8) == 1);
+    CHECK(be.detail::flow_backend::flow_read_many(r, s.bufs.data(), 8) == 1);
     char end[4];
     CHECK(c.accepted.read(end, sizeof end) == std::optional<std::size_t>(0)); // end of "x"
     s.reset();
-    CHECK(be.detail::backend::flow_read_many(r, s.bufs.data(), 8) == 1);
+    CHECK(be.detail::flow_backend::flow_read_many(r, s.bufs.data(), 8) == 1);
     CHECK(s.text(0) == "yy");
     c.accepted.set_flags(flow_flags::read_only);
-    CHECK(be.detail::backend::flow_write_many(r, v.data(), 1) == -EPERM);
+    CHECK(be.detail::flow_backend::flow_write_many(r, v.data(), 1) == -EPERM);
 }
 
 TEST_CASE("busy polling is a bounded per-flow setting")

@@ -1,7 +1,7 @@
 // test_process_info.cpp - what the daemon reads about a process in /proc.
 #include "check.hpp"
 
-#include "../src/daemon/process_info.hpp"
+#include "daemon/process_info.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,7 +1,7 @@
 // test_registry.cpp - the daemon's bookkeeping of IPCPs, names, bindings.
 #include "check.hpp"
 
-#include "../src/daemon/registry.hpp"
+#include "daemon/registry.hpp"
 
 using namespace ouroboros;
 using daemon::registry;
@@ -22,7 +22,7 @@ TEST_CASE("a flow needs a created, registered and bound name")
     pid_t local = r.ipcps().begin()->first;
     CHECK(r.servers_for("svc", servers, why) == -errc::name);
     CHECK(why.find("unknown name") != std::string::npos);
-    CHECK(r.create_name("svc", load_balance::round_robin, why) == 0);
+    CHECK(r.create_name(name_info{"svc", load_balance::round_robin}, why) == 0);
     CHECK(r.servers_for("svc", servers, why) == -errc::name);
     CHECK(why.find("not registered") != std::string::npos);
     CHECK(r.reg_name("svc", local, why) == 0);
@@ -38,8 +38,8 @@ TEST_CASE("round robin rotates, spill prefers the first")
     registry r;
     std::string why;
     pid_t local = r.ipcps().begin()->first;
-    r.create_name("rr", load_balance::round_robin, why);
-    r.create_name("sp", load_balance::spill, why);
+    r.create_name(name_info{"rr", load_balance::round_robin}, why);
+    r.create_name(name_info{"sp", load_balance::spill}, why);
     for (const char* n : {"rr", "sp"}) {
         r.reg_name(n, local, why);
         r.bind_process(1, n, why);
@@ -76,15 +76,16 @@ TEST_CASE("only local and broadcast IPCPs; one IPCP per layer")
     CHECK(why.find("not supported by the embedded runtime") != std::string::npos);
     REQUIRE(r.create_ipcp("bc", ipcp_type::broadcast, id, why) == 0);
     CHECK(r.create_ipcp("bc", ipcp_type::local, id, why) == -EEXIST);
-    CHECK(r.bootstrap_ipcp(id, ipcp_type::local, "x", why) == -errc::ipcp_type);
-    CHECK(r.bootstrap_ipcp(id, ipcp_type::broadcast, "local", why) == -EEXIST);
-    CHECK(r.bootstrap_ipcp(id, ipcp_type::broadcast, "bc", why) == 0);
-    CHECK(r.bootstrap_ipcp(id, ipcp_type::broadcast, "bc", why) == 0); // again: fine
-    CHECK(r.bootstrap_ipcp(id, ipcp_type::broadcast, "other", why) == -errc::ipcp_state);
+    CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::local, "x"}, why) == -errc::ipcp_type);
+    CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "local"}, why) == -EEXIST);
+    CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "bc"}, why) == 0);
+    CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "bc"}, why) == 0); // again: fine
+    CHECK(r.bootstrap_ipcp(id, ipcp_config{ipcp_type::broadcast, "other"}, why) ==
+          -errc::ipcp_state);
     REQUIRE(r.ipcp_of_layer("bc") != nullptr);
     CHECK(r.ipcp_of_layer("bc")->id == id);
     CHECK(r.ipcp_of_layer("nope") == nullptr);
-    r.create_name("n", load_balance::spill, why);
+    r.create_name(name_info{"n", load_balance::spill}, why);
     CHECK(r.reg_name("n", id, why) == -ENOTSUP); // no directory in a broadcast layer
     CHECK(r.destroy_ipcp(id, why) == 0);
     CHECK(r.ipcp_of_layer("bc") == nullptr);
@@ -95,7 +96,7 @@ TEST_CASE("destroying an IPCP unregisters its names")
     registry r;
     std::string why;
     pid_t local = r.ipcps().begin()->first;
-    r.create_name("n", load_balance::spill, why);
+    r.create_name(name_info{"n", load_balance::spill}, why);
     r.reg_name("n", local, why);
     CHECK(r.names().at("n").registered_in.count(local) == 1);
     r.destroy_ipcp(local, why);
@@ -160,7 +161,7 @@ TEST_CASE("every change moves the generation on")
         g = r.generation();
         return m;
     };
-    r.create_name("n", load_balance::spill, why);
+    r.create_name(name_info{"n", load_balance::spill}, why);
     CHECK(moved());
     r.reg_name("n", r.ipcps().begin()->first, why);
     CHECK(moved());
@@ -178,11 +179,12 @@ TEST_CASE("names are validated")
 {
     registry r;
     std::string why;
-    CHECK(r.create_name("", load_balance::spill, why) == -EINVAL);
-    CHECK(r.create_name(std::string(256, 'x'), load_balance::spill, why) == -ENAMETOOLONG);
-    CHECK(r.create_name(std::string("a\0b", 3), load_balance::spill, why) == -EINVAL);
-    CHECK(r.create_name("ok", load_balance::spill, why) == 0);
-    CHECK(r.create_name("ok", load_balance::spill, why) == -EEXIST);
+    CHECK(r.create_name(name_info{"", load_balance::spill}, why) == -EINVAL);
+    CHECK(r.create_name(name_info{std::string(256, 'x'), load_balance::spill}, why) ==
+          -ENAMETOOLONG);
+    CHECK(r.create_name(name_info{std::string("a\0b", 3), load_balance::spill}, why) == -EINVAL);
+    CHECK(r.create_name(name_info{"ok", load_balance::spill}, why) == 0);
+    CHECK(r.create_name(name_info{"ok", load_balance::spill}, why) == -EEXIST);
 }
 
 CHECK_MAIN

@@ -2,8 +2,8 @@
 // order, slow members, leaving, a destroyed layer.
 #include "check.hpp"
 
-#include "../src/daemon/epoll_tags.hpp"
-#include "../src/daemon/relay.hpp"
+#include "daemon/epoll_tags.hpp"
+#include "daemon/relay.hpp"
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -18,14 +18,14 @@ using daemon::relay;
 namespace {
 
 struct harness {
-    util::unique_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
+    runtime::unique_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
     relay r{ep.get()};
     std::uint64_t next_flow = 1;
 
     // A new member's end (the page is not needed here).
-    util::unique_fd join(pid_t layer)
+    runtime::unique_fd join(pid_t layer)
     {
-        util::unique_fd sock, page;
+        runtime::unique_fd sock, page;
         std::string why;
         int rc = r.join(layer, 100, next_flow++, sock, page, why);
         REQUIRE(rc == 0);
@@ -45,14 +45,14 @@ struct harness {
     }
 };
 
-void say(const util::unique_fd& sock, const std::string& text)
+void say(const runtime::unique_fd& sock, const std::string& text)
 {
     REQUIRE(::send(sock.get(), text.data(), text.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(text.size()));
 }
 
 // Everything waiting on the socket, one string per SDU.
-std::vector<std::string> heard(const util::unique_fd& sock)
+std::vector<std::string> heard(const runtime::unique_fd& sock)
 {
     std::vector<std::string> out;
     char buf[70000];

@@ -37,7 +37,7 @@ TEST_CASE("a flow set reports the packets of its flows")
 {
     flow f = flow::alloc(server(), std::nullopt, 10s);
     int err = 0;
-    auto set = detail::active_backend().create_event_set(err);
+    auto set = detail::active_backend().flows().create_event_set(err);
     REQUIRE(set != nullptr);
     const int fd = f.descriptor();
     CHECK(set->add(fd, 7) == 0);
@@ -69,8 +69,8 @@ TEST_CASE("a flow is in one flow set at a time")
 {
     flow f = flow::alloc(server(), std::nullopt, 10s);
     int err = 0;
-    auto first = detail::active_backend().create_event_set(err);
-    auto second = detail::active_backend().create_event_set(err);
+    auto first = detail::active_backend().flows().create_event_set(err);
+    auto second = detail::active_backend().flows().create_event_set(err);
     REQUIRE(first != nullptr && second != nullptr);
     CHECK(first->add(f.descriptor(), 1) == 0);
     CHECK(second->add(f.descriptor(), 2) == -EPERM);

@@ -3,8 +3,9 @@
 Modules: :mod:`ouroboros.dev` (flows), :mod:`ouroboros.qos` (QoS specs),
 :mod:`ouroboros.event` (waiting on many flows), :mod:`ouroboros.irm` (IPCPs,
 names, bindings; configurations in :mod:`ouroboros.ipcp_config`),
-:mod:`ouroboros.cli` (the irm command's steps), :mod:`ouroboros.errors`. The
-``o7s-irm`` command is :mod:`ouroboros.irm_tool`.
+:mod:`ouroboros.cli` (upstream's name-based helpers, the irm command's
+steps), :mod:`ouroboros.errors`. The command-line tools are in
+:mod:`ouroboros.tools` (``o7s-irm`` is :mod:`ouroboros.tools.irm`).
 
 Two backends offer the same API: ``"system"``, the real Ouroboros where it
 is installed and its IRMd runs, and ``"embedded"``, the library's own

@@ -14,14 +14,14 @@ Ctrl-C interrupts them.
 
 from __future__ import annotations
 
-import codecs
 import warnings
 import weakref
 from typing import Any, Optional, Protocol
 
 from . import _core
-from ._core import FlowProperties, FRCTFlags
 from . import qos as _qos
+from ._core import FlowProperties, FRCTFlags
+from ._lines import LineReader, encode_line
 from .errors import (FlowAllocatedException, FlowCryptException, FlowDeallocWarning,
                      FlowDownException, FlowException, FlowNotAllocatedException,
                      FlowPeerException, FlowPermissionException, FlowSizeException,
@@ -29,14 +29,19 @@ from .errors import (FlowAllocatedException, FlowCryptException, FlowDeallocWarn
 from .qos import *  # noqa: F401,F403 - as upstream: dev's names include the QoS module's
 from .qos import QoSSpec
 
-_utf8 = codecs.getincrementaldecoder("utf-8")
-
 
 class _PendingSet(Protocol):
     """What a Flow tells when it gets allocated while waiting in a set."""
 
     def _flow_allocated(self, flow: Flow) -> None: ...
 
+
+# read() without a count returns a whole SDU, whatever its size, by growing
+# its buffer while the SDU goes on. It starts one byte over 64 KiB: an SDU
+# that exactly fills the buffer costs a second read and a grown copy (20%
+# of a 64 KiB read), and 64 KiB SDUs are common. (Flows without partial
+# reads start at max_sdu: a buffer too small would drop the SDU.)
+_core._set_first_read_size(64 * 1024 + 1)
 
 # FRCT flag values under upstream pyOuroboros' names.
 FRCT_RETRANSMIT = FRCTFlags.Retransmission
@@ -139,53 +144,17 @@ class Flow(_core.Flow):
     def readline(self, count: Optional[int] = None) -> str:
         """Reads the next SDU as UTF-8 text; with ``count``, at most
         ``count`` characters of it (the rest stays for the next call)."""
-        if count is None:
-            data = self._read_nonempty(None)
-            return data.decode("utf-8")
-        if count < 1:
-            raise ValueError(f"readline count must be >= 1, not {count}")
-        decoder = _utf8()
-        data = self._read_nonempty(count)
-        text = decoder.decode(data)
-        # Each character is at least one byte: keep reading while the SDU
-        # goes on (a full read) and characters are missing.
-        last_full = len(data) == count
-        while last_full and len(text) < count:
-            want = count - len(text)
-            data = self.read(want)
-            if not data:
-                break  # the SDU ended exactly at the previous read
-            text += decoder.decode(data)
-            last_full = len(data) == want
-        # A multi-byte character cut at the end of the read: fetch the rest.
-        while decoder.getstate()[0]:
-            more = self.read(1)
-            if not more:
-                raise UnicodeDecodeError("utf-8", decoder.getstate()[0], 0, 1,
-                                         "SDU ends inside a character")
-            text += decoder.decode(more)
-        return text
-
-    def _read_nonempty(self, count: Optional[int]) -> bytes:
-        # An empty read only marks the end of an SDU that exactly filled the
-        # previous read; flows never carry empty SDUs, so skip it.
-        while True:
-            data = self.read(count)
-            if data:
-                return data
+        reader = LineReader(count)
+        while not reader.done:
+            reader.feed(self.read(reader.want))
+        return reader.text
 
     def writeline(self, line: str, count: Optional[int] = None) -> int:
         """Writes ``line`` (or its first ``count`` characters) as one SDU of
         UTF-8 text; returns the number of characters written."""
-        if not isinstance(line, str):
-            raise TypeError(f"writeline() needs a str, not {type(line).__name__}; "
-                            "use write() for bytes")
-        if count is not None:
-            if count < 0:
-                raise ValueError(f"writeline count must be >= 0, not {count}")
-            line = line[:count]
-        self.write(line.encode("utf-8"))
-        return len(line)
+        data = encode_line(line, count)
+        self.write(data)
+        return len(line) if count is None else min(count, len(line))
 
 
 def flow_alloc(dst: str, qos: Optional[QoSSpec] = None,

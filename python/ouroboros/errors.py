@@ -11,8 +11,9 @@ written for it still catches what it expects.
 from __future__ import annotations
 
 import errno as _errno
-import os as _os
 import queue as _queue
+
+from . import _core
 
 # Ouroboros' own error numbers (ouroboros/errno.h, 0.22 and later).
 ENOTALLOC = 1000
@@ -26,23 +27,12 @@ ENAME = 1007
 ECRYPT = 1008
 EAUTH = 1009
 
-_MESSAGES = {
-    ENOTALLOC: "Flow is not allocated",
-    EIPCPTYPE: "Unknown IPCP type",
-    EIRMD: "Failed to communicate with the IRMd",
-    EIPCP: "Failed to communicate with the IPCP",
-    EIPCPSTATE: "Target in wrong state",
-    EFLOWDOWN: "Flow is down",
-    EFLOWPEER: "Flow is down (peer timed out)",
-    ENAME: "Naming error",
-    ECRYPT: "Encryption error",
-    EAUTH: "Authentication error",
-}
 
 
 def strerror(errnum: int) -> str:
-    """Message for an errno value, including Ouroboros' codes (1000+)."""
-    return _MESSAGES.get(errnum) or _os.strerror(errnum)
+    """Message for an errno value, including Ouroboros' codes (1000+): the
+    C++ API's table (ouroboros::strerror)."""
+    return str(_core.strerror(errnum))
 
 
 class OuroborosError(OSError):

@@ -3,7 +3,7 @@
 >>> from ouroboros.event import *
 >>> fq = FEventQueue()                           # doctest: +SKIP
 >>> with FlowSet([f1, f2]) as fs:                # doctest: +SKIP
-...     fs.wait(fq, timeo=1.0)                   # TimeoutError after 1 s
+...     fs.wait(fq, timeo=1.0)                   # FlowSetTimeout after 1 s
 >>> for f, t in fq:                              # doctest: +SKIP
 ...     if t == FEventType.FlowPkt:
 ...         print(f.readline())
@@ -48,7 +48,8 @@ set leaves it. Sets hold hundreds of flows.
 from __future__ import annotations
 
 import errno
-from typing import Iterable, Iterator, List, Optional, Tuple, cast
+from collections import deque
+from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, cast
 
 from . import _core
 from . import dev as _dev
@@ -60,27 +61,43 @@ from .errors import FEventQueueEmpty, FlowEventError, FlowSetTimeout, FlowTimeou
 Event = Tuple[Flow, FEventType]
 
 
-class FEventQueue(_core.FEventQueue):
+class FEventQueue:
     """The events of the last :meth:`FlowSet.wait`."""
+
+    def __init__(self) -> None:
+        # (flow, serial of the flow it held then, type): an event of a flow
+        # deallocated or allocated again since the wait is skipped.
+        self._events: Deque[Tuple[_core.Flow, int, FEventType]] = deque()
 
     def next(self) -> Event:
         """The next event as ``(flow, type)``. Raises
         :class:`FEventQueueEmpty` (a ``FlowEventError`` and a
         ``queue.Empty``) when none is left; iterating over the queue stops
         there instead."""
-        event = super().next()
+        event = self._take()
         if event is None:
             raise FEventQueueEmpty(errno.ENOMSG, "no event left in the queue")
-        return cast(Event, event)
+        return event
+
+    def _take(self) -> Optional[Event]:
+        while self._events:
+            flow, serial, kind = self._events.popleft()
+            if flow._serial == serial and not flow.closed:
+                return cast(Flow, flow), kind
+        return None
 
     def __iter__(self) -> Iterator[Event]:
         return self
 
     def __next__(self) -> Event:
-        event = super().next()
+        event = self._take()
         if event is None:
             raise StopIteration
-        return cast(Event, event)
+        return event
+
+    def __len__(self) -> int:
+        """Events not taken yet (some may be skipped as deallocated)."""
+        return len(self._events)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} pending={len(self)}>"
@@ -99,6 +116,9 @@ class FlowSet(_core.FlowSet):
     def __init__(self, flows: Optional[Iterable[_core.Flow]] = None) -> None:
         super().__init__()
         self._pending: List[Flow] = []
+        # The members by the serial of the flow they hold, so that an event
+        # hands back the very object that was added.
+        self._members: Dict[int, _core.Flow] = {}
         for flow in flows or ():
             self.add(flow)
 
@@ -109,21 +129,25 @@ class FlowSet(_core.FlowSet):
                 self._pending.append(flow)
             flow._wait_in(self)
             return
-        super().add(flow)
+        self._join(flow, super().add)
 
     def remove(self, flow: _core.Flow) -> None:
         """Removes a flow; no effect when it is not in the set."""
         self._pending = [p for p in self._pending if p is not flow]
+        if isinstance(flow, _core.Flow):
+            self._members.pop(flow._serial, None)
         super().remove(flow)
 
     def zero(self) -> None:
         """Removes all flows."""
         self._pending.clear()
+        self._members.clear()
         super().zero()
 
     def destroy(self) -> None:
         """Frees the set; a second call does nothing."""
         self._pending.clear()
+        self._members.clear()
         super().destroy()
 
     def has(self, flow: object) -> bool:
@@ -137,7 +161,21 @@ class FlowSet(_core.FlowSet):
         if self.closed or not any(flow is p for p in self._pending):
             return  # removed or destroyed meanwhile
         self._pending = [p for p in self._pending if p is not flow]
-        self._add_allocated(flow)
+        self._join(flow, self._add_allocated)
+
+    def _join(self, flow: _core.Flow, add: Callable[[_core.Flow], None]) -> None:
+        # Known before it is in the set: a wait in another thread may hand
+        # out its first event as soon as add() returns.
+        if not isinstance(flow, _core.Flow):
+            add(flow)  # raises the binding's TypeError
+            return
+        self._members[flow._serial] = flow
+        try:
+            add(flow)
+        except BaseException:
+            if not super().has(flow):
+                self._members.pop(flow._serial, None)
+            raise
 
     def __enter__(self) -> FlowSet:
         return self
@@ -148,18 +186,28 @@ class FlowSet(_core.FlowSet):
     def __contains__(self, flow: object) -> bool:
         return self.has(flow)
 
-    def wait(self, fq: _core.FEventQueue, timeo: Optional[float] = None) -> None:
+    def wait(self, fq: FEventQueue, timeo: Optional[float] = None) -> None:
         """Waits at most ``timeo`` seconds (``None``: no limit) until flows
         in the set have events and puts them in ``fq``. Raises
         :class:`FlowSetTimeout` (a ``TimeoutError`` and, as in upstream
         pyOuroboros, a ``FlowEventError``) when the time runs out, and
         returns at once while ``fq`` still holds events."""
+        if len(fq):
+            return  # as fevent(): events are still waiting to be handled
         try:
-            super().wait(fq, timeo)
+            events = self._wait(timeo)
         except FlowSetTimeout:
             raise
         except FlowTimeoutException as e:
             raise FlowSetTimeout(e.errno, e.strerror) from None
+        for serial, kind in events:
+            flow = self._members.get(serial)
+            if flow is not None:
+                fq._events.append((flow, serial, kind))
+        if len(self._members) > super().__len__():
+            # Flows deallocated while in the set left it: let go of them.
+            self._members = {s: f for s, f in self._members.items()
+                             if f._serial == s and super().has(f)}
 
     def __repr__(self) -> str:
         if self.closed:

@@ -4,7 +4,11 @@ The names, fields and defaults follow upstream pyOuroboros and Ouroboros'
 ``ipcp.h`` (0.23). Every field is checked when it is set, so a script that
 builds a configuration fails at that line, on any backend, whether or not
 the runtime models the IPCP type (the embedded runtime bootstraps local and
-broadcast IPCPs only; they need nothing beyond the layer name).
+broadcast IPCPs only; they need nothing beyond the layer name). This is the
+one place where values are validated: the classes cross into the compiled
+core as they are, attribute by attribute under the names of the C++ model's
+field lists (``cpp/include/o7s/irm.hpp``), and a part left ``None`` gets the
+C++ defaults, which equal the ones here (``tests/test_irm_ipcps.py``).
 
 Times are in seconds, sizes in bytes.
 """
@@ -13,62 +17,19 @@ from __future__ import annotations
 
 import ipaddress
 from enum import IntEnum
-from typing import Any, Callable, Dict, Generic, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Generic, Optional, Tuple, Type, TypeVar, Union
+
+# The IPCP types and layer policies are the C++ API's (o7s/irm.hpp).
+from ._core import (AddressAuthPolicy, CongestionAvoidPolicy, DirectoryHashAlgo,
+                    DirectoryPolicy, IpcpType, LinkStatePolicy, RoutingPolicy)
 
 T = TypeVar("T")
 E = TypeVar("E", bound=IntEnum)
 
 #: Longest IPCP, layer and network device name (bytes of UTF-8).
-NAME_SIZE = 255
+NAME_SIZE: int = 255
 #: Longest path of a name's security files (bytes of UTF-8).
-NAME_PATH_SIZE = NAME_SIZE + 256
-
-
-class IpcpType(IntEnum):
-    """IPCP types (values of Ouroboros' enum ipcp_type)."""
-    LOCAL = 0
-    UNICAST = 1
-    BROADCAST = 2
-    ETH_LLC = 3
-    ETH_DIX = 4
-    UDP4 = 5
-    UDP6 = 6
-
-
-class AddressAuthPolicy(IntEnum):
-    """How a unicast IPCP gets its address."""
-    FLAT_RANDOM = 0
-
-
-class LinkStatePolicy(IntEnum):
-    """Link-state routing variants."""
-    SIMPLE = 0
-    LFA = 1
-    ECMP = 2
-
-
-class RoutingPolicy(IntEnum):
-    """Routing policies of a unicast layer."""
-    LINK_STATE = 0
-
-
-class CongestionAvoidPolicy(IntEnum):
-    """Congestion avoidance of a unicast layer."""
-    NONE = 0
-    MB_ECN = 1
-
-
-class DirectoryPolicy(IntEnum):
-    """Directory (name lookup) policies of a unicast layer."""
-    DHT = 0
-
-
-class DirectoryHashAlgo(IntEnum):
-    """Hash of names in a layer's directory."""
-    SHA3_224 = 0
-    SHA3_256 = 1
-    SHA3_384 = 2
-    SHA3_512 = 3
+NAME_PATH_SIZE: int = NAME_SIZE + 256
 
 
 # --- checkers: each returns the value to store or raises TypeError/ValueError.
@@ -341,31 +302,6 @@ class IpcpConfig(_Config):
         self.eth = eth
         self.udp4 = udp4
         self.udp6 = udp6
-
-    def _to_core(self) -> Dict[str, Any]:
-        """The flat dictionary the compiled core reads (defaults filled in)."""
-        if not self.layer_name:
-            raise ValueError("IpcpConfig.layer_name must name the layer to bootstrap")
-        uc = self.unicast or UnicastConfig()
-        eth = self.eth or EthConfig()
-        u4 = self.udp4 or Udp4Config()
-        u6 = self.udp6 or Udp6Config()
-        ls = uc.dt.routing.ls
-        dht = uc.dir.dht
-        return {
-            "type": int(self.ipcp_type), "layer": self.layer_name,
-            "dir_hash_algo": int(self.dir_hash_algo),
-            "addr_size": uc.dt.addr_size, "eid_size": uc.dt.eid_size,
-            "max_ttl": uc.dt.max_ttl, "routing_pol": int(uc.dt.routing.pol),
-            "ls_pol": int(ls.pol), "ls_t_recalc": ls.t_recalc,
-            "ls_t_update": ls.t_update, "ls_t_timeo": ls.t_timeo,
-            "dir_pol": int(uc.dir.pol), "dht_alpha": dht.alpha, "dht_k": dht.k,
-            "dht_t_expire": dht.t_expire, "dht_t_refresh": dht.t_refresh,
-            "dht_t_replicate": dht.t_replicate, "addr_auth": int(uc.addr_auth),
-            "cong_avoid": int(uc.cong_avoid), "eth_dev": eth.dev, "ethertype": eth.ethertype,
-            "udp4_ip": u4.ip_addr, "udp4_dns": u4.dns_addr, "udp4_port": u4.port,
-            "udp6_ip": u6.ip_addr, "udp6_dns": u6.dns_addr, "udp6_port": u6.port,
-        }
 
 
 __all__ = [

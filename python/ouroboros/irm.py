@@ -25,9 +25,9 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from enum import IntEnum
-from typing import Iterator, List, Optional, Sequence, Tuple, Type
+from typing import Iterator, List, Optional, Sequence, Type
 
+from ._core import LoadBalancePolicy
 from ._core import irm as _irm
 from .errors import (EIPCP, AlreadyExists, BindError, IpcpBootstrapError, IpcpConnectError,
                      IpcpCreateError, IpcpEnrollError, IrmError, IrmNameError, NoSuchIpcp,
@@ -38,13 +38,6 @@ from .ipcp_config import (NAME_PATH_SIZE, AddressAuthPolicy, CongestionAvoidPoli
                           RoutingConfig, RoutingPolicy, UnicastConfig, Udp4Config, Udp6Config,
                           _Config, _Field, _member, _text)
 from .qos import QoSSpec
-
-
-class LoadBalancePolicy(IntEnum):
-    """How flows to a name spread over the processes bound to it: round
-    robin, or spill (the first bound process that accepts gets them)."""
-    ROUND_ROBIN = 0
-    SPILL = 1
 
 
 #: bind_program() option: start the program when a flow arrives for the
@@ -68,9 +61,6 @@ class NameSecPaths(_Config):
         self.enc = enc
         self.key = key
         self.crt = crt
-
-    def _to_core(self) -> Tuple[str, str, str]:
-        return (self.enc, self.key, self.crt)
 
 
 def _sec_paths(value: object, what: str) -> NameSecPaths:
@@ -129,7 +119,7 @@ class ProcessBinding:
 
     def __init__(self, pid: int, prog: Optional[str] = None) -> None:
         self.pid = pid
-        self.prog = prog
+        self.prog = prog or None
 
     def __repr__(self) -> str:
         via = f", prog={self.prog!r}" if self.prog else ""
@@ -146,7 +136,7 @@ class ProgramBinding:
         self.prog = prog
         self.opts = opts
         self.argv = list(argv)
-        self.interpreter = interpreter
+        self.interpreter = interpreter or None
 
     @property
     def auto(self) -> bool:
@@ -204,8 +194,7 @@ def destroy_ipcp(pid: int) -> None:
 
 def list_ipcps() -> List[IpcpInfo]:
     """Every IPCP, in creation order."""
-    return [IpcpInfo(pid, IpcpType(t), name, layer)
-            for pid, t, name, layer in _irm.list_ipcps()]
+    return _irm.list_ipcps()
 
 
 def bootstrap_ipcp(pid: int, conf: IpcpConfig) -> None:
@@ -213,9 +202,10 @@ def bootstrap_ipcp(pid: int, conf: IpcpConfig) -> None:
     configuration's type must be the IPCP's."""
     if not isinstance(conf, IpcpConfig):
         raise TypeError(f"bootstrap_ipcp needs an IpcpConfig, not {type(conf).__name__}")
-    core = conf._to_core()
+    if not conf.layer_name:
+        raise ValueError("IpcpConfig.layer_name must name the layer to bootstrap")
     with _operation(IpcpBootstrapError):
-        _irm.bootstrap_ipcp(pid, core)
+        _irm.bootstrap_ipcp(pid, conf)
 
 
 def enroll_ipcp(pid: int, dst: str) -> None:
@@ -228,13 +218,13 @@ def connect_ipcp(pid: int, component: str, dst: str, qos: Optional[QoSSpec] = No
     """Connects ``component`` (DT_COMP or MGMT_COMP) of IPCP ``pid`` to the
     IPCP ``dst``, with ``qos`` for the data transfer (None: raw)."""
     with _operation(IpcpConnectError):
-        _irm.connect_ipcp(pid, dst, component, qos)
+        _irm.connect_ipcp(pid, dst=dst, component=component, qos=qos)
 
 
 def disconnect_ipcp(pid: int, component: str, dst: str) -> None:
     """Undoes connect_ipcp()."""
     with _operation(IpcpConnectError):
-        _irm.disconnect_ipcp(pid, dst, component)
+        _irm.disconnect_ipcp(pid, dst=dst, component=component)
 
 
 # --- bindings
@@ -285,14 +275,7 @@ def list_bindings() -> List[NameBindings]:
     """Every name with its registrations and bindings (what ``irm name
     list`` shows). Bindings of processes that exited are gone. Not part of
     upstream pyOuroboros: the system backend may raise IrmNotSupported."""
-    out = []
-    for name, pol, ipcps, procs, progs in _irm.list_bindings():
-        out.append(NameBindings(
-            NameInfo(name, LoadBalancePolicy(pol)), ipcps,
-            [ProcessBinding(pid, prog or None) for pid, prog in procs],
-            [ProgramBinding(path, opts, argv, interp or None)
-             for path, opts, argv, interp in progs]))
-    return out
+    return _irm.list_bindings()
 
 
 # --- names
@@ -302,8 +285,7 @@ def create_name(info: NameInfo) -> None:
     if not isinstance(info, NameInfo):
         raise TypeError(f"create_name needs a NameInfo, not {type(info).__name__}")
     with _operation(IrmNameError):
-        _irm.create_name(info.name, int(info.pol_lb), info.server_sec._to_core(),
-                         info.client_sec._to_core())
+        _irm.create_name(info)
 
 
 def destroy_name(name: str) -> None:
@@ -313,8 +295,8 @@ def destroy_name(name: str) -> None:
 
 
 def list_names() -> List[NameInfo]:
-    """Every name with its load-balancing policy."""
-    return [NameInfo(name, LoadBalancePolicy(pol)) for name, pol in _irm.list_names()]
+    """Every name with its load-balancing policy (and security paths)."""
+    return _irm.list_names()
 
 
 def reg_name(name: str, pid: int) -> None:

@@ -24,7 +24,9 @@ inline constexpr int crypt = 1008;         // ECRYPT
 inline constexpr int auth = 1009;          // EAUTH
 } // namespace errc
 
-// The category for errno values, including the Ouroboros codes above.
+// The category for errno values, including the Ouroboros codes above. An
+// errno value is equivalent to its std::errc condition:
+// e.code() == std::errc::timed_out works.
 const std::error_category& category() noexcept;
 
 // Message for an error number: Ouroboros' own text for 1000+, strerror below.

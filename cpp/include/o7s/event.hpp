@@ -61,6 +61,8 @@ public:
     event_queue& operator=(event_queue&& other) noexcept;
     event_queue(const event_queue&) = delete;
     event_queue& operator=(const event_queue&) = delete;
+    void swap(event_queue& other) noexcept;
+    friend void swap(event_queue& a, event_queue& b) noexcept { a.swap(b); }
 
     // The next event, or nullopt when none is left (fqueue_next()).
     std::optional<flow_event> next();
@@ -87,13 +89,16 @@ public:
     flow_set& operator=(flow_set&& other) noexcept;
     flow_set(const flow_set&) = delete;
     flow_set& operator=(const flow_set&) = delete;
+    // Not atomic as a whole: do not swap a set that another thread swaps.
+    void swap(flow_set& other) noexcept;
+    friend void swap(flow_set& a, flow_set& b) noexcept { a.swap(b); }
 
     // Adds an open flow (adding it again does nothing). Throws
     // error(ENOTALLOC) for a closed flow.
     void add(const flow_ref& f);
-    // Adds f and posts `type` for it at once (see post()), so that a waiter
-    // sees that event before any of f's own (FLOW_ALLOC before its SDUs).
-    void add(const flow_ref& f, event_type type);
+    // Adds f and queues `first` for it in one step (see post()), so that a
+    // waiter gets that event before any of the flow's own (its SDUs).
+    void add(const flow_ref& f, event_type first);
     // Removes f; nothing happens if it is not in the set.
     void remove(const flow_ref& f) noexcept;
     bool has(const flow_ref& f) const noexcept;
@@ -112,6 +117,12 @@ public:
     // gets allocated.
     void post(const flow_ref& f, event_type type);
 
+    // A kernel descriptor that polls readable when wait() has something to
+    // return (for event loops: then wait() with a zero timeout; the rest
+    // of a partially read SDU does not show). Owned by the set. Throws
+    // error(ENOTSUP) where the backend has none (the system backend).
+    int pollable_fd() const;
+
     // Frees the set (fset_destroy()); a second call does nothing. Other
     // operations on a closed set throw error(EBADF).
     void close() noexcept;
@@ -119,7 +130,7 @@ public:
 
 private:
     std::shared_ptr<detail::set_core> core() const noexcept;
-    void add(const flow_ref& f, const event_type* posted);
+    void add_and_post(const flow_ref& f, const event_type* first);
     std::shared_ptr<detail::set_core> core_;
 };
 

@@ -1,6 +1,6 @@
 // o7s/flags.hpp - flow flags, FRCT flags and event types with the values of
-// Ouroboros' fccntl.h and fqueue.h (checked against the real headers by the
-// tests where Ouroboros is installed).
+// Ouroboros' fccntl.h and fqueue.h (checked against the real headers at
+// compile time wherever the system backend is built: src/system/api_values.cpp).
 #pragma once
 
 #include <cstdint>

@@ -147,6 +147,7 @@ public:
 private:
     explicit flow(detail::flow_handle* h) noexcept : flow_ref(h) {}
     static flow adopt(int fd);
+    friend class flow_request; // adopts the descriptors its requests get
 };
 
 } // namespace ouroboros

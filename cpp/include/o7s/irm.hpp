@@ -13,6 +13,14 @@
 
 namespace ouroboros {
 
+// The IRM model. Each struct lists its fields once, in fields(), under the
+// names of its Python class's constructor parameters and attributes
+// (ouroboros.irm, ouroboros.ipcp_config).
+// That list drives the control protocol of the embedded runtime
+// (cpp/src/runtime/codec.hpp, docs/protocol.md) and the conversion to and
+// from Python (cpp/bindings/model.hpp); a field added to a struct and its
+// list reaches the daemon and Python without more code.
+
 // IPCP types, values of Ouroboros' enum ipcp_type.
 enum class ipcp_type : int {
     local = 0,
@@ -47,11 +55,25 @@ struct link_state_config {
     std::uint32_t t_recalc = 4;  // recalculate the forwarding table
     std::uint32_t t_update = 15; // between link-state updates
     std::uint32_t t_timeo = 60;  // link timeout
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("pol", s.pol);
+        v("t_recalc", s.t_recalc);
+        v("t_update", s.t_update);
+        v("t_timeo", s.t_timeo);
+    }
 };
 
 struct routing_config {
     routing_policy pol = routing_policy::link_state;
     link_state_config ls;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("pol", s.pol);
+        v("ls", s.ls);
+    }
 };
 
 struct dt_config {
@@ -59,6 +81,14 @@ struct dt_config {
     std::uint8_t eid_size = 8;  // bytes
     std::uint8_t max_ttl = 60;
     routing_config routing;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("addr_size", s.addr_size);
+        v("eid_size", s.eid_size);
+        v("max_ttl", s.max_ttl);
+        v("routing", s.routing);
+    }
 };
 
 struct dht_config {
@@ -67,11 +97,26 @@ struct dht_config {
     std::uint32_t t_expire = 86400;
     std::uint32_t t_refresh = 900;
     std::uint32_t t_replicate = 900;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("alpha", s.alpha);
+        v("k", s.k);
+        v("t_expire", s.t_expire);
+        v("t_refresh", s.t_refresh);
+        v("t_replicate", s.t_replicate);
+    }
 };
 
 struct dir_config {
     dir_policy pol = dir_policy::dht;
     dht_config dht;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("pol", s.pol);
+        v("dht", s.dht);
+    }
 };
 
 struct unicast_config {
@@ -79,11 +124,25 @@ struct unicast_config {
     dir_config dir;
     addr_auth_policy addr_auth = addr_auth_policy::flat_random;
     cong_avoid_policy cong_avoid = cong_avoid_policy::mb_ecn;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("dt", s.dt);
+        v("dir", s.dir);
+        v("addr_auth", s.addr_auth);
+        v("cong_avoid", s.cong_avoid);
+    }
 };
 
 struct eth_config {
     std::string dev;                // network interface
     std::uint16_t ethertype = 0xA000; // eth-dix only
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("dev", s.dev);
+        v("ethertype", s.ethertype);
+    }
 };
 
 // Addresses in text form (dotted quad, or IPv6 notation).
@@ -91,17 +150,33 @@ struct udp4_config {
     std::string ip_addr = "0.0.0.0";
     std::string dns_addr = "0.0.0.0";
     std::uint16_t port = 3435;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("ip_addr", s.ip_addr);
+        v("dns_addr", s.dns_addr);
+        v("port", s.port);
+    }
 };
 
 struct udp6_config {
     std::string ip_addr = "::";
     std::string dns_addr = "::";
     std::uint16_t port = 3435;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("ip_addr", s.ip_addr);
+        v("dns_addr", s.dns_addr);
+        v("port", s.port);
+    }
 };
 
-// What bootstrap_ipcp() needs. Only the part for `type` is used; the
+// What bootstrap_ipcp() needs. Only the part for `type` is used. The
 // embedded runtime models local and broadcast layers, which need nothing
-// beyond the layer name.
+// beyond the type and the layer name: its daemon gets the whole
+// configuration, keeps it with the IPCP and logs the fields it ignores
+// (those that differ from the defaults).
 struct ipcp_config {
     ipcp_config(ipcp_type t = ipcp_type::local, std::string layer_name = {})
         : type(t), layer(std::move(layer_name))
@@ -115,6 +190,17 @@ struct ipcp_config {
     eth_config eth;
     udp4_config udp4;
     udp6_config udp6;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("ipcp_type", s.type);
+        v("layer_name", s.layer);
+        v("dir_hash_algo", s.dir_hash);
+        v("unicast", s.unicast);
+        v("eth", s.eth);
+        v("udp4", s.udp4);
+        v("udp6", s.udp6);
+    }
 };
 
 struct ipcp_info {
@@ -122,14 +208,30 @@ struct ipcp_info {
     ipcp_type type = ipcp_type::local;
     std::string name;
     std::string layer;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("pid", s.pid);
+        v("ipcp_type", s.type);
+        v("name", s.name);
+        v("layer", s.layer);
+    }
 };
 
 // Paths of the encryption configuration, key and certificate of a name
-// (empty: the IRMd's default). The embedded runtime does not use them.
+// (empty: the IRMd's default). The embedded runtime keeps them with the
+// name and does not use them.
 struct name_sec_paths {
     std::string enc;
     std::string key;
     std::string crt;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("enc", s.enc);
+        v("key", s.key);
+        v("crt", s.crt);
+    }
 };
 
 struct name_info {
@@ -143,6 +245,14 @@ struct name_info {
     load_balance policy = load_balance::round_robin;
     name_sec_paths server_sec; // used when a process accepts flows for the name
     name_sec_paths client_sec; // used when a process allocates flows to it
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("name", s.name);
+        v("pol_lb", s.policy);
+        v("server_sec", s.server_sec);
+        v("client_sec", s.client_sec);
+    }
 };
 
 // A process bound to a name: with bind_process(), or because it runs a
@@ -150,6 +260,12 @@ struct name_info {
 struct process_binding {
     pid_t pid = -1;
     std::string program;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("pid", s.pid);
+        v("prog", s.program);
+    }
 };
 
 // A program bound to a name. With bind_auto in `opts`, a flow allocated to
@@ -160,6 +276,14 @@ struct program_binding {
     std::uint16_t opts = 0;
     std::vector<std::string> argv;
     std::string interpreter;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("prog", s.path);
+        v("opts", s.opts);
+        v("argv", s.argv);
+        v("interpreter", s.interpreter);
+    }
 };
 
 // Everything the IRM knows about one name (what `irm name list` shows).
@@ -168,6 +292,14 @@ struct name_bindings {
     std::vector<pid_t> ipcps; // IPCPs (layers) the name is registered with
     std::vector<process_binding> processes;
     std::vector<program_binding> programs;
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("info", s.info);
+        v("ipcps", s.ipcps);
+        v("processes", s.processes);
+        v("programs", s.programs);
+    }
 };
 
 namespace irm {

@@ -5,6 +5,7 @@
 #include <o7s/error.hpp>
 #include <o7s/flags.hpp>
 #include <o7s/flow.hpp>
+#include <o7s/flow_request.hpp>
 #include <o7s/irm.hpp>
 #include <o7s/qos.hpp>
 #include <o7s/timeout.hpp>

@@ -20,6 +20,21 @@ struct qos_spec {
     std::uint16_t cypher_s = 0;    // cypher strength in bits, 0 = plaintext
     std::uint32_t timeout = default_peer_timeout_ms; // peer timeout in ms, 0 = none
 
+    // The fields in wire order, under the names of ouroboros.qos.QoSSpec
+    // (see o7s/irm.hpp).
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("delay", s.delay);
+        v("bandwidth", s.bandwidth);
+        v("availability", s.availability);
+        v("loss", s.loss);
+        v("ber", s.ber);
+        v("in_order", s.in_order);
+        v("max_gap", s.max_gap);
+        v("cypher_s", s.cypher_s);
+        v("timeout", s.timeout);
+    }
+
     friend bool operator==(const qos_spec& a, const qos_spec& b) noexcept
     {
         return a.delay == b.delay && a.bandwidth == b.bandwidth &&

@@ -5,13 +5,14 @@
 // Libraries start it on demand with --ready-fd: it writes "ok" there once
 // it accepts connections (or "error: ..." and exits). Run by hand it logs to
 // stderr with --foreground, else to DIR/irmd.log.
-#include "../embedded/runtime_dir.hpp"
+#include "runtime/runtime_dir.hpp"
 #include "log.hpp"
 #include "server.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -69,7 +70,7 @@ int main(int argc, char** argv)
         }
     }
     if (dir.empty())
-        dir = embedded::runtime_dir();
+        dir = runtime::runtime_dir();
 
     // Whatever the starter had blocked or ignored, we want the defaults.
     sigset_t none;
@@ -77,11 +78,18 @@ int main(int argc, char** argv)
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     ::umask(077);
+    // Each pending flow request holds a connection: thousands of flows
+    // allocated at once need thousands of descriptors. Programs we start
+    // get the limit we were given back (server_programs.cpp).
+    ::getrlimit(RLIMIT_NOFILE, &daemon::inherited_nofile);
+    rlimit raised = daemon::inherited_nofile;
+    raised.rlim_cur = raised.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &raised);
 
     std::string why;
-    if (embedded::prepare_runtime_dir(dir, why) < 0)
+    if (runtime::prepare_runtime_dir(dir, why) < 0)
         return fail(ready_fd, why);
-    embedded::runtime_paths paths = embedded::paths_for(dir);
+    runtime::runtime_paths paths = runtime::paths_for(dir);
 
     if (!foreground) {
         int log = ::open(paths.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -93,7 +101,7 @@ int main(int argc, char** argv)
 
     // One daemon per runtime directory: the pid file stays locked while we
     // live. If another daemon holds it, that one serves; we are not needed.
-    util::unique_fd pid_lock(::open(paths.pid_lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    runtime::unique_fd pid_lock(::open(paths.pid_lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!pid_lock)
         return fail(ready_fd, "cannot open " + paths.pid_lock + ": " + std::strerror(errno));
     if (::flock(pid_lock.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -108,7 +116,8 @@ int main(int argc, char** argv)
 
     // The lock makes removing a leftover socket safe.
     ::unlink(paths.socket.c_str());
-    util::unique_fd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    runtime::unique_fd listener(
+        ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     std::strncpy(sa.sun_path, paths.socket.c_str(), sizeof sa.sun_path - 1);

@@ -1,8 +1,8 @@
 // new_flow.cpp - creating the socketpair and the page of a flow.
 #include "new_flow.hpp"
 
-#include "../embedded/flow_page.hpp"
-#include "../embedded/flow_state.hpp"
+#include "runtime/flow_page.hpp"
+#include "runtime/flow_socket.hpp"
 
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -24,34 +24,34 @@ int make_flow(std::uint64_t id, new_flow& f, std::string& why)
     }
     f.end[0].reset(sv[0]);
     f.end[1].reset(sv[1]);
-    embedded::tune_socket(sv[0]);
-    embedded::tune_socket(sv[1]);
+    runtime::tune_socket(sv[0]);
+    runtime::tune_socket(sv[1]);
 
     f.page.reset(::memfd_create("o7s-flow", MFD_CLOEXEC));
-    if (!f.page || ::ftruncate(f.page.get(), embedded::flow_page_size) != 0) {
+    if (!f.page || ::ftruncate(f.page.get(), runtime::flow_page_size) != 0) {
         int err = errno;
         why = std::string("cannot create the flow page: ") + std::strerror(err);
         return -err;
     }
-    embedded::flow_page* page = nullptr;
+    runtime::flow_page* page = nullptr;
     if (int rc = map_flow_page(f.page.get(), page, why); rc < 0)
         return rc;
-    new (page) embedded::flow_page();
+    new (page) runtime::flow_page();
     page->flow_id = id;
-    ::munmap(page, embedded::flow_page_size);
+    ::munmap(page, runtime::flow_page_size);
     return 0;
 }
 
-int map_flow_page(int page_fd, embedded::flow_page*& out, std::string& why)
+int map_flow_page(int page_fd, runtime::flow_page*& out, std::string& why)
 {
-    void* mem = ::mmap(nullptr, embedded::flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+    void* mem = ::mmap(nullptr, runtime::flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
                        page_fd, 0);
     if (mem == MAP_FAILED) {
         int err = errno;
         why = std::string("cannot map the flow page: ") + std::strerror(err);
         return -err;
     }
-    out = static_cast<embedded::flow_page*>(mem);
+    out = static_cast<runtime::flow_page*>(mem);
     return 0;
 }
 

@@ -1,9 +1,9 @@
 // new_flow.hpp - the kernel objects of a flow: a socketpair for the SDUs
-// and a shared page for the per-end counters (embedded/flow_page.hpp).
+// and a shared page for the per-end counters (runtime/flow_page.hpp).
 #pragma once
 
-#include "../embedded/flow_page.hpp"
-#include "../util/unique_fd.hpp"
+#include "runtime/flow_page.hpp"
+#include "runtime/unique_fd.hpp"
 
 #include <cstdint>
 #include <string>
@@ -11,9 +11,9 @@
 namespace ouroboros::daemon {
 
 struct new_flow {
-    util::unique_fd end[2]; // [0] for the allocator (or member), [1] for the acceptor (or relay)
-    util::unique_fd page;
-    util::unique_fd notify; // unicast: an eventfd both ends share (embedded/flow_state.hpp)
+    runtime::unique_fd end[2]; // [0] for the allocator (or member), [1] for the acceptor (or relay)
+    runtime::unique_fd page;
+    runtime::unique_fd notify; // unicast: an eventfd both ends share (embedded/flow_state.hpp)
 };
 
 // Returns 0 or -errno with the reason in `why`.
@@ -21,6 +21,6 @@ int make_flow(std::uint64_t id, new_flow& f, std::string& why);
 
 // Maps a flow's page into this process (munmap flow_page_size bytes when
 // done). 0 or -errno with the reason in `why`.
-int map_flow_page(int page_fd, embedded::flow_page*& out, std::string& why);
+int map_flow_page(int page_fd, runtime::flow_page*& out, std::string& why);
 
 } // namespace ouroboros::daemon

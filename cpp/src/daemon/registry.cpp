@@ -53,7 +53,7 @@ registry::registry()
     pid_t id = 0;
     std::string why;
     create_ipcp("local", ipcp_type::local, id, why);
-    bootstrap_ipcp(id, ipcp_type::local, "local", why);
+    bootstrap_ipcp(id, ipcp_config{ipcp_type::local, "local"}, why);
 }
 
 int registry::check_name(const std::string& name, std::string& why)
@@ -91,7 +91,7 @@ int registry::create_ipcp(const std::string& name, ipcp_type type, pid_t& id, st
             return -EEXIST;
         }
     id = next_ipcp_id_++;
-    ipcps_[id] = ipcp_record{id, name, type, {}};
+    ipcps_[id] = ipcp_record{id, name, type, {}, ipcp_config{type}};
     ++generation_;
     return 0;
 }
@@ -108,8 +108,10 @@ int registry::destroy_ipcp(pid_t id, std::string& why)
     return 0;
 }
 
-int registry::bootstrap_ipcp(pid_t id, ipcp_type type, const std::string& layer, std::string& why)
+int registry::bootstrap_ipcp(pid_t id, const ipcp_config& conf, std::string& why)
 {
+    const ipcp_type type = conf.type;
+    const std::string& layer = conf.layer;
     auto it = ipcps_.find(id);
     if (it == ipcps_.end()) {
         why = no_ipcp(id);
@@ -138,6 +140,7 @@ int registry::bootstrap_ipcp(pid_t id, ipcp_type type, const std::string& layer,
         return -EEXIST;
     }
     ipcp.layer = layer;
+    ipcp.conf = conf;
     ++generation_;
     return 0;
 }
@@ -150,17 +153,24 @@ const ipcp_record* registry::ipcp_of_layer(const std::string& layer) const
     return nullptr;
 }
 
-int registry::create_name(const std::string& name, load_balance policy, std::string& why)
+int registry::create_name(const name_info& info, std::string& why)
 {
+    const std::string& name = info.name;
     if (int rc = check_name(name, why); rc < 0)
         return rc;
+    if (info.policy != load_balance::round_robin && info.policy != load_balance::spill) {
+        why = "unknown load-balancing policy " + std::to_string(static_cast<int>(info.policy));
+        return -EINVAL;
+    }
     if (names_.count(name)) {
         why = "name " + quoted(name) + " exists already";
         return -EEXIST;
     }
     name_record rec;
     rec.name = name;
-    rec.policy = policy;
+    rec.policy = info.policy;
+    rec.server_sec = info.server_sec;
+    rec.client_sec = info.client_sec;
     names_.emplace(name, std::move(rec));
     ++generation_;
     return 0;
@@ -225,7 +235,7 @@ name_record* registry::name_for_binding(const std::string& name, std::string& wh
 {
     if ((rc = check_name(name, why)) < 0)
         return nullptr;
-    if (!names_.count(name) && (rc = create_name(name, load_balance::spill, why)) < 0)
+    if (!names_.count(name) && (rc = create_name(name_info{name, load_balance::spill}, why)) < 0)
         return nullptr;
     return &names_.at(name);
 }

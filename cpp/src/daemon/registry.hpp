@@ -27,15 +27,25 @@ struct ipcp_record {
     std::string name;
     ipcp_type type = ipcp_type::local;
     std::string layer; // empty until bootstrapped
+    ipcp_config conf;  // as bootstrapped; only type and layer are used
 };
 
 struct name_record {
     std::string name;
     load_balance policy = load_balance::round_robin;
+    name_sec_paths server_sec, client_sec;  // kept, unused
     std::set<pid_t> registered_in;          // IPCP ids
     std::vector<process_binding> processes; // in binding order
     std::vector<program_binding> programs;  // in binding order
     std::size_t next = 0;                   // round-robin position
+
+    name_info info() const
+    {
+        name_info i{name, policy};
+        i.server_sec = server_sec;
+        i.client_sec = client_sec;
+        return i;
+    }
 };
 
 class registry {
@@ -48,13 +58,14 @@ public:
     // Also unregisters every name from it.
     int destroy_ipcp(pid_t id, std::string& why);
     // Bootstrapping an IPCP again into the layer it is in succeeds, so
-    // set-up scripts also run against the default "local" IPCP.
-    int bootstrap_ipcp(pid_t id, ipcp_type type, const std::string& layer, std::string& why);
+    // set-up scripts also run against the default "local" IPCP. The IPCP
+    // keeps the configuration of its first bootstrap.
+    int bootstrap_ipcp(pid_t id, const ipcp_config& conf, std::string& why);
     const std::map<pid_t, ipcp_record>& ipcps() const { return ipcps_; }
     // The bootstrapped IPCP of `layer`, or nullptr.
     const ipcp_record* ipcp_of_layer(const std::string& layer) const;
 
-    int create_name(const std::string& name, load_balance policy, std::string& why);
+    int create_name(const name_info& info, std::string& why);
     int destroy_name(const std::string& name, std::string& why);
     int reg_name(const std::string& name, pid_t ipcp, std::string& why);
     int unreg_name(const std::string& name, pid_t ipcp, std::string& why);

@@ -1,7 +1,7 @@
 // relay.cpp - fanning broadcast SDUs out to the members of a layer.
 #include "relay.hpp"
 
-#include "../embedded/flow_state.hpp"
+#include "runtime/flow_socket.hpp"
 #include "epoll_tags.hpp"
 #include "log.hpp"
 #include "new_flow.hpp"
@@ -32,16 +32,16 @@ relay::~relay()
 {
     for (auto& [_, m] : members_)
         if (m.page)
-            ::munmap(m.page, embedded::flow_page_size);
+            ::munmap(m.page, runtime::flow_page_size);
 }
 
-int relay::join(pid_t layer, pid_t pid, std::uint64_t flow_id, util::unique_fd& sock,
-                util::unique_fd& page, std::string& why)
+int relay::join(pid_t layer, pid_t pid, std::uint64_t flow_id, runtime::unique_fd& sock,
+                runtime::unique_fd& page, std::string& why)
 {
     new_flow f;
     if (int rc = make_flow(flow_id, f, why); rc < 0)
         return rc;
-    embedded::flow_page* mapped = nullptr;
+    runtime::flow_page* mapped = nullptr;
     if (int rc = map_flow_page(f.page.get(), mapped, why); rc < 0)
         return rc;
     int flags = ::fcntl(f.end[relay_side].get(), F_GETFL);
@@ -54,7 +54,7 @@ int relay::join(pid_t layer, pid_t pid, std::uint64_t flow_id, util::unique_fd& 
     m.sock = std::move(f.end[relay_side]);
     m.page = mapped;
     if (int rc = epoll_watch(epoll_, m.sock.get(), tag(tag_kind::member, m.id)); rc < 0) {
-        ::munmap(mapped, embedded::flow_page_size);
+        ::munmap(mapped, runtime::flow_page_size);
         why = std::string("cannot watch the relay socket: ") + std::strerror(-rc);
         return rc;
     }
@@ -83,7 +83,7 @@ void relay::on_event(std::uint64_t id, std::uint32_t events)
 void relay::receive(member& from)
 {
     if (buf_.empty())
-        buf_.resize(embedded::max_sdu());
+        buf_.resize(runtime::max_sdu());
     for (int n = 0; n < read_budget && !from.gone; ++n) {
         ssize_t got = ::recv(from.sock.get(), buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC);
         if (got == 0) {
@@ -173,7 +173,7 @@ void relay::remove(std::uint64_t id, const char* why)
     O7S_INFO("relay: pid %d left layer %d (%s; it missed %llu SDUs)", static_cast<int>(m.pid),
              static_cast<int>(m.layer), why, static_cast<unsigned long long>(m.dropped));
     epoll_unwatch(epoll_, m.sock.get());
-    ::munmap(m.page, embedded::flow_page_size);
+    ::munmap(m.page, runtime::flow_page_size);
     members_.erase(it);
 }
 

@@ -14,8 +14,8 @@
 // tx queue length = SDUs the member wrote that the relay has not yet read.
 #pragma once
 
-#include "../embedded/flow_page.hpp"
-#include "../util/unique_fd.hpp"
+#include "runtime/flow_page.hpp"
+#include "runtime/unique_fd.hpp"
 
 #include <sys/types.h>
 
@@ -45,8 +45,8 @@ public:
 
     // Adds process `pid` to the layer of IPCP `layer`. On success `sock`
     // and `page` are the member's end of its new flow. 0 or -errno.
-    int join(pid_t layer, pid_t pid, std::uint64_t flow_id, util::unique_fd& sock,
-             util::unique_fd& page, std::string& why);
+    int join(pid_t layer, pid_t pid, std::uint64_t flow_id, runtime::unique_fd& sock,
+             runtime::unique_fd& page, std::string& why);
     // Handles epoll events on member `id`'s socket.
     void on_event(std::uint64_t id, std::uint32_t events);
     // Takes every member of the layer down (its IPCP was destroyed): they
@@ -64,8 +64,8 @@ private:
         std::uint64_t id = 0;
         pid_t layer = 0;
         pid_t pid = 0;
-        util::unique_fd sock;      // the relay's end, non-blocking
-        embedded::flow_page* page = nullptr;
+        runtime::unique_fd sock;      // the relay's end, non-blocking
+        runtime::flow_page* page = nullptr;
         std::deque<std::shared_ptr<const sdu>> queue;
         std::size_t queued_bytes = 0;
         std::uint64_t dropped = 0;

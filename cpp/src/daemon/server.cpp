@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace ouroboros::daemon {
 namespace {
@@ -31,7 +32,7 @@ int pidfd_open(pid_t pid)
 
 } // namespace
 
-server::server(util::unique_fd listener, std::string socket_path, std::string runtime_dir)
+server::server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir)
     : listener_(std::move(listener)), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       socket_path_(std::move(socket_path)), runtime_dir_(std::move(runtime_dir)),
       relay_(epoll_.get())
@@ -75,7 +76,7 @@ int server::run()
             case tag_kind::member: relay_.on_event(value, events[i].events); break;
             }
         }
-        if (autostart_due())
+        if (autostart_due() || std::exchange(rematch_, false))
             match_pending();
         expire_pending();
         expire_binds();
@@ -113,6 +114,8 @@ int server::poll_timeout_ms() const
     auto soonest = clock::now() + std::chrono::milliseconds(liveness_check_ms);
     for (const auto& a : accepts_)
         soonest = std::min(soonest, a.deadline);
+    for (const auto& g : grants_)
+        soonest = std::min(soonest, g.second.confirm_by);
     for (const auto& b : binds_)
         soonest = std::min(soonest, b.deadline);
     for (const auto& a : allocs_) {
@@ -127,7 +130,8 @@ int server::poll_timeout_ms() const
 void server::on_listener()
 {
     for (;;) {
-        util::unique_fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        runtime::unique_fd fd(
+            ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd)
             return;
         ucred cred{};
@@ -175,6 +179,8 @@ void server::on_client(std::uint64_t id)
         drop_client(id);
         return;
     }
+    if (m.type != proto::msg::flow_confirm)
+        abandon_grant(id); // a grant not confirmed first never will be
     try {
         dispatch(*c, m);
     } catch (const proto::malformed& e) {
@@ -186,25 +192,20 @@ void server::on_client(std::uint64_t id)
 void server::dispatch(client& c, const proto::message& m)
 {
     proto::reader r = m.read();
-    switch (m.type) {
-    case proto::msg::flow_alloc: return flow_alloc(c, r);
-    case proto::msg::flow_accept: return flow_accept(c, r);
-    case proto::msg::flow_join: return flow_join(c, r);
-    case proto::msg::daemon_info: {
-        r.end();
-        proto::writer w(proto::msg::ok);
-        w.i32(static_cast<std::int32_t>(::getpid())).u16(proto::version).str(runtime_dir_);
-        send(c, w);
-        return;
-    }
-    case proto::msg::daemon_stop:
-        r.end();
-        reply_ok(c);
-        stopping_ = true;
-        return;
-    default:
-        return irm_request(c, m.type, r, m.body.size());
-    }
+    if (!proto::dispatch(proto::requests{}, m.type, r, [&](const auto& req) { on(c, req); }))
+        reply_error(c, ENOTSUP, "unknown request type " + std::to_string(static_cast<int>(m.type)));
+}
+
+void server::on(client& c, const proto::daemon_info&)
+{
+    reply(c, proto::daemon_facts{static_cast<std::int32_t>(::getpid()), proto::version,
+                                 runtime_dir_});
+}
+
+void server::on(client& c, const proto::daemon_stop&)
+{
+    reply(c, proto::ok{});
+    stopping_ = true;
 }
 
 void server::drop_client(std::uint64_t id)
@@ -218,6 +219,7 @@ void server::drop_client(std::uint64_t id)
     accepts_.remove_if(mine);
     allocs_.remove_if(mine);
     binds_.remove_if(mine);
+    abandon_grant(id);
     // A process that connects again after closing all its connections is
     // announced again, as a process that restarted would be.
     pid_t pid = it->second.pid;
@@ -244,7 +246,7 @@ int server::watch_process(pid_t pid, std::string& why)
         why = "invalid process id " + std::to_string(pid);
         return -EINVAL;
     }
-    util::unique_fd fd(pidfd_open(pid));
+    runtime::unique_fd fd(pidfd_open(pid));
     if (!fd) {
         int err = errno;
         if (err == ESRCH || err == EINVAL)
@@ -307,17 +309,9 @@ bool server::send(client& c, proto::writer& w, const int* fds, std::size_t nfds)
     return false;
 }
 
-void server::reply_ok(client& c)
-{
-    proto::writer w(proto::msg::ok);
-    send(c, w);
-}
-
 void server::reply_error(client& c, int err, const std::string& why)
 {
-    proto::writer w(proto::msg::error);
-    w.i32(err).str(why.substr(0, proto::max_string));
-    send(c, w);
+    reply(c, proto::error_reply{err, why.substr(0, proto::max_string)});
 }
 
 } // namespace ouroboros::daemon

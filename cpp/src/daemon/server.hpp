@@ -9,11 +9,14 @@
 // through pidfds, so their state goes when they die.
 #pragma once
 
-#include "../proto/wire.hpp"
-#include "../util/unique_fd.hpp"
+#include "new_flow.hpp"
 #include "registry.hpp"
 #include "relay.hpp"
+#include "runtime/messages.hpp"
+#include "runtime/unique_fd.hpp"
+#include "runtime/wire.hpp"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -28,10 +31,16 @@ namespace ouroboros::daemon {
 
 using clock = std::chrono::steady_clock;
 
+// RLIMIT_NOFILE as the daemon got it (it raises its own soft limit).
+inline rlimit inherited_nofile{RLIM_INFINITY, RLIM_INFINITY};
+
 // How long an allocation waits for a bound process that is alive but busy
 // to accept before an auto-start program is started for it (the IRMd's
 // IRMD_REQ_ARR_TIMEOUT).
 inline constexpr std::chrono::milliseconds autostart_grace{1000};
+// How long a granted allocation waits for the allocator's confirmation
+// (which a live allocator sends at once) before it is abandoned.
+inline constexpr std::chrono::seconds confirm_wait{5};
 
 // How long an allocation without a timeout waits before the runtime gives
 // up (the IRMd's FLOW_ALLOC_TIMEOUT).
@@ -45,7 +54,7 @@ inline constexpr std::chrono::milliseconds bind_wait{2000};
 
 struct client {
     std::uint64_t id = 0;
-    util::unique_fd fd;
+    runtime::unique_fd fd;
     pid_t pid = -1;
     bool waiting = false; // a flow request of this client awaits its answer
 };
@@ -54,7 +63,6 @@ struct pending_accept {
     std::uint64_t client;
     pid_t pid;
     clock::time_point deadline;
-    std::string key; // the acceptor's public key, relayed to the allocator
 };
 
 struct pending_alloc {
@@ -67,6 +75,7 @@ struct pending_alloc {
     bool grace_checked = false;  // matched once after start_at
     pid_t started = 0;           // the program instance it waits for
     std::string key{}; // the allocator's public key, relayed to the acceptor
+    bool confirm = false; // the acceptor waits for the allocator's flow_confirm
     bool default_deadline = false; // no timeout was given (default_alloc_timeout)
 };
 
@@ -78,20 +87,31 @@ struct pending_bind {
     clock::time_point deadline;
 };
 
+// A flow whose allocator (one that asked to confirm) has its end and has
+// not confirmed it yet (proto::flow_confirm); the acceptor gets the
+// other end only then.
+struct pending_grant {
+    std::uint64_t id; // the flow's
+    clock::time_point confirm_by; // else it is abandoned
+    pending_alloc alloc;
+    pending_accept accept;
+    new_flow flow; // our copies of the acceptor's end, the page, the eventfd
+};
+
 // A program the daemon started for an allocation.
 struct child {
     pid_t pid = 0;
     std::string name;    // the name it was started for
     std::string program; // its path
     std::string log;     // where its stdout and stderr go
-    util::unique_fd pidfd;
+    runtime::unique_fd pidfd;
     bool accepted = false; // it asked for a flow at least once
     bool shebang = false;  // started through its #! line
 };
 
 class server {
 public:
-    server(util::unique_fd listener, std::string socket_path, std::string runtime_dir);
+    server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir);
     // Serves until asked to stop or until its socket is removed. Returns
     // the process exit status.
     int run();
@@ -112,31 +132,59 @@ private:
     bool socket_still_ours() const;
     void dispatch(client& c, const proto::message& m);
 
+    // --- requests: one handler per message of runtime/messages.hpp.
+    // Flow requests are answered when they are matched (server_flows.cpp);
+    // the daemon's own at once (server.cpp); the IRM ones through
+    // on<Request>() below, which sends what handle() made of them
+    // (server_irm.cpp: 0 or -errno with a sentence in `why`).
+    void on(client& c, const proto::flow_alloc& req);
+    void on(client& c, const proto::flow_accept& req);
+    void on(client& c, const proto::flow_join& req);
+    void on(client& c, const proto::flow_confirm& req);
+    void on(client& c, const proto::daemon_info& req);
+    void on(client& c, const proto::daemon_stop& req);
+    template <class Request> void on(client& c, const Request& req);
+
+    int handle(const proto::ipcp_create& req, proto::ipcp_created& out, std::string& why);
+    int handle(const proto::ipcp_destroy& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_list& req, proto::ipcp_listing& out, std::string& why);
+    int handle(const proto::ipcp_bootstrap& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_enroll& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_connect& req, proto::ok& out, std::string& why);
+    int handle(const proto::ipcp_disconnect& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_create& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_destroy& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_list& req, proto::name_listing& out, std::string& why);
+    int handle(const proto::name_reg& req, proto::ok& out, std::string& why);
+    int handle(const proto::name_unreg& req, proto::ok& out, std::string& why);
+    int handle(const proto::bind_program& req, proto::ok& out, std::string& why);
+    int handle(const proto::unbind_program& req, proto::ok& out, std::string& why);
+    int handle(const proto::unbind_process& req, proto::ok& out, std::string& why);
+    int handle(const proto::binding_list& req, proto::binding_part& out, std::string& why);
+
+    // --- bind_process (server_binds.cpp): like the IRMd, only processes
+    // that use Ouroboros (here: talk to the runtime) can be bound; the
+    // reply waits for a process that has not yet.
+    void on(client& c, const proto::bind_process& req);
+    // The process connected: answers the binds that waited for it.
+    void complete_binds(pid_t pid);
+    void expire_binds();
+
     // --- flows (server_flows.cpp)
-    void flow_alloc(client& c, proto::reader& r);
-    void flow_accept(client& c, proto::reader& r);
-    void flow_join(client& c, proto::reader& r);
     void match_pending();
     bool grant(const pending_alloc& a, const pending_accept& acc);
+    // Sends the acceptor its end. False when it is gone.
+    bool hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pending_accept& acc,
+                          const new_flow& f);
+    // The allocator left or did something else instead of confirming: the
+    // acceptor's request goes back to waiting.
+    void abandon_grant(std::uint64_t allocator);
     void expire_pending();
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
     bool autostart_due() const;
     // Why nobody took an allocation to `name`: the bound processes, and
     // which of them never asked for a flow.
     std::string unserved(const std::string& name) const;
-
-    // --- IRM (server_irm.cpp)
-    void irm_request(client& c, proto::msg type, proto::reader& r, std::size_t body_size);
-    int bind_program(bool script, proto::reader& r, std::size_t body_size, std::string& why);
-    void list_bindings(client& c, proto::reader& r);
-    int destroy_ipcp(pid_t id, std::string& why);
-
-    // --- bind_process (server_binds.cpp): like the IRMd, only processes
-    // that use Ouroboros (here: talk to the runtime) can be bound.
-    void bind_process(client& c, proto::reader& r);
-    // The process connected: answers the binds that waited for it.
-    void complete_binds(pid_t pid);
-    void expire_binds();
 
     // --- programs (server_programs.cpp)
     // Binds a process that connects for the first time to the names of
@@ -153,31 +201,56 @@ private:
 
     // --- replies
     bool send(client& c, proto::writer& w, const int* fds = nullptr, std::size_t nfds = 0);
-    void reply_ok(client& c);
+    template <class Reply>
+    bool reply(client& c, const Reply& r, const int* fds = nullptr, std::size_t nfds = 0)
+    {
+        proto::writer w(Reply::id);
+        proto::encode(w, r);
+        return send(c, w, fds, nfds);
+    }
     void reply_error(client& c, int err, const std::string& why);
     client* find(std::uint64_t id);
 
-    util::unique_fd listener_;
-    util::unique_fd epoll_;
-    util::unique_fd signals_;
+    runtime::unique_fd listener_;
+    runtime::unique_fd epoll_;
+    runtime::unique_fd signals_;
     std::string socket_path_;
     std::string runtime_dir_;
     ino_t socket_inode_ = 0;
 
     std::map<std::uint64_t, client> clients_;
     std::map<pid_t, int> connections_;          // open connections per pid
-    std::map<pid_t, util::unique_fd> watched_;  // pidfds of processes with bindings
+    std::map<pid_t, runtime::unique_fd> watched_; // pidfds of processes with bindings
     std::map<pid_t, child> children_;           // programs we started
     registry registry_;
     relay relay_;
     std::list<pending_accept> accepts_;
     std::list<pending_alloc> allocs_;
+    std::map<std::uint64_t, pending_grant> grants_; // by allocator client
     std::list<pending_bind> binds_;
     std::set<pid_t> accepted_; // connected processes that asked for a flow
+    bool rematch_ = false; // an accept came back: match again (run())
     std::vector<std::uint64_t> doomed_;
     std::uint64_t next_client_ = 1;
     std::uint64_t next_flow_ = 1;
     bool stopping_ = false;
 };
+
+template <class Request> void server::on(client& c, const Request& req)
+{
+    typename Request::reply out;
+    std::string why;
+    if (int rc = handle(req, out, why); rc < 0) {
+        reply_error(c, -rc, why);
+    } else {
+        reply(c, out);
+        // Names and bindings may have changed: waiting allocations may be
+        // served now, or have lost their last server.
+        match_pending();
+    }
+    // Also after a failure: a process may be watched for a binding that
+    // did not happen.
+    unwatch_idle_processes();
+}
 
 } // namespace ouroboros::daemon

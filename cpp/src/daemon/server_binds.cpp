@@ -14,27 +14,24 @@
 
 namespace ouroboros::daemon {
 
-void server::bind_process(client& c, proto::reader& r)
+void server::on(client& c, const proto::bind_process& req)
 {
-    pid_t pid = r.i32();
-    std::string name = r.str();
-    r.end();
     std::string why;
-    int rc = registry::check_name(name, why);
+    int rc = registry::check_name(req.name, why);
     if (rc == 0)
-        rc = watch_process(pid, why); // it exists, is a process and is ours
-    if (rc == 0 && !connections_.count(pid) && !children_.count(pid)) {
+        rc = watch_process(req.pid, why); // it exists, is a process and is ours
+    if (rc == 0 && !connections_.count(req.pid) && !children_.count(req.pid)) {
         c.waiting = true;
-        binds_.push_back(pending_bind{c.id, pid, name, clock::now() + bind_wait});
+        binds_.push_back(pending_bind{c.id, req.pid, req.name, clock::now() + bind_wait});
         unwatch_idle_processes(); // watched again once bound
         return;
     }
     if (rc == 0)
-        rc = registry_.bind_process(pid, name, why);
+        rc = registry_.bind_process(req.pid, req.name, why);
     if (rc < 0) {
         reply_error(c, -rc, why);
     } else {
-        reply_ok(c);
+        reply(c, proto::ok{});
         match_pending(); // allocations to the name may be served now
     }
     unwatch_idle_processes();
@@ -57,7 +54,7 @@ void server::complete_binds(pid_t pid)
             if (rc < 0) {
                 reply_error(*c, -rc, why);
             } else {
-                reply_ok(*c);
+                reply(*c, proto::ok{});
                 bound = true;
             }
         }

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 namespace ouroboros::daemon {
 namespace {
@@ -25,16 +24,11 @@ clock::time_point deadline_from(std::int64_t timeout_ns)
 
 } // namespace
 
-void server::flow_alloc(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_alloc& req)
 {
-    std::string name = r.str();
-    bool has_qos = r.u8() != 0;
-    qos_spec qos = r.qos();
-    std::int64_t timeout_ns = r.i64();
-    std::string key = r.str();
-    r.end();
-    if (!has_qos)
-        qos = qos_spec{};
+    const std::string& name = req.name;
+    const qos_spec qos = req.qos.value_or(qos_spec{});
+    const std::int64_t timeout_ns = req.timeout_ns;
 
     std::string why;
     std::vector<pid_t> servers;
@@ -49,7 +43,8 @@ void server::flow_alloc(client& c, proto::reader& r)
     pending_alloc a{c.id, c.pid, name, qos,
                     timeout_ns < 0 ? now + default_alloc_timeout : deadline_from(timeout_ns),
                     now + autostart_grace};
-    a.key = std::move(key);
+    a.key = req.public_key;
+    a.confirm = req.confirm;
     a.default_deadline = timeout_ns < 0;
     allocs_.push_back(std::move(a));
     match_pending();
@@ -58,31 +53,24 @@ void server::flow_alloc(client& c, proto::reader& r)
         expire_pending();
 }
 
-void server::flow_accept(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_accept& req)
 {
-    std::int64_t timeout_ns = r.i64();
-    std::string key = r.str();
-    r.end();
+    const std::int64_t timeout_ns = req.timeout_ns;
     c.waiting = true;
     accepted_.insert(c.pid);
     auto started = children_.find(c.pid);
     if (started != children_.end())
         started->second.accepted = true;
-    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns), std::move(key)});
+    accepts_.push_back(pending_accept{c.id, c.pid, deadline_from(timeout_ns)});
     match_pending();
     if (timeout_ns == 0)
         expire_pending();
 }
 
-void server::flow_join(client& c, proto::reader& r)
+void server::on(client& c, const proto::flow_join& req) // joining never waits
 {
-    std::string layer = r.str();
-    bool has_qos = r.u8() != 0;
-    qos_spec qos = r.qos();
-    r.i64(); // joining never waits
-    r.end();
-    if (!has_qos)
-        qos = qos_spec{};
+    const std::string& layer = req.layer;
+    qos_spec qos = req.qos.value_or(qos_spec{});
 
     std::string why;
     if (int rc = registry::check_name(layer, why); rc < 0)
@@ -99,16 +87,14 @@ void server::flow_join(client& c, proto::reader& r)
                                "reaches names registered in a local layer)");
 
     std::uint64_t id = next_flow_++;
-    util::unique_fd sock, page;
+    runtime::unique_fd sock, page;
     if (int rc = relay_.join(ipcp->id, c.pid, id, sock, page, why); rc < 0)
         return reply_error(c, -rc, why);
     // The relay is no peer that could time out: no peer timeout here.
     qos.timeout = 0;
-    proto::writer w(proto::msg::flow_granted);
-    w.u64(id).u8(0).qos(qos);
     int fds[2] = {sock.get(), page.get()};
     // Should this fail, our end closes with `sock` and the relay drops it.
-    if (send(c, w, fds, 2))
+    if (reply(c, proto::flow_granted{id, 0, qos, ""}, fds, 2))
         O7S_INFO("flow %llu: %d joined broadcast layer '%s' (%zu members)",
                  static_cast<unsigned long long>(id), static_cast<int>(c.pid), layer.c_str(),
                  relay_.members_of(ipcp->id));
@@ -167,8 +153,9 @@ bool server::autostart_due() const
     });
 }
 
-// Hands the two ends of a new flow out. False when the acceptor is gone,
-// in which case the allocation keeps waiting for another one.
+// Hands the allocator its end of a new flow; the acceptor gets the other
+// one when the allocator confirms (flow_confirm). False when the acceptor
+// is gone, in which case the allocation keeps waiting for another one.
 bool server::grant(const pending_alloc& a, const pending_accept& acc)
 {
     client* acceptor = find(acc.client);
@@ -181,6 +168,7 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     std::string why;
     if (int rc = make_flow(id, f, why); rc < 0) {
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
+        accepts_.push_front(acc);
         fail_alloc(a, -rc, why);
         return true;
     }
@@ -190,30 +178,82 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         int err = errno;
         why = "cannot create the flow's eventfd"; // the error adds strerror(err)
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
+        accepts_.push_front(acc);
         fail_alloc(a, err, why);
         return true;
     }
 
-    // Each end gets the public key the other sent with its request (today
-    // only allocators send one; see embedded/flow_crypto.hpp).
-    proto::writer to_acceptor(proto::msg::flow_granted);
-    to_acceptor.u64(id).u8(1).qos(a.qos).str(a.key);
-    int fds_acceptor[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
-    acceptor->waiting = false;
-    if (!send(*acceptor, to_acceptor, fds_acceptor, 3))
-        return false; // try another acceptor
-
-    proto::writer to_allocator(proto::msg::flow_granted);
-    to_allocator.u64(id).u8(0).qos(a.qos).str(acc.key);
+    // The allocator gets no key: an encrypted flow's acceptor sends its own
+    // over the flow itself (embedded/flow_install.cpp).
+    const proto::flow_granted to_allocator{id, 0, a.qos, ""};
     int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
+    if (!a.confirm) {
+        if (!hand_to_acceptor(id, a, acc, f))
+            return false; // try another acceptor
+        allocator->waiting = false;
+        // Should this fail, the acceptor sees the flow go down at once.
+        reply(*allocator, to_allocator, fds_allocator, 3);
+        return true;
+    }
     allocator->waiting = false;
-    // Should this fail, the acceptor sees the flow go down at once.
-    send(*allocator, to_allocator, fds_allocator, 3);
+    if (!reply(*allocator, to_allocator, fds_allocator, 3)) {
+        accepts_.push_front(acc); // the allocator is gone: nobody saw the flow
+        return true;
+    }
+    f.end[0].reset();
+    grants_[a.client] = pending_grant{id, clock::now() + confirm_wait, a, acc, std::move(f)};
+    return true;
+}
 
+bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pending_accept& acc,
+                              const new_flow& f)
+{
+    client* acceptor = find(acc.client);
+    if (acceptor == nullptr)
+        return false;
+    // The acceptor gets the allocator's public key (an encrypted flow's);
+    // its own goes over the flow itself (embedded/flow_install.cpp).
+    int fds[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
+    acceptor->waiting = false;
+    if (!reply(*acceptor, proto::flow_granted{id, 1, a.qos, a.key}, fds, 3))
+        return false;
     registry_.served(a.name, acc.pid);
     O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
              static_cast<int>(a.pid), a.name.c_str(), static_cast<int>(acc.pid));
     return true;
+}
+
+void server::on(client& c, const proto::flow_confirm& req)
+{
+    const std::uint64_t id = req.flow_id;
+    auto it = grants_.find(c.id);
+    // A grant whose acceptor timed out meanwhile is gone: the allocator's
+    // end has hung up already.
+    if (it == grants_.end() || it->second.id != id)
+        return;
+    pending_grant g = std::move(it->second);
+    grants_.erase(it);
+    if (hand_to_acceptor(id, g.alloc, g.accept, g.flow))
+        return;
+    // The acceptor left between the grant and the confirmation: the
+    // allocator's end hangs up when our copy of the other end closes.
+    O7S_INFO("flow %llu: the accepting process %d left before it got the flow",
+             static_cast<unsigned long long>(id), static_cast<int>(g.accept.pid));
+}
+
+void server::abandon_grant(std::uint64_t allocator)
+{
+    auto it = grants_.find(allocator);
+    if (it == grants_.end())
+        return;
+    O7S_INFO("flow %llu: the allocating process %d gave up; '%s' is accepting again",
+             static_cast<unsigned long long>(it->second.id),
+             static_cast<int>(it->second.alloc.pid), it->second.alloc.name.c_str());
+    if (find(it->second.accept.client) != nullptr) {
+        accepts_.push_front(it->second.accept);
+        rematch_ = true;
+    }
+    grants_.erase(it);
 }
 
 std::string server::unserved(const std::string& name) const
@@ -230,7 +270,8 @@ std::string server::unserved(const std::string& name) const
         if (cmd.size() > 60)
             cmd = cmd.substr(0, 57) + "...";
         std::string& list = accepted_.count(pid) ? busy : never;
-        list += (list.empty() ? "" : ", ") + std::to_string(pid) + (cmd.empty() ? "" : " (" + cmd + ")");
+        list += (list.empty() ? "" : ", ") + std::to_string(pid) +
+                (cmd.empty() ? "" : " (" + cmd + ")");
     }
     std::string out;
     if (!never.empty())
@@ -265,6 +306,12 @@ void server::expire_pending()
                            unserved(a->name));
         a = allocs_.erase(a);
     }
+    std::vector<std::uint64_t> unconfirmed;
+    for (const auto& [allocator, g] : grants_)
+        if (g.confirm_by <= now)
+            unconfirmed.push_back(allocator);
+    for (std::uint64_t allocator : unconfirmed)
+        abandon_grant(allocator); // its accept may expire below
     for (auto acc = accepts_.begin(); acc != accepts_.end();) {
         if (acc->deadline > now) {
             ++acc;

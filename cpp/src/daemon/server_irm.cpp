@@ -1,4 +1,6 @@
-// server_irm.cpp - IRM requests: IPCPs, names and bindings.
+// server_irm.cpp - the IRM requests: one handler per message of
+// runtime/messages.hpp, each 0 or -errno with a sentence in `why` (the
+// generic server::on() in server.hpp sends the reply).
 #include "server.hpp"
 
 #include "log.hpp"
@@ -9,146 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 namespace ouroboros::daemon {
-
-void server::irm_request(client& c, proto::msg type, proto::reader& r, std::size_t body_size)
-{
-    using proto::msg;
-    std::string why;
-    int rc = 0;
-    switch (type) {
-    case msg::ipcp_create: {
-        std::string name = r.str();
-        auto t = static_cast<ipcp_type>(r.i32());
-        r.end();
-        pid_t id = 0;
-        if ((rc = registry_.create_ipcp(name, t, id, why)) == 0) {
-            proto::writer w(msg::ok);
-            w.i32(id);
-            send(c, w);
-            return;
-        }
-        break;
-    }
-    case msg::ipcp_destroy: {
-        pid_t id = r.i32();
-        r.end();
-        rc = destroy_ipcp(id, why);
-        break;
-    }
-    case msg::ipcp_list: {
-        r.end();
-        proto::writer w(msg::ok);
-        w.u32(static_cast<std::uint32_t>(registry_.ipcps().size()));
-        for (const auto& [id, ipcp] : registry_.ipcps())
-            w.i32(id).i32(static_cast<int>(ipcp.type)).str(ipcp.name).str(ipcp.layer);
-        send(c, w);
-        return;
-    }
-    case msg::ipcp_bootstrap: {
-        pid_t id = r.i32();
-        auto t = static_cast<ipcp_type>(r.i32());
-        std::string layer = r.str();
-        r.end();
-        rc = registry_.bootstrap_ipcp(id, t, layer, why);
-        break;
-    }
-    case msg::ipcp_enroll:
-    case msg::ipcp_connect:
-    case msg::ipcp_disconnect:
-        rc = -ENOTSUP;
-        why = "the embedded runtime models local and broadcast layers only; enrolment and "
-              "connections between IPCPs need the real Ouroboros (the system backend)";
-        break;
-    case msg::name_create: {
-        std::string name = r.str();
-        auto policy = static_cast<load_balance>(r.i32());
-        r.end();
-        if (policy != load_balance::round_robin && policy != load_balance::spill) {
-            rc = -EINVAL;
-            why = "unknown load-balancing policy " + std::to_string(static_cast<int>(policy));
-            break;
-        }
-        // Like the IRMd: a name that exists is no error (its policy stays).
-        if ((rc = registry_.create_name(name, policy, why)) == -EEXIST)
-            rc = 0;
-        break;
-    }
-    case msg::name_destroy: {
-        std::string name = r.str();
-        r.end();
-        rc = registry_.destroy_name(name, why);
-        break;
-    }
-    case msg::name_list: {
-        r.end();
-        proto::writer w(msg::ok);
-        w.u32(static_cast<std::uint32_t>(registry_.names().size()));
-        for (const auto& [name, rec] : registry_.names())
-            w.str(name).i32(static_cast<int>(rec.policy));
-        send(c, w);
-        return;
-    }
-    case msg::name_reg:
-    case msg::name_unreg: {
-        std::string name = r.str();
-        pid_t ipcp = r.i32();
-        r.end();
-        rc = type == msg::name_reg ? registry_.reg_name(name, ipcp, why)
-                                   : registry_.unreg_name(name, ipcp, why);
-        break;
-    }
-    case msg::bind_process:
-        return bind_process(c, r); // server_binds.cpp
-    case msg::unbind_process: {
-        pid_t pid = r.i32();
-        std::string name = r.str();
-        r.end();
-        rc = registry_.unbind_process(pid, name, why);
-        break;
-    }
-    case msg::bind_program:
-    case msg::bind_script:
-        rc = bind_program(type == msg::bind_script, r, body_size, why);
-        break;
-    case msg::unbind_program: {
-        std::string path = r.str();
-        std::string name = r.str();
-        r.end();
-        rc = registry_.unbind_program(path, name, why);
-        break;
-    }
-    case msg::binding_list:
-        return list_bindings(c, r);
-    default:
-        rc = -ENOTSUP;
-        why = "unknown request type " + std::to_string(static_cast<int>(type));
-        break;
-    }
-
-    if (rc < 0) {
-        reply_error(c, -rc, why);
-    } else {
-        reply_ok(c);
-        // Names and bindings changed: waiting allocations may be served
-        // now, or have lost their last server.
-        match_pending();
-    }
-    // Also after a failure: a process may be watched for a binding that
-    // did not happen.
-    unwatch_idle_processes();
-}
-
-int server::destroy_ipcp(pid_t id, std::string& why)
-{
-    if (int rc = registry_.destroy_ipcp(id, why); rc < 0)
-        return rc;
-    relay_.drop_layer(id); // a destroyed broadcast layer takes its flows down
-    return 0;
-}
-
 namespace {
 
 // 0, or -errno with `why`, for a program (`executable`) or script file.
@@ -175,29 +39,118 @@ int check_program_file(const std::string& path, bool executable, std::string& wh
     return 0;
 }
 
+int not_modelled(std::string& why)
+{
+    why = "the embedded runtime models local and broadcast layers only; enrolment and "
+          "connections between IPCPs need the real Ouroboros (the system backend)";
+    return -ENOTSUP;
+}
+
+std::string joined(const std::vector<std::string>& items)
+{
+    std::string out;
+    for (const auto& item : items)
+        out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
 } // namespace
 
-// bind_program and bind_script: paths must be absolute (the library
-// resolves them in the caller's directory and $PATH). A script bound with
-// an interpreter need not be executable.
-int server::bind_program(bool script, proto::reader& r, std::size_t body_size, std::string& why)
-{
-    program_binding prog;
-    prog.path = r.str();
-    std::string name = r.str();
-    prog.opts = r.u16();
-    if (script)
-        prog.interpreter = r.str();
-    for (std::uint32_t argc = r.u32(); argc > 0; --argc)
-        prog.argv.push_back(r.str());
-    r.end();
+// ------------------------------------------------------------------ IPCPs
 
-    if (body_size > proto::bind_request_limit) {
+int server::handle(const proto::ipcp_create& req, proto::ipcp_created& out, std::string& why)
+{
+    return registry_.create_ipcp(req.name, req.type, out.pid, why);
+}
+
+int server::handle(const proto::ipcp_destroy& req, proto::ok&, std::string& why)
+{
+    if (int rc = registry_.destroy_ipcp(req.pid, why); rc < 0)
+        return rc;
+    relay_.drop_layer(req.pid); // a destroyed broadcast layer takes its flows down
+    return 0;
+}
+
+int server::handle(const proto::ipcp_list&, proto::ipcp_listing& out, std::string&)
+{
+    for (const auto& [id, ipcp] : registry_.ipcps())
+        out.ipcps.push_back(ipcp_info{id, ipcp.type, ipcp.name, ipcp.layer});
+    return 0;
+}
+
+int server::handle(const proto::ipcp_bootstrap& req, proto::ok&, std::string& why)
+{
+    if (int rc = registry_.bootstrap_ipcp(req.pid, req.conf, why); rc < 0)
+        return rc;
+    // The IPCP keeps the rest of its configuration; say what it does not use.
+    auto ignored = proto::differing_fields(req.conf, ipcp_config{req.conf.type, req.conf.layer});
+    if (!ignored.empty())
+        O7S_INFO("IPCP %d in layer '%s': the embedded runtime ignores %s",
+                 static_cast<int>(req.pid), req.conf.layer.c_str(), joined(ignored).c_str());
+    return 0;
+}
+
+int server::handle(const proto::ipcp_enroll&, proto::ok&, std::string& why)
+{
+    return not_modelled(why);
+}
+
+int server::handle(const proto::ipcp_connect&, proto::ok&, std::string& why)
+{
+    return not_modelled(why);
+}
+
+int server::handle(const proto::ipcp_disconnect&, proto::ok&, std::string& why)
+{
+    return not_modelled(why);
+}
+
+// ------------------------------------------------------------------ names
+
+int server::handle(const proto::name_create& req, proto::ok&, std::string& why)
+{
+    // Like the IRMd: a name that exists is no error (its policy stays).
+    int rc = registry_.create_name(req.info, why);
+    return rc == -EEXIST ? 0 : rc;
+}
+
+int server::handle(const proto::name_destroy& req, proto::ok&, std::string& why)
+{
+    return registry_.destroy_name(req.name, why);
+}
+
+int server::handle(const proto::name_list&, proto::name_listing& out, std::string&)
+{
+    for (const auto& [_, rec] : registry_.names())
+        out.names.push_back(rec.info());
+    return 0;
+}
+
+int server::handle(const proto::name_reg& req, proto::ok&, std::string& why)
+{
+    return registry_.reg_name(req.name, req.ipcp, why);
+}
+
+int server::handle(const proto::name_unreg& req, proto::ok&, std::string& why)
+{
+    return registry_.unreg_name(req.name, req.ipcp, why);
+}
+
+// --------------------------------------------------------------- bindings
+
+// Paths must be absolute (the library resolves them in the caller's
+// directory and $PATH). A script bound with an interpreter need not be
+// executable.
+int server::handle(const proto::bind_program& req, proto::ok&, std::string& why)
+{
+    const program_binding& prog = req.prog;
+    const bool script = !prog.interpreter.empty();
+    if (proto::encoded_size(req) > proto::bind_request_limit) {
         why = "the program's arguments are too long (the limit is about " +
               std::to_string(proto::bind_request_limit / 1024) + " KiB)";
         return -E2BIG;
     }
-    if (int rc = registry::check_name(name, why); rc < 0)
+    if (int rc = registry::check_name(req.name, why); rc < 0)
         return rc;
     if (prog.opts & ~bind_auto) {
         why = "unknown bind options " + std::to_string(prog.opts);
@@ -211,53 +164,43 @@ int server::bind_program(bool script, proto::reader& r, std::size_t body_size, s
             return rc;
         }
     }
-    return registry_.bind_program(prog, name, why);
+    return registry_.bind_program(prog, req.name, why);
 }
 
-void server::list_bindings(client& c, proto::reader& r)
+int server::handle(const proto::unbind_program& req, proto::ok&, std::string& why)
 {
-    using proto::row;
-    std::uint32_t first = r.u32();
-    r.end();
+    return registry_.unbind_program(req.path, req.name, why);
+}
 
-    // Every row, in a stable order; then as many as fit from `first` on.
-    std::vector<proto::writer> rows;
+int server::handle(const proto::unbind_process& req, proto::ok&, std::string& why)
+{
+    return registry_.unbind_process(req.pid, req.name, why);
+}
+
+// Every row in a stable order, then as many from `first` on as fit a record.
+int server::handle(const proto::binding_list& req, proto::binding_part& out, std::string&)
+{
+    std::vector<proto::binding_row> rows;
     for (const auto& [name, n] : registry_.names()) {
-        rows.emplace_back(proto::msg::ok);
-        rows.back().u8(static_cast<std::uint8_t>(row::name)).str(name).i32(static_cast<int>(n.policy));
-        for (pid_t ipcp : n.registered_in) {
-            rows.emplace_back(proto::msg::ok);
-            rows.back().u8(static_cast<std::uint8_t>(row::reg)).str(name).i32(ipcp);
-        }
-        for (const auto& p : n.processes) {
-            rows.emplace_back(proto::msg::ok);
-            rows.back().u8(static_cast<std::uint8_t>(row::process)).str(name).i32(p.pid).str(p.program);
-        }
-        for (const auto& p : n.programs) {
-            rows.emplace_back(proto::msg::ok);
-            auto& w = rows.back();
-            w.u8(static_cast<std::uint8_t>(row::program)).str(name).str(p.path).u16(p.opts);
-            w.str(p.interpreter).u32(static_cast<std::uint32_t>(p.argv.size()));
-            for (const auto& a : p.argv)
-                w.str(a);
-        }
+        rows.emplace_back(proto::name_row{n.info()});
+        for (pid_t ipcp : n.registered_in)
+            rows.emplace_back(proto::reg_row{name, ipcp});
+        for (const auto& p : n.processes)
+            rows.emplace_back(proto::process_row{name, p});
+        for (const auto& p : n.programs)
+            rows.emplace_back(proto::program_row{name, p});
     }
-
-    proto::writer w(proto::msg::ok);
-    w.u64(registry_.generation()).u32(static_cast<std::uint32_t>(rows.size()));
-    std::vector<std::uint8_t> body;
-    std::uint32_t n = 0;
-    for (std::size_t i = first; i < rows.size(); ++i) {
-        const auto& rec = rows[i].record();
-        std::size_t size = rec.size() - proto::header_size;
-        // 12 bytes of header fields above, 4 for the count below.
-        if (n > 0 && 12 + 4 + body.size() + size > proto::max_body)
+    out.generation = registry_.generation();
+    out.total = static_cast<std::uint32_t>(rows.size());
+    std::size_t size = proto::encoded_size(out);
+    for (std::size_t i = req.first; i < rows.size(); ++i) {
+        std::size_t row = proto::encoded_size(rows[i]);
+        if (!out.rows.empty() && size + row > proto::max_body)
             break;
-        body.insert(body.end(), rec.begin() + proto::header_size, rec.end());
-        ++n;
+        size += row;
+        out.rows.push_back(std::move(rows[i]));
     }
-    w.u32(n).raw(body);
-    send(c, w);
+    return 0;
 }
 
 } // namespace ouroboros::daemon

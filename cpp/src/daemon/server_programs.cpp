@@ -131,6 +131,7 @@ std::string describe_status(int status)
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL); // the daemon ignores it; exec keeps ignored signals ignored
+    ::setrlimit(RLIMIT_NOFILE, &inherited_nofile);
     ::dup2(devnull, 0);
     ::dup2(log, 1);
     ::dup2(log, 2);
@@ -228,15 +229,16 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     std::vector<char*> envp = pointers(env);
 
     std::string log_path = runtime_dir_ + "/prog-" + basename_of(prog.path) + ".log";
-    util::unique_fd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    util::unique_fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    runtime::unique_fd log(
+        ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    runtime::unique_fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     int report[2];
     if (!log || !devnull || ::pipe2(report, O_CLOEXEC) != 0) {
         int err = errno;
         why = "cannot prepare to start " + prog.path; // the error adds strerror(err)
         return -err;
     }
-    util::unique_fd report_rd(report[0]), report_wr(report[1]);
+    runtime::unique_fd report_rd(report[0]), report_wr(report[1]);
 
     std::string header = "--- starting";
     for (const auto& a : args)
@@ -256,7 +258,7 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     report_wr.reset();
 
     // A zombie until we reap it, so the pidfd refers to our child.
-    util::unique_fd pidfd(pidfd_open(child_pid));
+    runtime::unique_fd pidfd(pidfd_open(child_pid));
     if (int err = exec_result(report_rd.get()); err != 0) {
         ::waitpid(child_pid, nullptr, 0);
         // Name what is missing; the error message adds strerror(err).

@@ -2,7 +2,7 @@
 #include "daemon_link.hpp"
 
 #include "daemon_start.hpp"
-#include "runtime_dir.hpp"
+#include "runtime/runtime_dir.hpp"
 #include "wait_fd.hpp"
 
 #include <o7s/detail/backend.hpp>
@@ -26,7 +26,7 @@ struct pool {
     std::mutex m;
     pid_t pid = -1;
     std::string dir;
-    std::vector<util::unique_fd> idle;
+    std::vector<runtime::unique_fd> idle;
 };
 
 pool& the_pool()
@@ -37,7 +37,7 @@ pool& the_pool()
 
 // An idle connection to the daemon of `dir`, or a new one. `pooled` tells
 // which, because a pooled one may be stale (the daemon was restarted).
-int take(const std::string& dir, util::unique_fd& out, bool& pooled)
+int take(const std::string& dir, runtime::unique_fd& out, bool& pooled)
 {
     pool& p = the_pool();
     {
@@ -64,7 +64,7 @@ int take(const std::string& dir, util::unique_fd& out, bool& pooled)
     return rc;
 }
 
-void give_back(const std::string& dir, util::unique_fd fd)
+void give_back(const std::string& dir, runtime::unique_fd fd)
 {
     pool& p = the_pool();
     std::lock_guard<std::mutex> lock(p.m);
@@ -84,8 +84,8 @@ int wait_readable(int fd, timeout wait)
 // so say what is going on and let the user decide.
 std::string other_version_message(const std::string& dir, const std::string& why)
 {
-    std::string pid = "its pid is in " + paths_for(dir).pid_lock;
-    if (std::FILE* f = std::fopen(paths_for(dir).pid_lock.c_str(), "r")) {
+    std::string pid = "its pid is in " + runtime::paths_for(dir).pid_lock;
+    if (std::FILE* f = std::fopen(runtime::paths_for(dir).pid_lock.c_str(), "r")) {
         long n = 0;
         if (std::fscanf(f, "%ld", &n) == 1 && n > 0)
             pid = "pid " + std::to_string(n);
@@ -98,45 +98,66 @@ std::string other_version_message(const std::string& dir, const std::string& why
 
 } // namespace
 
-int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
+int daemon_call::start(proto::writer& request)
 {
-    const std::string dir = runtime_dir();
-    util::unique_fd conn;
+    dir_ = runtime::runtime_dir();
     bool pooled = false;
-    int rc = take(dir, conn, pooled);
+    int rc = take(dir_, conn_, pooled);
     if (rc < 0)
         return rc == -EINTR ? rc : -errc::irmd;
 
-    rc = proto::send_message(conn.get(), request);
+    rc = proto::send_message(conn_.get(), request);
     if (rc < 0 && pooled) {
         // The daemon behind a pooled connection went away before it saw the
         // request, so sending it again on a fresh connection is safe.
-        conn.reset();
+        conn_.reset();
         pooled = false;
-        if (int r = take(dir, conn, pooled); r < 0)
+        if (int r = take(dir_, conn_, pooled); r < 0)
             return r == -EINTR ? r : -errc::irmd;
-        rc = proto::send_message(conn.get(), request);
+        rc = proto::send_message(conn_.get(), request);
     }
     if (rc < 0) {
+        conn_.reset();
         detail::set_error_detail("cannot send to the runtime daemon: " + ouroboros::strerror(-rc));
         return -errc::irmd;
     }
+    return 0;
+}
 
-    rc = wait_readable(conn.get(), wait);
+int daemon_call::finish(proto::message& reply, timeout wait)
+{
+    int rc = wait_readable(conn_.get(), wait);
     if (rc == -EINTR)
         return rc; // the connection closes: the daemon drops the request
     if (rc == -ETIMEDOUT) {
         detail::set_error_detail("the runtime daemon did not answer in time");
         return -errc::irmd;
     }
+    return read_reply(reply);
+}
+
+int daemon_call::try_finish(proto::message& reply)
+{
+    pollfd p{conn_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0)
+        return -EAGAIN;
+    return read_reply(reply);
+}
+
+int daemon_call::read_reply(proto::message& reply)
+{
     std::string why;
-    rc = proto::recv_message(conn.get(), reply, &why);
+    int rc = proto::recv_message(conn_.get(), reply, &why);
+    if (rc < 0)
+        conn_.reset(); // whatever follows on it cannot be trusted
+    else
+        answered_ = true;
     if (rc == -ECONNRESET) {
         detail::set_error_detail("the runtime daemon closed the connection (did it exit?)");
         return -errc::irmd;
     }
     if (rc == -EPROTONOSUPPORT) {
-        detail::set_error_detail(other_version_message(dir, why));
+        detail::set_error_detail(other_version_message(dir_, why));
         return -errc::irmd;
     }
     if (rc < 0) {
@@ -144,14 +165,12 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
                                  (why.empty() ? ouroboros::strerror(-rc) : why));
         return -errc::irmd;
     }
-    give_back(dir, std::move(conn));
-
     if (reply.type == proto::msg::error) {
         try {
             auto r = reply.read();
-            int err = r.i32();
-            detail::set_error_detail(r.str());
-            return err > 0 ? -err : -errc::irmd;
+            auto e = proto::decode_body<proto::error_reply>(r);
+            detail::set_error_detail(e.detail);
+            return e.err > 0 ? -e.err : -errc::irmd;
         } catch (const proto::malformed&) {
             detail::set_error_detail("malformed error reply from the runtime daemon");
             return -errc::irmd;
@@ -160,19 +179,31 @@ int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
     return 0;
 }
 
-int daemon_pid()
+int daemon_call::send(proto::writer& message)
 {
-    proto::writer req(proto::msg::daemon_info);
-    proto::message reply;
-    int rc = call_daemon(req, reply, std::chrono::seconds(10));
-    if (rc < 0)
-        return rc;
-    try {
-        auto r = reply.read();
-        return r.i32();
-    } catch (const proto::malformed&) {
+    int rc = proto::send_message(conn_.get(), message);
+    if (rc < 0) {
+        conn_.reset();
+        detail::set_error_detail("cannot send to the runtime daemon: " + ouroboros::strerror(-rc));
         return -errc::irmd;
     }
+    return 0;
+}
+
+void daemon_call::done() noexcept
+{
+    if (conn_ && answered_)
+        give_back(dir_, std::move(conn_));
+}
+
+int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
+{
+    daemon_call call;
+    int rc = call.start(request);
+    if (rc == 0)
+        rc = call.finish(reply, wait);
+    call.done(); // an error record ends the exchange cleanly too
+    return rc;
 }
 
 } // namespace ouroboros::embedded

@@ -7,20 +7,121 @@
 // When no daemon answers, the first caller starts one (see daemon_start).
 #pragma once
 
+#include <o7s/detail/services.hpp>
+#include <o7s/error.hpp>
 #include <o7s/timeout.hpp>
 
-#include "../proto/wire.hpp"
+#include "runtime/messages.hpp"
+#include "runtime/wire.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <string>
 
 namespace ouroboros::embedded {
 
-// Sends `request` and waits for the reply, at most `wait` (nullopt: without
-// limit, but a signal still interrupts it through detail::interrupted()).
-// Returns 0 with `reply` holding an ok or flow_granted record, or -errno
-// with the detail left in detail::set_error_detail(); an error record from
-// the daemon returns its errno and detail.
+// One request and its reply, on a connection of its own. Closing the
+// connection before the reply (the destructor without done()) makes the
+// daemon drop the request: the caller gave up.
+class daemon_call {
+public:
+    daemon_call() = default;
+    daemon_call(daemon_call&&) noexcept = default;
+    daemon_call& operator=(daemon_call&&) noexcept = default;
+
+    // Sends `request`, connecting (and starting the daemon) if need be.
+    // 0 or -errno with the detail set.
+    int start(proto::writer& request);
+    // The connection, which polls readable when the reply has arrived.
+    int fd() const noexcept { return conn_.get(); }
+    // Waits at most `wait` (nullopt: without limit, but a signal still
+    // interrupts it through detail::interrupted()) and reads the reply.
+    // 0 with `reply` holding an ok or flow_granted record, or -errno with
+    // the detail set; an error record from the daemon returns its errno.
+    int finish(proto::message& reply, timeout wait);
+    // finish() without waiting: -EAGAIN while the reply is not there.
+    int try_finish(proto::message& reply);
+    // Sends a message that has no reply (flow_confirm). 0 or -errno.
+    int send(proto::writer& message);
+    // Returns the connection to the pool once the reply was read; else
+    // (no reply yet, or a broken connection) it closes with the call.
+    void done() noexcept;
+
+private:
+    int read_reply(proto::message& reply);
+
+    std::string dir_;
+    runtime::unique_fd conn_;
+    bool answered_ = false;
+};
+
+// Sends `request` and waits for the reply, at most `wait`: start(),
+// finish() and done() of a daemon_call.
 int call_daemon(proto::writer& request, proto::message& reply, timeout wait);
 
-// The pid of the daemon serving this process, starting one if needed.
-int daemon_pid();
+// How long an IRM request may take before the daemon counts as hung.
+inline constexpr std::chrono::seconds irm_wait{30};
+
+// Lays a message of messages.hpp out in `w`. 0, or -E2BIG for one with a
+// string or a body beyond the protocol's limits.
+template <class Message> int encode_message(const Message& m, proto::writer& w)
+{
+    w = proto::writer(Message::id);
+    try {
+        proto::encode(w, m);
+        w.record(); // checks the body's size
+        return 0;
+    } catch (const proto::malformed& e) {
+        detail::set_error_detail(std::string("too long for the runtime daemon: ") + e.what());
+        return -E2BIG;
+    }
+}
+
+// Decodes the reply record `raw` into `out`. 0 or -errc::irmd.
+template <class Reply> int decode_reply(const proto::message& raw, Reply& out)
+{
+    if (raw.type != Reply::id) {
+        detail::set_error_detail("unexpected reply type from the runtime daemon");
+        return -errc::irmd;
+    }
+    try {
+        auto r = raw.read();
+        out = proto::decode_body<Reply>(r);
+        return 0;
+    } catch (const proto::malformed& e) {
+        detail::set_error_detail(std::string("malformed reply from the runtime daemon: ") +
+                                 e.what());
+        return -errc::irmd;
+    }
+}
+
+// Sends a request of messages.hpp and decodes its reply into `out`; `raw`
+// keeps the reply record (its descriptors). 0 or -errno as call_daemon(),
+// or -E2BIG for a request beyond the protocol's limits.
+template <class Request>
+int call(const Request& request, typename Request::reply& out, proto::message& raw,
+         timeout wait = irm_wait)
+{
+    proto::writer w(Request::id);
+    if (int rc = encode_message(request, w); rc < 0)
+        return rc;
+    if (int rc = call_daemon(w, raw, wait); rc < 0)
+        return rc;
+    return decode_reply(raw, out);
+}
+
+template <class Request>
+int call(const Request& request, typename Request::reply& out, timeout wait = irm_wait)
+{
+    proto::message raw;
+    return call(request, out, raw, wait);
+}
+
+// A request whose reply says nothing but "done".
+template <class Request> int call(const Request& request)
+{
+    typename Request::reply out;
+    return call(request, out);
+}
 
 } // namespace ouroboros::embedded

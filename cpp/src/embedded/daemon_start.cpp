@@ -1,7 +1,7 @@
 // daemon_start.cpp - connect to the daemon, or start it and then connect.
 #include "daemon_start.hpp"
 
-#include "runtime_dir.hpp"
+#include "runtime/runtime_dir.hpp"
 
 #include <o7s/detail/backend.hpp>
 
@@ -33,9 +33,9 @@ namespace {
 constexpr int daemon_start_timeout_ms = 10000;
 constexpr const char* daemon_name = "o7s-irmd";
 
-int try_connect(const std::string& path, util::unique_fd& out)
+int try_connect(const std::string& path, runtime::unique_fd& out)
 {
-    util::unique_fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    runtime::unique_fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!fd)
         return -errno;
     sockaddr_un sa{};
@@ -62,7 +62,7 @@ std::string dirname_of(const std::string& path)
 
 // Starts the daemon detached (double fork, new session, stdio on
 // /dev/null) and waits until it reports ready on a pipe.
-int spawn_daemon(const runtime_paths& paths, std::string& why)
+int spawn_daemon(const runtime::runtime_paths& paths, std::string& why)
 {
     std::string binary = find_daemon_binary();
     if (binary.empty()) {
@@ -74,12 +74,12 @@ int spawn_daemon(const runtime_paths& paths, std::string& why)
         why = std::string("pipe: ") + std::strerror(errno);
         return -errno;
     }
-    util::unique_fd ready_rd(ready[0]), ready_wr_low(ready[1]);
-    util::unique_fd devnull_low(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    runtime::unique_fd ready_rd(ready[0]), ready_wr_low(ready[1]);
+    runtime::unique_fd devnull_low(::open("/dev/null", O_RDWR | O_CLOEXEC));
     // Keep both above the descriptors the child rearranges (0-3), even in a
     // process that runs with stdin or stdout closed.
-    util::unique_fd ready_wr(::fcntl(ready_wr_low.get(), F_DUPFD_CLOEXEC, 10));
-    util::unique_fd devnull(::fcntl(devnull_low.get(), F_DUPFD_CLOEXEC, 10));
+    runtime::unique_fd ready_wr(::fcntl(ready_wr_low.get(), F_DUPFD_CLOEXEC, 10));
+    runtime::unique_fd devnull(::fcntl(devnull_low.get(), F_DUPFD_CLOEXEC, 10));
     ready_wr_low.reset();
     devnull_low.reset();
     if (!ready_wr || !devnull) {
@@ -165,11 +165,11 @@ std::string find_daemon_binary()
     return "";
 }
 
-int connect_daemon(const std::string& dir, util::unique_fd& out, std::string& why)
+int connect_daemon(const std::string& dir, runtime::unique_fd& out, std::string& why)
 {
-    if (int rc = prepare_runtime_dir(dir, why); rc < 0)
+    if (int rc = runtime::prepare_runtime_dir(dir, why); rc < 0)
         return rc;
-    runtime_paths paths = paths_for(dir);
+    runtime::runtime_paths paths = runtime::paths_for(dir);
     int rc = try_connect(paths.socket, out);
     if (rc == 0)
         return 0;
@@ -182,7 +182,7 @@ int connect_daemon(const std::string& dir, util::unique_fd& out, std::string& wh
         return -ECONNREFUSED;
     }
 
-    util::unique_fd lock(::open(paths.start_lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600));
+    runtime::unique_fd lock(::open(paths.start_lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600));
     if (!lock) {
         why = "cannot open " + paths.start_lock + ": " + std::strerror(errno);
         return -errno;

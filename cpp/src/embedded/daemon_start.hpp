@@ -6,7 +6,7 @@
 // locked for its lifetime, so one runtime directory never has two daemons.
 #pragma once
 
-#include "../util/unique_fd.hpp"
+#include "runtime/unique_fd.hpp"
 
 #include <string>
 
@@ -14,7 +14,7 @@ namespace ouroboros::embedded {
 
 // A connected control socket to the daemon of `dir`, started if needed and
 // allowed ($OUROBOROS_NO_AUTOSTART unset). Returns -errno with `why` set.
-int connect_daemon(const std::string& dir, util::unique_fd& out, std::string& why);
+int connect_daemon(const std::string& dir, runtime::unique_fd& out, std::string& why);
 
 // Path of the daemon executable ($OUROBOROS_IRMD, beside this library, or
 // where it was built or installed), or "" when none is found.

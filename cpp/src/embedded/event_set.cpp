@@ -1,7 +1,7 @@
 // event_set.cpp - epoll-based flow sets.
 #include "event_set.hpp"
 
-#include "../util/unique_fd.hpp"
+#include "runtime/unique_fd.hpp"
 
 #include <o7s/error.hpp>
 
@@ -91,6 +91,11 @@ public:
     void cancel() noexcept override { signal(cancel_.get()); }
 
     void wake() noexcept override { signal(wake_.get()); }
+
+    // The epoll set itself: readable when a member's socket or eventfd,
+    // or the cancel or wake eventfd, has something. (Rests of partially
+    // read SDUs do not show: wait() with a zero timeout first.)
+    int pollable_fd() const noexcept override { return ep_.get(); }
 
     int wait(std::vector<detail::event>& out, timeout t) override
     {
@@ -246,9 +251,9 @@ private:
     }
 
     const flow_table<flow_state>& flows_;
-    util::unique_fd ep_;
-    util::unique_fd cancel_; // stays readable: the set is going away
-    util::unique_fd wake_;   // read by the waiter it wakes
+    runtime::unique_fd ep_;
+    runtime::unique_fd cancel_; // stays readable: the set is going away
+    runtime::unique_fd wake_;   // read by the waiter it wakes
     mutable std::mutex m_;
     std::unordered_map<int, member> members_;        // by flow descriptor
     std::unordered_map<std::uint64_t, int> by_tag_;  // tag -> descriptor

@@ -23,7 +23,7 @@
 #include <o7s/detail/backend.hpp>
 
 #include "flow_state.hpp"
-#include "flow_table.hpp"
+#include "runtime/flow_table.hpp"
 
 #include <memory>
 

@@ -56,7 +56,18 @@ thread_local scratch_area sealing;
 // peer deallocated the flow or died.
 int hangup(const flow_state& f) noexcept
 {
-    return f.peer_timed_out.load(std::memory_order_acquire) ? -errc::flow_peer : -errc::flow_down;
+    if (f.peer_timed_out.load(std::memory_order_acquire))
+        return -errc::flow_peer;
+    if (f.my_state().load(std::memory_order_acquire) & end_deallocated)
+        return -errc::flow_down; // we are closing it ourselves
+    try {
+        detail::set_error_detail(f.peer_state().load(std::memory_order_acquire) & end_deallocated
+                                     ? "the peer deallocated the flow"
+                                     : "the peer's process ended without deallocating the flow");
+    } catch (...) {
+        // Without memory for the text the error still says the flow is down.
+    }
+    return -errc::flow_down;
 }
 
 clock::time_point deadline_of(const std::atomic<std::int64_t>& timeo_ns)

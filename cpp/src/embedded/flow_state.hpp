@@ -9,9 +9,13 @@
 
 #include <o7s/flags.hpp>
 #include <o7s/qos.hpp>
+#include <o7s/timeout.hpp>
 
 #include "flow_crypto.hpp"
-#include "flow_page.hpp"
+
+#include "runtime/flow_page.hpp"
+#include "runtime/flow_socket.hpp"
+#include "runtime/flow_table.hpp"
 
 #include <sys/types.h>
 
@@ -24,8 +28,23 @@
 
 namespace ouroboros::embedded {
 
-// The largest SDU we offer; the kernel's socket buffer limit may lower it.
-inline constexpr std::size_t max_sdu_wanted = 1u << 20;
+// What this library shares with the daemon (cpp/src/runtime).
+using runtime::end_deallocated;
+using runtime::end_down;
+using runtime::flow_end_counters;
+using runtime::flow_page;
+using runtime::flow_page_magic;
+using runtime::flow_page_size;
+using runtime::flow_page_version;
+using runtime::flow_table;
+using runtime::max_sdu;
+
+// A timeout in nanoseconds, as flow_state and the control protocol keep
+// it: -1 for none (block).
+inline std::int64_t timeout_ns(timeout t) noexcept
+{
+    return t ? (t->count() > 0 ? t->count() : 0) : -1;
+}
 
 struct flow_state {
     int sock = -1;
@@ -80,13 +99,6 @@ struct flow_state {
     // Largest plaintext SDU on this flow.
     std::size_t max_payload() const noexcept;
 };
-
-// The largest SDU that fits a socket record on this machine (the kernel
-// refuses records larger than the socket's send buffer).
-std::size_t max_sdu() noexcept;
-
-// Configures a flow socket received from the daemon (send buffer size).
-void tune_socket(int sock) noexcept;
 
 ssize_t read_sdu(flow_state& f, void* buf, std::size_t count);
 ssize_t write_sdu(flow_state& f, const void* buf, std::size_t count);

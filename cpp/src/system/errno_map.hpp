@@ -43,4 +43,9 @@ constexpr int from_library(int rc) noexcept
     }
 }
 
+// For a library result of -1, which means both "the IRMd could not be
+// reached" and "the IRMd said no": asks the IRMd which, sets the detail
+// and returns -errc::irmd or -EPERM (errno_map.cpp).
+int irmd_failure();
+
 } // namespace ouroboros::system

@@ -1,5 +1,5 @@
 // event_set.cpp - flow sets and event queues (fset_t, fqueue_t).
-#include "system_backend.hpp"
+#include "system_flows.hpp"
 
 #include "errno_map.hpp"
 #include "exit_gate.hpp"
@@ -16,7 +16,7 @@ namespace {
 
 class fset_events final : public detail::event_set {
 public:
-    fset_events(fset_t* set, fqueue_t* fq, const embedded::flow_table<flow_state>& flows) noexcept
+    fset_events(fset_t* set, fqueue_t* fq, const runtime::flow_table<flow_state>& flows) noexcept
         : set_(set), fq_(fq), flows_(flows)
     {
     }
@@ -36,8 +36,10 @@ public:
         if (!fset_has(set_, fd)) {
             int rc = fset_add(set_, fd);
             if (rc == -EPERM)
-                detail::set_error_detail("the flow is in another flow set already; Ouroboros "
-                                         "puts a flow in one flow set at a time");
+                detail::set_error_detail("the flow is in another flow set already (or has a "
+                                         "descriptor, fileno(), e.g. an asyncio flow, which "
+                                         "needs the library's own set); Ouroboros puts a "
+                                         "flow in one flow set at a time");
             if (rc < 0)
                 return from_library(rc);
         }
@@ -122,7 +124,7 @@ private:
 
     fset_t* set_;
     fqueue_t* fq_;
-    const embedded::flow_table<flow_state>& flows_;
+    const runtime::flow_table<flow_state>& flows_;
     mutable std::mutex m_;
     std::unordered_map<int, std::uint64_t> tags_; // members and their tags
     std::atomic<bool> cancelled_{false};
@@ -131,7 +133,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<detail::event_set> system_backend::create_event_set(int& err)
+std::unique_ptr<detail::event_set> system_flows::create_event_set(int& err)
 {
     fset_t* set = fset_create();
     if (set == nullptr) {

@@ -1,6 +1,6 @@
 // flow_io.cpp - reading and writing SDUs, in slices that Ctrl-C and
 // close() can cut short, with partial reads done right.
-#include "system_backend.hpp"
+#include "system_flows.hpp"
 
 #include "errno_map.hpp"
 #include "exit_gate.hpp"
@@ -104,7 +104,7 @@ ssize_t read_rest(flow_state& f, void* buf, std::size_t count, bool partial)
 
 } // namespace
 
-int system_backend::ensure_slice(int fd, flow_state& f, direction d, std::chrono::nanoseconds slice)
+int system_flows::ensure_slice(int fd, flow_state& f, direction d, std::chrono::nanoseconds slice)
 {
     auto& current = d == direction::rcv ? f.lib_rcv_ns : f.lib_snd_ns;
     if (current.load(std::memory_order_relaxed) == slice.count())
@@ -117,7 +117,7 @@ int system_backend::ensure_slice(int fd, flow_state& f, direction d, std::chrono
     return 0;
 }
 
-ssize_t system_backend::read_sliced(int fd, flow_state& f, void* buf, std::size_t count)
+ssize_t system_flows::read_sliced(int fd, flow_state& f, void* buf, std::size_t count)
 {
     const deadline end(f.rcv_timeo_ns.load(std::memory_order_relaxed));
     for (;;) {
@@ -145,7 +145,17 @@ ssize_t system_backend::read_sliced(int fd, flow_state& f, void* buf, std::size_
     }
 }
 
-ssize_t system_backend::flow_read(int fd, void* buf, std::size_t count)
+ssize_t system_flows::flow_read(int fd, void* buf, std::size_t count)
+{
+    ssize_t n = read_sdu(fd, buf, count);
+    // A flow with a descriptor: clear it, then look once more for what came
+    // meanwhile (its event sets the descriptor again).
+    if (n == -EAGAIN && pollable_.clear(fd))
+        n = read_sdu(fd, buf, count);
+    return n;
+}
+
+ssize_t system_flows::read_sdu(int fd, void* buf, std::size_t count)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -200,7 +210,7 @@ ssize_t system_backend::flow_read(int fd, void* buf, std::size_t count)
     return static_cast<ssize_t>(count);
 }
 
-ssize_t system_backend::flow_write(int fd, const void* buf, std::size_t count)
+ssize_t system_flows::flow_write(int fd, const void* buf, std::size_t count)
 {
     flow_state* f = state(fd);
     if (f == nullptr)

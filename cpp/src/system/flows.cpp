@@ -1,16 +1,17 @@
 // flows.cpp - allocation, deallocation and flow control over
 // libouroboros-dev.
-#include "system_backend.hpp"
+#include "system_flows.hpp"
+#include "system_irm.hpp"
 
 #include "errno_map.hpp"
 #include "exit_gate.hpp"
 #include "qos_map.hpp"
-#include "system_probe.hpp"
 
 #include <o7s/error.hpp>
 
 #include <cerrno>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 namespace ouroboros::system {
@@ -33,8 +34,8 @@ const timespec* timespec_of(timeout t, timespec& ts) noexcept
 }
 
 // Maps and explains a failed flow_alloc() (or flow_join(), `join`) to `dst`.
-int allocation_failed(int rc, const std::string& dst, timeout t, clock::time_point start,
-                      bool join = false)
+int allocation_failed(int rc, const system_irm& irm, const std::string& dst, timeout t,
+                      clock::time_point start, bool join = false)
 {
     if (rc == -1) {
         if (!t && clock::now() - start >= irmd_alloc_timeout - std::chrono::seconds(1)) {
@@ -49,7 +50,7 @@ int allocation_failed(int rc, const std::string& dst, timeout t, clock::time_poi
         rc = -errc::ipcp;
     // 0.22 reports a name it does not know as EAUTH (it finds no security
     // settings for it).
-    if (rc == -errc::auth && !join && !irmd_has_name(dst))
+    if (rc == -errc::auth && !join && !irm.knows_name(dst))
         rc = -errc::name;
     if (rc == -errc::ipcp && join)
         set_error_detail("no broadcast layer of that name answered");
@@ -61,6 +62,26 @@ int allocation_failed(int rc, const std::string& dst, timeout t, clock::time_poi
     return rc;
 }
 
+// Ouroboros 0.23's flow_alloc() fails (ECRYPT, or it times out) when
+// threads of one process allocate at once, so allocations and joins take
+// turns. Waits for the turn in slices (Ctrl-C) and within `t`, which it
+// shortens by the wait. 0 or -errno.
+int take_turn(std::unique_lock<std::timed_mutex>& turn, timeout& t)
+{
+    const deadline end(t);
+    while (!turn.try_lock_for(io_slice)) {
+        if (end.passed())
+            return -ETIMEDOUT;
+        if (detail::interrupted())
+            return -EINTR;
+    }
+    if (t)
+        t = end.slice(*t);
+    return 0;
+}
+
+std::timed_mutex allocating;
+
 // The library's form of an optional QoS spec: 0, or -errno.
 int library_qos(const qos_spec* qos, qosspec_t& out)
 {
@@ -69,17 +90,6 @@ int library_qos(const qos_spec* qos, qosspec_t& out)
 }
 
 } // namespace
-
-int irmd_failure()
-{
-    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, std::chrono::seconds(2));
-    if (!p.answering) {
-        set_error_detail(p.problem);
-        return -errc::irmd;
-    }
-    set_error_detail("the IRMd refused the request (its log may say why)");
-    return -EPERM;
-}
 
 timespec to_timespec(std::chrono::nanoseconds d) noexcept
 {
@@ -91,14 +101,14 @@ timespec to_timespec(std::chrono::nanoseconds d) noexcept
     return ts;
 }
 
-system_backend::~system_backend() = default;
+system_flows::~system_flows() = default;
 
-int system_backend::missing(int fd) noexcept
+int system_flows::missing(int fd) noexcept
 {
     return fd < 0 ? -EBADF : -errc::not_allocated;
 }
 
-int system_backend::adopt(int fd)
+int system_flows::adopt(int fd)
 {
     auto f = std::make_unique<flow_state>();
     if (!flows_.put(fd, f.get())) {
@@ -111,9 +121,9 @@ int system_backend::adopt(int fd)
     return fd;
 }
 
-int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
 {
-    if (OUROBOROS_VERSION_MINOR >= 23 && bound_to_self(dst)) {
+    if (OUROBOROS_VERSION_MINOR >= 23 && irm_.bound_to_self(dst)) {
         // The IRMd would connect this process to itself directly, which
         // fails on both ends and can leave the layer's IPCP stuck.
         set_error_detail("this process is bound to '" + dst + "' itself, and Ouroboros " +
@@ -124,19 +134,22 @@ int system_backend::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
+        return rc;
     timespec ts;
     const auto start = clock::now();
     // Not sliced: each slice would be a new allocation. The IRMd bounds the
     // wait (see irmd_alloc_timeout), and Ctrl-C takes effect when it ends.
     int fd = ::flow_alloc(dst.c_str(), qos ? &q : nullptr, timespec_of(t, ts));
     if (fd < 0)
-        return allocation_failed(fd, dst, t, start);
+        return allocation_failed(fd, irm_, dst, t, start);
     if (qos != nullptr)
         *qos = from_library(q);
     return adopt(fd);
 }
 
-int system_backend::flow_accept(qos_spec* qos, timeout t)
+int system_flows::flow_accept(qos_spec* qos, timeout t)
 {
     const deadline end(t);
     for (;;) {
@@ -163,10 +176,13 @@ int system_backend::flow_accept(qos_spec* qos, timeout t)
     }
 }
 
-int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
+int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
 {
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
+        return rc;
+    std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
+    if (int rc = take_turn(turn, t); rc < 0)
         return rc;
     timespec ts;
     const auto start = clock::now();
@@ -177,17 +193,18 @@ int system_backend::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     int fd = ::flow_join(dst.c_str(), timespec_of(t, ts));
 #endif
     if (fd < 0)
-        return allocation_failed(fd, dst, t, start, /*join=*/true);
+        return allocation_failed(fd, irm_, dst, t, start, /*join=*/true);
     if (qos != nullptr && fccntl(fd, FLOWGQOSSPEC, &q) == 0)
         *qos = from_library(q);
     return adopt(fd);
 }
 
-int system_backend::flow_dealloc(int fd)
+int system_flows::flow_dealloc(int fd)
 {
     std::unique_ptr<flow_state> f(flows_.take(fd));
     if (!f)
         return missing(fd);
+    pollable_.forget(fd);
     // The library waits, without end, until the peer has read everything
     // we sent: give a live peer a moment, then leave it to parked_flows.
     std::size_t queued = 0;
@@ -209,13 +226,13 @@ int system_backend::flow_dealloc(int fd)
     return 0;
 }
 
-void system_backend::flow_interrupt(int fd) noexcept
+void system_flows::flow_interrupt(int fd) noexcept
 {
     if (flow_state* f = state(fd))
         f->interrupt.store(true);
 }
 
-int system_backend::set_timeout(int fd, direction d, timeout t)
+int system_flows::set_timeout(int fd, direction d, timeout t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -226,7 +243,7 @@ int system_backend::set_timeout(int fd, direction d, timeout t)
     return 0;
 }
 
-int system_backend::get_timeout(int fd, direction d, timeout& t)
+int system_flows::get_timeout(int fd, direction d, timeout& t)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -236,7 +253,7 @@ int system_backend::get_timeout(int fd, direction d, timeout& t)
     return 0;
 }
 
-int system_backend::set_flags(int fd, flow_flags fl)
+int system_flows::set_flags(int fd, flow_flags fl)
 {
     flow_state* f = state(fd);
     if (f == nullptr)
@@ -248,7 +265,7 @@ int system_backend::set_flags(int fd, flow_flags fl)
     return rc;
 }
 
-int system_backend::get_flags(int fd, flow_flags& fl)
+int system_flows::get_flags(int fd, flow_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -258,7 +275,7 @@ int system_backend::get_flags(int fd, flow_flags& fl)
     return rc;
 }
 
-int system_backend::get_qos(int fd, qos_spec& q)
+int system_flows::get_qos(int fd, qos_spec& q)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -269,14 +286,14 @@ int system_backend::get_qos(int fd, qos_spec& q)
     return rc;
 }
 
-int system_backend::queue_len(int fd, direction d, std::size_t& n)
+int system_flows::queue_len(int fd, direction d, std::size_t& n)
 {
     if (state(fd) == nullptr)
         return missing(fd);
     return from_library(fccntl(fd, d == direction::rcv ? FLOWGRXQLEN : FLOWGTXQLEN, &n));
 }
 
-int system_backend::set_frct_flags(int fd, frct_flags fl)
+int system_flows::set_frct_flags(int fd, frct_flags fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -287,7 +304,7 @@ int system_backend::set_frct_flags(int fd, frct_flags fl)
     return from_library(rc);
 }
 
-int system_backend::get_frct_flags(int fd, frct_flags& fl)
+int system_flows::get_frct_flags(int fd, frct_flags& fl)
 {
     if (state(fd) == nullptr)
         return missing(fd);
@@ -299,17 +316,11 @@ int system_backend::get_frct_flags(int fd, frct_flags& fl)
     return from_library(rc);
 }
 
-int system_backend::pollable_fd(int fd)
+int system_flows::pollable_fd(int fd)
 {
     if (state(fd) == nullptr)
         return missing(fd);
-    // An eventfd fed from the library's event queue would need a flow set
-    // of its own, and Ouroboros lets a flow be in one flow set only: it
-    // would take the flow away from the caller's FlowSet.
-    set_error_detail("flows of the system backend are not kernel descriptors (they live in "
-                     "libouroboros-dev), so they cannot be polled with select/poll/asyncio; "
-                     "wait on several flows with a FlowSet (fevent) instead");
-    return -ENOTSUP;
+    return pollable_.descriptor_of(fd); // pollable_flows.hpp
 }
 
 } // namespace ouroboros::system

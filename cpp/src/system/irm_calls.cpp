@@ -3,7 +3,7 @@
 // libouroboros-irm answers many refusals with a bare -1, which reads as
 // -EPERM; where a cheap look-up tells what went wrong, the backend reports
 // the code the embedded runtime uses for the same mistake.
-#include "system_backend.hpp"
+#include "system_irm.hpp"
 
 #include "errno_map.hpp"
 #include "irm_shim.h"
@@ -16,8 +16,62 @@
 #include <csignal>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <type_traits>
+
+// The configuration irm_shim.c reads, by field path (irm_shim.h).
+struct o7s_irm_conf {
+    explicit o7s_irm_conf(const ouroboros::ipcp_config& conf) { add(conf, ""); }
+
+    std::map<std::string, long long> numbers;
+    std::map<std::string, std::string> strings;
+    mutable std::string unknown; // the first path asked for that is no field
+
+    template <class T> void add(const T& part, const std::string& prefix)
+    {
+        T::fields(part, [&](const char* name, const auto& m) {
+            using M = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<M, std::string>)
+                strings[prefix + name] = m;
+            else if constexpr (std::is_integral_v<M> || std::is_enum_v<M>)
+                numbers[prefix + name] = static_cast<long long>(m);
+            else
+                add(m, prefix + name + ".");
+        });
+    }
+
+    void missing(const char* path) const
+    {
+        if (unknown.empty())
+            unknown = path;
+    }
+};
+
+extern "C" long long o7s_irm_conf_int(const o7s_irm_conf* conf, const char* path)
+{
+    auto it = conf->numbers.find(path);
+    if (it != conf->numbers.end())
+        return it->second;
+    conf->missing(path);
+    return 0;
+}
+
+extern "C" const char* o7s_irm_conf_str(const o7s_irm_conf* conf, const char* path)
+{
+    auto it = conf->strings.find(path);
+    if (it != conf->strings.end())
+        return it->second.c_str();
+    conf->missing(path);
+    return "";
+}
+
+extern "C" int o7s_irm_conf_failed(const o7s_irm_conf* conf)
+{
+    return conf->unknown.empty() ? 0 : 1;
+}
 
 namespace ouroboros::system {
 namespace {
@@ -61,6 +115,16 @@ std::optional<ipcp_info> find_ipcp(const std::function<bool(const ipcp_info&)>& 
     return std::nullopt;
 }
 
+bool name_exists(const std::string& name)
+{
+    std::vector<name_info> all;
+    read_names(all);
+    for (const auto& info : all)
+        if (info.name == name)
+            return true;
+    return false;
+}
+
 int no_ipcp(pid_t pid)
 {
     set_error_detail("no IPCP has pid " + std::to_string(pid));
@@ -88,7 +152,7 @@ int name_result(int rc, const std::string& name)
 {
     if (rc != -1)
         return from_library(rc);
-    if (!irmd_has_name(name))
+    if (!name_exists(name))
         return no_name(name);
     return irmd_failure();
 }
@@ -101,17 +165,7 @@ std::string base_name(const std::string& path)
 
 } // namespace
 
-bool irmd_has_name(const std::string& name)
-{
-    std::vector<name_info> all;
-    read_names(all);
-    for (const auto& info : all)
-        if (info.name == name)
-            return true;
-    return false;
-}
-
-int system_backend::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
+int system_irm::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
 {
     auto named = [&](const ipcp_info& i) { return i.name == name; };
     int rc = o7s_irm_create_ipcp(name.c_str(), static_cast<int>(type));
@@ -131,34 +185,27 @@ int system_backend::create_ipcp(const std::string& name, ipcp_type type, pid_t& 
     return 0;
 }
 
-int system_backend::destroy_ipcp(pid_t pid)
+int system_irm::destroy_ipcp(pid_t pid)
 {
     return ipcp_result(o7s_irm_destroy_ipcp(pid), pid);
 }
 
-int system_backend::list_ipcps(std::vector<ipcp_info>& out)
+int system_irm::list_ipcps(std::vector<ipcp_info>& out)
 {
     ssize_t n = read_ipcps(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
-int system_backend::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
+int system_irm::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 {
-    const auto& uni = conf.unicast;
-    const auto& ls = uni.dt.routing.ls;
-    const auto& dht = uni.dir.dht;
     const bool v6 = conf.type == ipcp_type::udp6;
-    const o7s_irm_ipcp_conf c{
-        static_cast<int>(conf.type), conf.layer.c_str(), static_cast<int>(conf.dir_hash),
-        uni.dt.addr_size, uni.dt.eid_size, uni.dt.max_ttl, static_cast<int>(ls.pol),
-        ls.t_recalc, ls.t_update, ls.t_timeo,
-        dht.alpha, dht.k, dht.t_expire, dht.t_refresh, dht.t_replicate,
-        static_cast<int>(uni.addr_auth), static_cast<int>(uni.cong_avoid),
-        conf.eth.dev.c_str(), conf.eth.ethertype,
-        v6 ? conf.udp6.ip_addr.c_str() : conf.udp4.ip_addr.c_str(),
-        v6 ? conf.udp6.dns_addr.c_str() : conf.udp4.dns_addr.c_str(),
-        v6 ? conf.udp6.port : conf.udp4.port};
+    o7s_irm_conf c(conf);
     int rc = o7s_irm_bootstrap_ipcp(pid, &c);
+    if (!c.unknown.empty()) {
+        set_error_detail("the system backend asked for '" + c.unknown +
+                         "', which is no field of the IPCP configuration");
+        return rc;
+    }
     if (rc == -EINVAL && (conf.type == ipcp_type::udp4 || v6))
         set_error_detail("the IP or DNS address is not an " + std::string(v6 ? "IPv6" : "IPv4") +
                          " address");
@@ -179,12 +226,12 @@ int system_backend::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
     return irmd_failure();
 }
 
-int system_backend::enroll_ipcp(pid_t pid, const std::string& dst)
+int system_irm::enroll_ipcp(pid_t pid, const std::string& dst)
 {
     return ipcp_result(o7s_irm_enroll_ipcp(pid, dst.c_str()), pid);
 }
 
-int system_backend::connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
+int system_irm::connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
                                  const qos_spec& qos)
 {
     o7s_irm_qos q{qos.delay,   qos.bandwidth, qos.availability, qos.loss,   qos.ber,
@@ -192,12 +239,12 @@ int system_backend::connect_ipcp(pid_t pid, const std::string& dst, const std::s
     return ipcp_result(o7s_irm_connect_ipcp(pid, dst.c_str(), component.c_str(), &q), pid);
 }
 
-int system_backend::disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component)
+int system_irm::disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component)
 {
     return ipcp_result(o7s_irm_disconnect_ipcp(pid, dst.c_str(), component.c_str()), pid);
 }
 
-int system_backend::bind_program(const std::string& prog, const std::string& name,
+int system_irm::bind_program(const std::string& prog, const std::string& name,
                                  std::uint16_t opts, const std::vector<std::string>& argv)
 {
     std::vector<char*> args;
@@ -211,7 +258,7 @@ int system_backend::bind_program(const std::string& prog, const std::string& nam
     return rc == -1 ? irmd_failure() : from_library(rc);
 }
 
-template <class Unbind> int system_backend::unbind_everywhere(Unbind&& unbind)
+template <class Unbind> int system_irm::unbind_everywhere(Unbind&& unbind)
 {
     // The C API unbinds from one name at a time: try every name there is
     // (the IRMd logs the names it was not bound to).
@@ -224,7 +271,7 @@ template <class Unbind> int system_backend::unbind_everywhere(Unbind&& unbind)
     return 0;
 }
 
-int system_backend::unbind_program(const std::string& prog, const std::string& name)
+int system_irm::unbind_program(const std::string& prog, const std::string& name)
 {
     // The IRMd keys programs by their base name.
     const std::string key = base_name(prog);
@@ -235,13 +282,18 @@ int system_backend::unbind_program(const std::string& prog, const std::string& n
     return name_result(o7s_irm_unbind_program(key.c_str(), name.c_str()), name);
 }
 
-bool system_backend::bound_to_self(const std::string& name) const
+bool system_irm::knows_name(const std::string& name) const
+{
+    return name_exists(name);
+}
+
+bool system_irm::bound_to_self(const std::string& name) const
 {
     std::lock_guard<std::mutex> lock(self_names_m_);
     return self_names_.count(name) > 0;
 }
 
-int system_backend::bind_process(pid_t pid, const std::string& name)
+int system_irm::bind_process(pid_t pid, const std::string& name)
 {
     int rc = o7s_irm_bind_process(pid, name.c_str());
     if (rc == 0 && pid == ::getpid()) {
@@ -259,7 +311,7 @@ int system_backend::bind_process(pid_t pid, const std::string& name)
     return -ESRCH;
 }
 
-int system_backend::unbind_process(pid_t pid, const std::string& name)
+int system_irm::unbind_process(pid_t pid, const std::string& name)
 {
     const bool self = pid == ::getpid();
     if (name.empty()) {
@@ -278,7 +330,7 @@ int system_backend::unbind_process(pid_t pid, const std::string& name)
     return rc;
 }
 
-int system_backend::create_name(const name_info& info)
+int system_irm::create_name(const name_info& info)
 {
     const o7s_irm_sec_paths server{info.server_sec.enc.c_str(), info.server_sec.key.c_str(),
                                    info.server_sec.crt.c_str()};
@@ -292,7 +344,7 @@ int system_backend::create_name(const name_info& info)
     return rc == -1 ? irmd_failure() : from_library(rc);
 }
 
-int system_backend::destroy_name(const std::string& name)
+int system_irm::destroy_name(const std::string& name)
 {
     int rc = name_result(o7s_irm_destroy_name(name.c_str()), name);
     if (rc == 0) {
@@ -302,19 +354,19 @@ int system_backend::destroy_name(const std::string& name)
     return rc;
 }
 
-int system_backend::list_names(std::vector<name_info>& out)
+int system_irm::list_names(std::vector<name_info>& out)
 {
     ssize_t n = read_names(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
-int system_backend::reg_name(const std::string& name, pid_t ipcp_pid)
+int system_irm::reg_name(const std::string& name, pid_t ipcp_pid)
 {
     int rc = o7s_irm_reg_name(name.c_str(), ipcp_pid);
     return rc == -1 ? name_result(rc, name) : from_library(rc);
 }
 
-int system_backend::unreg_name(const std::string& name, pid_t ipcp_pid)
+int system_irm::unreg_name(const std::string& name, pid_t ipcp_pid)
 {
     int rc = o7s_irm_unreg_name(name.c_str(), ipcp_pid);
     return rc == -1 ? name_result(rc, name) : from_library(rc);

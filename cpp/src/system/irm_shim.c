@@ -118,59 +118,70 @@ ssize_t o7s_irm_list_ipcps(struct o7s_irm_ipcp ** out)
     return n;
 }
 
+/* Fields of the configuration to bootstrap with, by their model names. */
+#define NUM(path) o7s_irm_conf_int(c, path)
+#define STR(path) o7s_irm_conf_str(c, path)
+
 /* The release's configuration of a unicast layer. */
-static void unicast_conf(struct ipcp_config * conf, const struct o7s_irm_ipcp_conf * c)
+static void unicast_conf(struct ipcp_config * conf, const struct o7s_irm_conf * c)
 {
-    conf->unicast.dt.addr_size = c->addr_size;
-    conf->unicast.dt.eid_size  = c->eid_size;
-    conf->unicast.dt.max_ttl   = c->max_ttl;
+    conf->unicast.dt.addr_size = NUM("unicast.dt.addr_size");
+    conf->unicast.dt.eid_size  = NUM("unicast.dt.eid_size");
+    conf->unicast.dt.max_ttl   = NUM("unicast.dt.max_ttl");
 #if O7S_UNICAST_HAS_DIR
     conf->unicast.dt.routing.pol         = ROUTING_LINK_STATE;
-    conf->unicast.dt.routing.ls.pol      = (enum pol_link_state) c->ls_pol;
-    conf->unicast.dt.routing.ls.t_recalc = c->t_recalc;
-    conf->unicast.dt.routing.ls.t_update = c->t_update;
-    conf->unicast.dt.routing.ls.t_timeo  = c->t_timeo;
-    conf->unicast.dir.pol                       = DIR_DHT;
-    conf->unicast.dir.dht.params.alpha          = c->dht_alpha;
-    conf->unicast.dir.dht.params.k              = c->dht_k;
-    conf->unicast.dir.dht.params.t_expire       = c->dht_t_expire;
-    conf->unicast.dir.dht.params.t_refresh      = c->dht_t_refresh;
-    conf->unicast.dir.dht.params.t_replicate    = c->dht_t_replicate;
+    conf->unicast.dt.routing.ls.pol      = (enum pol_link_state) NUM("unicast.dt.routing.ls.pol");
+    conf->unicast.dt.routing.ls.t_recalc = NUM("unicast.dt.routing.ls.t_recalc");
+    conf->unicast.dt.routing.ls.t_update = NUM("unicast.dt.routing.ls.t_update");
+    conf->unicast.dt.routing.ls.t_timeo  = NUM("unicast.dt.routing.ls.t_timeo");
+    conf->unicast.dir.pol                    = DIR_DHT;
+    conf->unicast.dir.dht.params.alpha       = NUM("unicast.dir.dht.alpha");
+    conf->unicast.dir.dht.params.k           = NUM("unicast.dir.dht.k");
+    conf->unicast.dir.dht.params.t_expire    = NUM("unicast.dir.dht.t_expire");
+    conf->unicast.dir.dht.params.t_refresh   = NUM("unicast.dir.dht.t_refresh");
+    conf->unicast.dir.dht.params.t_replicate = NUM("unicast.dir.dht.t_replicate");
 #else
     /* The link-state flavour is the routing type; link-state timers and
      * the directory are not configurable in this release. */
-    conf->unicast.dt.routing_type = (enum pol_routing) (ROUTING_LINK_STATE + c->ls_pol);
+    conf->unicast.dt.routing_type =
+        (enum pol_routing) (ROUTING_LINK_STATE + NUM("unicast.dt.routing.ls.pol"));
 #endif
-    conf->unicast.addr_auth_type = (enum pol_addr_auth) c->addr_auth;
-    conf->unicast.cong_avoid     = (enum pol_cong_avoid) c->cong_avoid;
+    conf->unicast.addr_auth_type = (enum pol_addr_auth) NUM("unicast.addr_auth");
+    conf->unicast.cong_avoid     = (enum pol_cong_avoid) NUM("unicast.cong_avoid");
 }
 
-static int udp_conf(struct ipcp_config * conf, const struct o7s_irm_ipcp_conf * c, int family)
+static int udp_conf(struct ipcp_config * conf, const struct o7s_irm_conf * c, int family)
 {
+    const char * ip_path   = family == AF_INET ? "udp4.ip_addr" : "udp6.ip_addr";
+    const char * dns_path  = family == AF_INET ? "udp4.dns_addr" : "udp6.dns_addr";
+    uint16_t     port      = NUM(family == AF_INET ? "udp4.port" : "udp6.port");
 #if O7S_HAVE_IPCP_UDP4
     void * ip  = family == AF_INET ? (void *) &conf->udp4.ip_addr : (void *) &conf->udp6.ip_addr;
     void * dns = family == AF_INET ? (void *) &conf->udp4.dns_addr : (void *) &conf->udp6.dns_addr;
     if (family == AF_INET)
-        conf->udp4.port = c->port;
+        conf->udp4.port = port;
     else
-        conf->udp6.port = c->port;
+        conf->udp6.port = port;
 #else
     void * ip  = &conf->udp.ip_addr;
     void * dns = &conf->udp.dns_addr;
-    conf->udp.port = c->port;
+    conf->udp.port = port;
 #endif
-    if (inet_pton(family, c->ip_addr, ip) != 1 || inet_pton(family, c->dns_addr, dns) != 1)
+    if (inet_pton(family, STR(ip_path), ip) != 1 || inet_pton(family, STR(dns_path), dns) != 1)
         return -EINVAL;
     return 0;
 }
 
-int o7s_irm_bootstrap_ipcp(pid_t pid, const struct o7s_irm_ipcp_conf * c)
+int o7s_irm_bootstrap_ipcp(pid_t pid, const struct o7s_irm_conf * c)
 {
     struct ipcp_config conf;
     enum ipcp_type     t;
+    const char *       layer = STR("layer_name");
+    const char *       dev   = STR("eth.dev");
     int                err;
 
-    if ((err = check_name(c->layer, LAYER_NAME_SIZE)) < 0 || (err = to_type(c->type, &t)) < 0)
+    if ((err = check_name(layer, LAYER_NAME_SIZE)) < 0 ||
+        (err = to_type((int) NUM("ipcp_type"), &t)) < 0)
         return err;
 
     switch (t) {
@@ -188,20 +199,20 @@ int o7s_irm_bootstrap_ipcp(pid_t pid, const struct o7s_irm_ipcp_conf * c)
     default:             return -EIPCPTYPE;
     }
 
-    strcpy(conf.layer_info.name, c->layer);
-    conf.layer_info.dir_hash_algo = (enum pol_dir_hash) c->dir_hash;
+    strcpy(conf.layer_info.name, layer);
+    conf.layer_info.dir_hash_algo = (enum pol_dir_hash) NUM("dir_hash_algo");
 
     switch (t) {
     case IPCP_UNICAST:
         unicast_conf(&conf, c);
         break;
     case IPCP_ETH_DIX:
-        conf.eth.ethertype = c->ethertype;
+        conf.eth.ethertype = NUM("eth.ethertype");
         /* fall through */
     case IPCP_ETH_LLC:
-        if ((err = check_name(c->dev, DEV_NAME_SIZE)) < 0)
+        if ((err = check_name(dev, DEV_NAME_SIZE)) < 0)
             return err;
-        strcpy(conf.eth.dev, c->dev);
+        strcpy(conf.eth.dev, dev);
         break;
 #if O7S_HAVE_IPCP_UDP4
     case IPCP_UDP4:
@@ -220,9 +231,14 @@ int o7s_irm_bootstrap_ipcp(pid_t pid, const struct o7s_irm_ipcp_conf * c)
     }
     if (err < 0)
         return err;
+    if (o7s_irm_conf_failed(c))
+        return -EINVAL;
 
     return irm_bootstrap_ipcp(pid, &conf);
 }
+
+#undef NUM
+#undef STR
 
 int o7s_irm_enroll_ipcp(pid_t pid, const char * dst)
 {

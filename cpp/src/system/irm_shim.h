@@ -30,34 +30,15 @@ struct o7s_irm_name {
     int  policy;
 };
 
-/* What bootstrapping needs: the fields of o7s::ipcp_config, flattened. */
-struct o7s_irm_ipcp_conf {
-    int          type;
-    const char * layer;
-    int          dir_hash;
-    /* unicast */
-    uint8_t      addr_size;
-    uint8_t      eid_size;
-    uint8_t      max_ttl;
-    int          ls_pol;      /* link state: simple, lfa, ecmp */
-    uint32_t     t_recalc;
-    uint32_t     t_update;
-    uint32_t     t_timeo;
-    uint32_t     dht_alpha;
-    uint32_t     dht_k;
-    uint32_t     dht_t_expire;
-    uint32_t     dht_t_refresh;
-    uint32_t     dht_t_replicate;
-    int          addr_auth;
-    int          cong_avoid;
-    /* eth-llc, eth-dix */
-    const char * dev;
-    uint16_t     ethertype;
-    /* udp4, udp6: addresses in text form */
-    const char * ip_addr;
-    const char * dns_addr;
-    uint16_t     port;
-};
+/* What bootstrapping needs: an o7s::ipcp_config, whose fields the shim
+ * reads by the names of its field list ("unicast.dt.addr_size", see
+ * o7s/irm.hpp), so that a field of the model needs no struct of its own
+ * here (irm_calls.cpp answers). A path that is no field reads as 0 or ""
+ * and makes o7s_irm_conf_failed() true. */
+struct o7s_irm_conf;
+long long    o7s_irm_conf_int(const struct o7s_irm_conf * conf, const char * path);
+const char * o7s_irm_conf_str(const struct o7s_irm_conf * conf, const char * path);
+int          o7s_irm_conf_failed(const struct o7s_irm_conf * conf);
 
 /* A name's security paths (server, then client): "" for the default. */
 struct o7s_irm_sec_paths {
@@ -82,7 +63,7 @@ int     o7s_irm_create_ipcp(const char * name, int type);
 int     o7s_irm_destroy_ipcp(pid_t pid);
 /* The number of IPCPs, with *out malloc()ed (free with o7s_irm_free). */
 ssize_t o7s_irm_list_ipcps(struct o7s_irm_ipcp ** out);
-int     o7s_irm_bootstrap_ipcp(pid_t pid, const struct o7s_irm_ipcp_conf * conf);
+int     o7s_irm_bootstrap_ipcp(pid_t pid, const struct o7s_irm_conf * conf);
 int     o7s_irm_enroll_ipcp(pid_t pid, const char * dst);
 int     o7s_irm_connect_ipcp(pid_t pid, const char * dst, const char * component,
                  const struct o7s_irm_qos * qos);

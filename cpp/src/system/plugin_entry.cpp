@@ -1,9 +1,11 @@
-// plugin_entry.cpp - the one symbol the plugin exports, and the services of
-// the loading library (error detail, interrupt hook) that backends use.
+// plugin_entry.cpp - the one symbol the plugin exports (the backend: its
+// flow half and its IRM half), and the services of the loading library
+// (error detail, interrupt hook) that the backend uses.
 #include "exit_gate.hpp"
-#include "system_backend.hpp"
+#include "system_flows.hpp"
+#include "system_irm.hpp"
 
-#include "system_plugin_abi.hpp"
+#include "system_loader/plugin_abi.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -11,7 +13,20 @@
 
 namespace ouroboros {
 namespace {
+
 o7s_host_api host{};
+
+class system_backend final : public detail::backend {
+public:
+    const char* name() const noexcept override { return "system"; }
+    detail::flow_backend& flows() noexcept override { return flows_; }
+    detail::irm_backend& irm() noexcept override { return irm_; }
+
+private:
+    system::system_irm irm_;
+    system::system_flows flows_{irm_};
+};
+
 } // namespace
 
 // The detail:: functions the backend code calls, forwarded to the library
@@ -47,7 +62,7 @@ o7s_system_backend_create(const char* abi_key, const o7s_host_api* caller, char*
     ouroboros::host = *caller;
     ouroboros::system::install_exit_gate();
     try {
-        return new ouroboros::system::system_backend();
+        return new ouroboros::system_backend();
     } catch (const std::bad_alloc&) {
         return refuse("out of memory");
     }

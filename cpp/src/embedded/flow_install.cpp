@@ -1,0 +1,241 @@
+// flow_install.cpp - flow requests to the daemon, and installing the flows
+// it grants in this process (flow_install.hpp).
+#include "flow_install.hpp"
+
+#include "peer_watch.hpp"
+#include "wait_fd.hpp"
+
+#include <o7s/error.hpp>
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace ouroboros::embedded {
+
+void release_flow(std::unique_ptr<flow_state> f) noexcept
+{
+    if (f->qos.timeout > 0)
+        unwatch_peer(*f);
+    // Before the socket closes, so the peer sees FLOW_DEALLOC.
+    f->my_state().fetch_or(end_deallocated, std::memory_order_release);
+    ::munmap(f->page, flow_page_size);
+    ::close(f->sock);
+    if (f->notify >= 0)
+        ::close(f->notify);
+}
+
+int take_grant(const proto::flow_granted& grant, proto::message& raw,
+               std::unique_ptr<flow_state>& f)
+{
+    if (raw.fds.size() < 2 || raw.fds.size() > 3) {
+        detail::set_error_detail("the runtime daemon granted a flow without its descriptors");
+        return -errc::irmd;
+    }
+    auto granted = std::make_unique<flow_state>();
+    granted->id = grant.flow_id;
+    granted->side = grant.side ? 1 : 0;
+    granted->qos = grant.qos;
+    void* page = ::mmap(nullptr, flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                        raw.fds[1].get(), 0);
+    if (page == MAP_FAILED) {
+        detail::set_error_detail("cannot map the flow's shared page");
+        return -errno;
+    }
+    granted->page = static_cast<flow_page*>(page);
+    if (granted->page->magic != flow_page_magic || granted->page->version != flow_page_version) {
+        ::munmap(page, flow_page_size);
+        detail::set_error_detail("the runtime daemon sent a flow page of another version "
+                                 "(restart the daemon after upgrading)");
+        return -errc::irmd;
+    }
+    granted->sock = raw.fds[0].release();
+    if (raw.fds.size() > 2)
+        granted->notify = raw.fds[2].release();
+    f = std::move(granted);
+    return 0;
+}
+
+int read_acceptor_key(flow_state& f, std::string& peer_key,
+                      std::chrono::steady_clock::time_point deadline)
+{
+    char key[public_key_size + 1];
+    for (;;) {
+        ssize_t n = ::recv(f.sock, key, sizeof key, MSG_DONTWAIT);
+        if (n == static_cast<ssize_t>(public_key_size)) {
+            peer_key.assign(key, public_key_size);
+            return 0;
+        }
+        if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+            detail::set_error_detail(n == 0 ? "the accepting process left during the key exchange"
+                                            : "malformed key exchange on an encrypted flow");
+            return n == 0 ? -errc::flow_down : -errc::crypt;
+        }
+        if (deadline == std::chrono::steady_clock::time_point::min())
+            return -EAGAIN;
+        if (int rc = wait_fd(f.sock, POLLIN, deadline); rc < 0)
+            return rc;
+    }
+}
+
+int install_flow(flow_table<flow_state>& table, std::unique_ptr<flow_state> f, key_pair& keys,
+                 const std::string& peer_key, qos_spec* qos_out)
+{
+    if (f->qos.cypher_s > 0) {
+        int err = 0;
+        if (f->side == 1) {
+            err = keys.generate();
+            std::string mine = keys.public_key();
+            if (err == 0 && ::send(f->sock, mine.data(), mine.size(), MSG_NOSIGNAL) !=
+                                static_cast<ssize_t>(mine.size())) {
+                detail::set_error_detail("the allocating process left during the key exchange");
+                err = -errc::flow_down;
+            }
+        }
+        if (err == 0)
+            f->cipher = flow_cipher::create(keys, peer_key, f->id, f->side, f->qos.cypher_s, err);
+        if (!f->cipher) {
+            release_flow(std::move(f)); // the peer sees the flow go down
+            return err;
+        }
+    }
+    if (f->has_frct()) {
+        auto fl = frct_flags::resource_control;
+        if (f->qos.loss == 0)
+            fl |= frct_flags::retransmission | frct_flags::linger;
+        f->frct.store(detail::raw(fl));
+    }
+    if (!table.put(f->sock, f.get())) {
+        release_flow(std::move(f));
+        return -EMFILE;
+    }
+    if (f->qos.timeout > 0)
+        watch_peer(*f);
+    if (qos_out)
+        *qos_out = f->qos;
+    return f.release()->sock;
+}
+
+namespace {
+
+// A flow request for event loops: the request goes out at once; poll()
+// reads the grant when the connection is readable. An allocation that
+// asked to confirm confirms it there; an encrypted allocation then waits,
+// on the flow's socket, for the acceptor's key.
+class pending_request final : public detail::pending_flow {
+public:
+    pending_request(flow_table<flow_state>& table, proto::writer request, bool accept,
+                    bool confirm, key_pair keys)
+        : table_(table), request_(std::move(request)), accept_(accept), confirm_(confirm),
+          keys_(std::move(keys))
+    {
+    }
+
+    ~pending_request() override
+    {
+        if (state_ == waiting_key) {
+            release_flow(std::move(f_)); // confirmed already: the acceptor sees it deallocated
+        } else if (state_ == waiting_reply && accept_) {
+            // A flow granted to us meanwhile is deallocated rather than left
+            // for the kernel to close, so the allocator sees FLOW_DEALLOC.
+            int fd = poll(nullptr);
+            if (fd >= 0)
+                release_flow(std::unique_ptr<flow_state>(table_.take(fd)));
+            detail::take_error_detail();
+        }
+        // Otherwise the connection closes: the daemon drops the request (an
+        // allocation's grant included, before the acceptor saw it).
+    }
+
+    int start() { return call_.start(request_); }
+
+    int fd() const noexcept override { return state_ == waiting_key ? f_->sock : call_.fd(); }
+
+    int poll(qos_spec* qos) override
+    {
+        if (state_ == waiting_reply) {
+            if (int rc = take_reply(); rc < 0)
+                return rc;
+        }
+        if (state_ == waiting_key) {
+            int rc = read_acceptor_key(*f_, grant_.peer_key,
+                                       std::chrono::steady_clock::time_point::min());
+            if (rc == -EAGAIN)
+                return rc;
+            state_ = finished;
+            if (rc < 0) {
+                release_flow(std::move(f_));
+                return rc;
+            }
+        }
+        if (!f_)
+            return -EALREADY;
+        return install_flow(table_, std::move(f_), keys_, grant_.peer_key, qos);
+    }
+
+private:
+    enum state { waiting_reply, waiting_key, finished };
+
+    // Reads the grant if it is there and confirms it. 0 or -errno (-EAGAIN:
+    // not yet).
+    int take_reply()
+    {
+        proto::message raw;
+        int rc = call_.try_finish(raw);
+        if (rc == -EAGAIN)
+            return rc;
+        state_ = finished;
+        if (rc < 0) {
+            call_.done(); // pools the connection after an error record only
+            return rc;
+        }
+        // On failure the connection closes unpooled: the daemon then drops
+        // an allocation's grant and the acceptor never sees the flow.
+        if (rc = decode_reply(raw, grant_); rc < 0)
+            return rc;
+        if (rc = take_grant(grant_, raw, f_); rc < 0)
+            return rc;
+        if (confirm_) {
+            proto::writer w(proto::msg::flow_confirm);
+            rc = encode_message(proto::flow_confirm{grant_.flow_id}, w);
+            if (rc == 0)
+                rc = call_.send(w);
+            if (rc < 0) {
+                release_flow(std::move(f_));
+                return rc;
+            }
+        }
+        call_.done();
+        if (f_->side == 0 && f_->qos.cypher_s > 0)
+            state_ = waiting_key;
+        return 0;
+    }
+
+    flow_table<flow_state>& table_;
+    proto::writer request_;
+    bool accept_;
+    bool confirm_;
+    key_pair keys_;
+    daemon_call call_;
+    state state_ = waiting_reply;
+    proto::flow_granted grant_;
+    std::unique_ptr<flow_state> f_;
+};
+
+} // namespace
+
+std::unique_ptr<detail::pending_flow> start_pending(flow_table<flow_state>& table,
+                                                    proto::writer request, bool accept,
+                                                    bool confirm, key_pair keys, int& err)
+{
+    auto r = std::make_unique<pending_request>(table, std::move(request), accept, confirm,
+                                               std::move(keys));
+    if (err = r->start(); err < 0)
+        return nullptr;
+    return r;
+}
+
+} // namespace ouroboros::embedded

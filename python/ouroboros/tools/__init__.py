@@ -1,0 +1,1 @@
+"""Command-line tools of pyOuroboros (console scripts ``o7s-*``)."""
