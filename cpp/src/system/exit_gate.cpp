@@ -1,9 +1,9 @@
 // exit_gate.cpp - see exit_gate.hpp.
 #include "exit_gate.hpp"
 
-#include "system_backend.hpp"
+#include "system_flows.hpp"
 
-#include <o7s/detail/backend.hpp>
+#include <o7s/detail/services.hpp>
 
 #include <atomic>
 #include <cerrno>
