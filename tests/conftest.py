@@ -163,8 +163,9 @@ class Proc:
                     self.popen.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     pass
-                raise AssertionError(f"process exited before printing {wanted!r}; saw "
-                                     f"{self.seen}; stderr: {self.stderr()}")
+                raise AssertionError(f"process exited (status {self.popen.returncode}) before "
+                                     f"printing {wanted!r}; saw {self.seen}; "
+                                     f"stderr: {self.stderr()}")
             self.seen.append(line)
             if line.startswith(wanted):
                 return line

@@ -14,6 +14,7 @@ import pytest
 
 from aio_testing import (AIO_SERVER, POOLED_CONNECTIONS, aio_name,  # noqa: F401 (fixture)
                          open_descriptors)
+from o7s_system import PEER_DEALLOC_UNSEEN, peer_dealloc_seen
 from ouroboros import dev
 from ouroboros.asyncio import FEventType, Flow, FlowSet, flow_accept, flow_alloc
 from ouroboros.errors import (FlowDownException, FlowNotAllocatedException,
@@ -69,7 +70,9 @@ def test_echo_across_processes(echo: str) -> None:
     run(main())
 
 
-def test_async_for_ends_when_the_peer_deallocates(spawn, aio_name: str) -> None:
+def test_async_for_ends_when_the_peer_deallocates(spawn, aio_name: str, backend: str) -> None:
+    if not peer_dealloc_seen(backend):
+        pytest.skip(PEER_DEALLOC_UNSEEN)
     spawn(AIO_SERVER, aio_name, "echo3").expect("ready")
 
     async def main() -> None:
