@@ -111,8 +111,9 @@ def test_many_concurrent_flows_on_one_loop(spawn, aio_name: str, backend: str) -
     before = open_descriptors()
     run(main(), timeout=120)
     assert open_descriptors() <= before + POOLED_CONNECTIONS
-    for _ in range(n):
-        server.expect("gone", timeout=30)
+    if peer_dealloc_seen(backend):
+        for _ in range(n):
+            server.expect("gone", timeout=30)
 
 
 def test_a_cancelled_read_loses_no_sdu(echo: str) -> None:
@@ -293,6 +294,8 @@ def test_a_cancelled_alloc_on_the_system_backend_is_deallocated(spawn, aio_name:
 
 
 def test_peer_death_while_awaiting_a_read(spawn, aio_name: str, backend: str) -> None:
+    if not peer_dealloc_seen(backend):
+        pytest.skip(PEER_DEALLOC_UNSEEN)
     server = spawn(AIO_SERVER, aio_name, "echo")
     server.expect("ready")
 
