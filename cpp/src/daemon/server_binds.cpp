@@ -9,6 +9,7 @@
 #include "server.hpp"
 
 #include "log.hpp"
+#include "runtime/names.hpp"
 
 #include <cerrno>
 
@@ -17,7 +18,7 @@ namespace ouroboros::daemon {
 void server::on(client& c, const proto::bind_process& req)
 {
     std::string why;
-    int rc = registry::check_name(req.name, why);
+    int rc = runtime::check_name(req.name, why);
     if (rc == 0)
         rc = watch_process(req.pid, why); // it exists, is a process and is ours
     if (rc == 0 && !connections_.count(req.pid) && !children_.count(req.pid)) {
