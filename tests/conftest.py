@@ -175,8 +175,13 @@ class Proc:
                 raise AssertionError(f"no line {wanted!r} within {timeout} s; saw {self.seen}")
             if line is None:
                 self.lines.put(None)
-                raise AssertionError(f"process exited before printing {wanted!r}; saw "
-                                     f"{self.seen}; stderr: {self.stderr()}")
+                try:  # its stdout closed: let it exit, so that stderr can be shown
+                    self.popen.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+                raise AssertionError(f"process exited (status {self.popen.returncode}) before "
+                                     f"printing {wanted!r}; saw {self.seen}; "
+                                     f"stderr: {self.stderr()}")
             self.seen.append(line)
             if line.startswith(wanted):
                 return line

@@ -342,6 +342,12 @@ def serve(name: str, layer: Optional[str] = None, pid: Optional[int] = None) -> 
     bind_process(os.getpid() if pid is None else pid, name)
 
 
+#: Upstream pyOuroboros' name of :class:`IrmNameError`, so that
+#: ``except irm.NameError`` works. It stays out of ``__all__``: a star import
+#: does not shadow the builtin ``NameError``.
+NameError = IrmNameError  # noqa: A001
+
+
 __all__ = [
     "IpcpType", "AddressAuthPolicy", "LinkStatePolicy", "RoutingPolicy",
     "CongestionAvoidPolicy", "DirectoryPolicy", "DirectoryHashAlgo", "LoadBalancePolicy",

@@ -4,6 +4,7 @@
 #include "system_irm.hpp"
 
 #include "errno_map.hpp"
+#include "exit_gate.hpp"
 #include "qos_map.hpp"
 
 #include <o7s/error.hpp>
@@ -32,8 +33,9 @@ const timespec* timespec_of(timeout t, timespec& ts) noexcept
     return &ts;
 }
 
-// Maps and explains a failed flow_alloc() (or flow_join(), `join`).
-int allocation_failed(int rc, timeout t, clock::time_point start, bool join = false)
+// Maps and explains a failed flow_alloc() (or flow_join(), `join`) to `dst`.
+int allocation_failed(int rc, const system_irm& irm, const std::string& dst, timeout t,
+                      clock::time_point start, bool join = false)
 {
     if (rc == -1) {
         if (!t && clock::now() - start >= irmd_alloc_timeout - std::chrono::seconds(1)) {
@@ -46,6 +48,10 @@ int allocation_failed(int rc, timeout t, clock::time_point start, bool join = fa
     // 0.21 reports a refused allocation as ENOTALLOC, 0.23 as EIPCP.
     if (rc == -errc::not_allocated)
         rc = -errc::ipcp;
+    // 0.22 reports a name it does not know as EAUTH (it finds no security
+    // settings for it).
+    if (rc == -errc::auth && !join && !irm.knows_name(dst))
+        rc = -errc::name;
     if (rc == -errc::ipcp && join)
         set_error_detail("no broadcast layer of that name answered");
     else if (rc == -errc::ipcp)
@@ -139,7 +145,7 @@ int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     // wait (see irmd_alloc_timeout), and Ctrl-C takes effect when it ends.
     int fd = ::flow_alloc(dst.c_str(), qos ? &q : nullptr, timespec_of(t, ts));
     if (fd < 0)
-        return allocation_failed(fd, t, start);
+        return allocation_failed(fd, irm_, dst, t, start);
     if (qos != nullptr)
         *qos = from_library(q);
     return adopt(fd);
@@ -153,7 +159,13 @@ int system_flows::flow_accept(qos_spec* qos, timeout t)
             return gone;
         qosspec_t q = qos_raw;
         timespec ts = to_timespec(end.slice(accept_slice));
-        int fd = ::flow_accept(&q, &ts);
+        int fd = 0;
+        {
+            library_call in;
+            if (!in)
+                return exiting();
+            fd = ::flow_accept(&q, &ts);
+        }
         if (fd >= 0) {
             if (qos != nullptr)
                 *qos = from_library(q);
@@ -187,7 +199,7 @@ int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     int fd = ::flow_join(dst.c_str(), timespec_of(t, ts));
 #endif
     if (fd < 0)
-        return allocation_failed(fd, t, start, /*join=*/true);
+        return allocation_failed(fd, irm_, dst, t, start, /*join=*/true);
     if (qos != nullptr && fccntl(fd, FLOWGQOSSPEC, &q) == 0)
         *qos = from_library(q);
     return adopt(fd);

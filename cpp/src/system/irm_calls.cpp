@@ -380,6 +380,11 @@ int system_irm::unbind_program(const std::string& prog, const std::string& name)
     return name_result(o7s_irm_unbind_program(key.c_str(), name.c_str()), name);
 }
 
+bool system_irm::knows_name(const std::string& name) const
+{
+    return name_exists(name);
+}
+
 bool system_irm::bound_to_self(const std::string& name) const
 {
     std::lock_guard<std::mutex> lock(self_names_m_);

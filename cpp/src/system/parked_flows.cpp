@@ -2,6 +2,7 @@
 // lingering flows in threads of their own.
 #include "parked_flows.hpp"
 
+#include "exit_gate.hpp"
 #include "ouroboros_c.hpp"
 
 #include <algorithm>
@@ -77,7 +78,8 @@ std::shared_ptr<parked_flows::lingering> parked_flows::start_lingering(int fd)
     l->fd = fd;
     lingering_.push_back(l);
     l->thread = std::thread([this, l] {
-        int rc = ::flow_dealloc(l->fd);
+        library_call in;
+        int rc = in ? ::flow_dealloc(l->fd) : exiting();
         std::lock_guard<std::mutex> lock(m_);
         l->rc = rc;
         l->done = true;
@@ -102,24 +104,29 @@ void parked_flows::run()
 {
     std::unique_lock<std::mutex> lock(m_);
     while (!stop_) {
-        std::vector<int> ready;
-        auto still = std::remove_if(fds_.begin(), fds_.end(), [&](int fd) {
-            if (!drained(fd))
-                return false;
-            ready.push_back(fd);
-            return true;
-        });
-        fds_.erase(still, fds_.end());
-        reap();
-        // With the queue empty, flow_dealloc() does not wait for the peer
-        // to read; a lingering one may wait for acks, in its own thread.
-        for (int fd : ready) {
-            if (lingers(fd)) {
-                start_lingering(fd);
-            } else {
-                lock.unlock();
-                ::flow_dealloc(fd);
-                lock.lock();
+        {
+            library_call in;
+            if (!in)
+                return; // the process exits: the library goes with it
+            std::vector<int> ready;
+            auto still = std::remove_if(fds_.begin(), fds_.end(), [&](int fd) {
+                if (!drained(fd))
+                    return false;
+                ready.push_back(fd);
+                return true;
+            });
+            fds_.erase(still, fds_.end());
+            reap();
+            // With the queue empty, flow_dealloc() does not wait for the peer
+            // to read; a lingering one may wait for acks, in its own thread.
+            for (int fd : ready) {
+                if (lingers(fd)) {
+                    start_lingering(fd);
+                } else {
+                    lock.unlock();
+                    ::flow_dealloc(fd);
+                    lock.lock();
+                }
             }
         }
         if (fds_.empty())
