@@ -6,6 +6,7 @@ builds against the SDK installed from that tree."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,3 +49,11 @@ def test_find_package_consumer(installed_sdk: Path, runtime) -> None:
 def test_add_subdirectory_consumer() -> None:
     cpp_tree.build("consumer")
     assert run_consumer(cpp_tree.CONSUMER).strip() == "ok embedded"
+
+
+def test_the_package_version_is_pyprojects(installed_sdk: Path) -> None:
+    # One source of the version: find_package(o7s X.Y) compares with it.
+    pyproject = (cpp_tree.REPO / "pyproject.toml").read_text()
+    version = re.search(r'^version = "([^"]+)"$', pyproject, re.M).group(1)  # type: ignore[union-attr]
+    [file] = installed_sdk.glob("lib*/cmake/o7s/o7sConfigVersion.cmake")
+    assert f'set(PACKAGE_VERSION "{version}")' in file.read_text()
