@@ -6,7 +6,6 @@ builds against the SDK installed from that tree."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import cpp_tree
+from o7s_testing import PYPROJECT_VERSION
 
 # These test C++ consumers that check they ran on the embedded backend.
 pytestmark = pytest.mark.embedded_only
@@ -53,7 +53,5 @@ def test_add_subdirectory_consumer() -> None:
 
 def test_the_package_version_is_pyprojects(installed_sdk: Path) -> None:
     # One source of the version: find_package(o7s X.Y) compares with it.
-    pyproject = (cpp_tree.REPO / "pyproject.toml").read_text()
-    version = re.search(r'^version = "([^"]+)"$', pyproject, re.M).group(1)  # type: ignore[union-attr]
     [file] = installed_sdk.glob("lib*/cmake/o7s/o7sConfigVersion.cmake")
-    assert f'set(PACKAGE_VERSION "{version}")' in file.read_text()
+    assert f'set(PACKAGE_VERSION "{PYPROJECT_VERSION}")' in file.read_text()

@@ -10,11 +10,8 @@ import sys
 from pathlib import Path
 
 import ouroboros
-from conftest import REPO, system_unavailable_reason
-from o7s_testing import PROTOCOL_VERSION
-
-PYPROJECT_VERSION = re.search(r'^version = "([^"]+)"$', (REPO / "pyproject.toml").read_text(),
-                              re.M).group(1)  # type: ignore[union-attr]
+from conftest import system_unavailable_reason
+from o7s_testing import PROTOCOL_VERSION, PYPROJECT_VERSION
 
 
 def test_the_package_version_is_pyprojects() -> None:
@@ -54,7 +51,8 @@ def test_version_info_matches_the_system_backend() -> None:
         assert re.fullmatch(r"0\.2[1-3]\.\d+", info.system_release)
     if reason == "":  # the system backend works: an IRMd of its release answers
         assert info.irmd_release is not None and info.system_release is not None
-        assert info.system_release.startswith(info.irmd_release + ".")
+        # "0.23" for 0.23.0; "0.21 or 0.22" when its reply does not tell
+        assert info.system_release.rsplit(".", 1)[0] in info.irmd_release
         assert info.irmd_problem == ""
     if info.irmd_release is None:
         assert info.irmd_problem and info.irmd_problem in str(info)
