@@ -84,6 +84,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                           "(default 25)")
     parser.addoption("--no-sanitizers", action="store_true",
                      help="skip test_sanitizers (ASan+UBSan and TSan builds of the C++ tests)")
+    parser.addoption(
+        "--packaging", action="store_true",
+        help="also run the slow packaging check (tests marked packaging: builds the sdist "
+             "and wheel, installs each in a fresh venv; needs pip install '.[packaging]')")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    if config.getoption("packaging"):
+        return
+    skip = pytest.mark.skip(reason="the packaging check runs with --packaging (.ci/run does)")
+    for item in items:
+        if item.get_closest_marker("packaging"):
+            item.add_marker(skip)
 
 
 def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:

@@ -17,6 +17,11 @@ PROTOCOL_VERSION = int(re.search(
     r"std::uint16_t version = (\d+);",
     (Path(__file__).resolve().parent.parent / "cpp/src/runtime/wire.hpp").read_text()).group(1))
 
+#: pyOuroboros' version: pyproject.toml's, its one source.
+PYPROJECT_VERSION = re.search(
+    r'^version = "([^"]+)"$',
+    (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(), re.M).group(1)
+
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
     """Waits until ``predicate()`` is true, asking every 10 ms; raises

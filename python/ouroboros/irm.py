@@ -162,6 +162,7 @@ class NameBindings:
 
     @property
     def name(self) -> str:
+        """The name these bindings are for (``info.name``)."""
         return str(self.info.name)
 
     def __repr__(self) -> str:

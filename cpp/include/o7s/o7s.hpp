@@ -9,3 +9,4 @@
 #include <o7s/irm.hpp>
 #include <o7s/qos.hpp>
 #include <o7s/timeout.hpp>
+#include <o7s/version.hpp>

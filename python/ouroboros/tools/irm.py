@@ -14,7 +14,7 @@ first match in the tool's order winning (``o7s-irm i b t local n x l y``)::
     o7s-irm name list
 
 It prints nothing on success, a table for ``list``, and errors on stderr
-with exit status 1.
+with exit status 1. ``o7s-irm --version`` prints pyOuroboros' version.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 import sys
 from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple, TypeVar
 
-from .. import cli
+from .. import __version__, cli
 from .. import irm as _irm
 from ..errors import IrmNotSupported, OuroborosError
 from ..ipcp_config import (AddressAuthPolicy, CongestionAvoidPolicy, DhtConfig, DirConfig,
@@ -469,7 +469,8 @@ def unbind_ipcp(args: List[str]) -> None:
 USAGE = """usage: o7s-irm OPERATION ...
   OPERATION: ipcp bind unbind name help
 The real irm tool's syntax, for the embedded runtime of pyOuroboros (or the
-real Ouroboros when it is the active backend). Words may be abbreviated."""
+real Ouroboros when it is the active backend). Words may be abbreviated.
+o7s-irm --version prints pyOuroboros' version."""
 
 Handler = Callable[[List[str]], None]
 # Each level: (keyword, handler or sub-table), in the tool's matching order;
@@ -515,6 +516,9 @@ def dispatch(level: Table, args: List[str]) -> None:
 
 def run(argv: Sequence[str]) -> int:
     """Runs one command; returns the exit status."""
+    if list(argv) == ["--version"]:
+        print(f"{PROG} (pyOuroboros {__version__})")
+        return 0
     try:
         dispatch(TOP, list(argv))
     except UsageError as e:
