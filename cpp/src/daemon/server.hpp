@@ -199,6 +199,10 @@ private:
     void on(client& c, const proto::bind_process& req);
     // The process connected: answers the binds that waited for it.
     void complete_binds(pid_t pid);
+    // Binds pid to name and saves the state before the bind is
+    // acknowledged, like every other IRM change (undone when it cannot be
+    // saved). 0 or -errno with `why`.
+    int bind_and_save(pid_t pid, const std::string& name, std::string& why);
     void expire_binds();
 
     // --- flows (server_flows.cpp)
