@@ -6,6 +6,7 @@
 
 #include "embedded/embedded_backend.hpp"
 #include "flow_handle.hpp"
+#include "inherited.hpp"
 #include "system_loader/loader.hpp"
 
 #include <cerrno>
@@ -19,6 +20,9 @@ namespace {
 std::mutex select_mutex;
 std::unique_ptr<backend> embedded_instance;
 std::unique_ptr<backend> system_instance;
+// Set once, with system_instance, for active_backend() to read unlocked.
+std::atomic<backend*> system_loaded{nullptr};
+std::atomic<pid_t> system_loaded_by{0};
 std::atomic<backend*> active{nullptr};
 
 thread_local std::string error_detail;
@@ -34,8 +38,11 @@ backend& embedded_locked()
 // Returns the system backend or nullptr with the reason in `why`.
 backend* system_locked(std::string& why)
 {
-    if (!system_instance)
+    if (!system_instance) {
         system_instance = load_system_backend(why);
+        system_loaded_by.store(this_process(), std::memory_order_relaxed);
+        system_loaded.store(system_instance.get(), std::memory_order_release);
+    }
     return system_instance.get();
 }
 
@@ -58,9 +65,7 @@ backend& choose_locked(const std::string& wanted)
                             "' (expected 'embedded', 'system' or 'auto')");
 }
 
-} // namespace
-
-backend& active_backend()
+backend& selected_backend()
 {
     if (backend* b = active.load(std::memory_order_acquire))
         return *b;
@@ -70,6 +75,23 @@ backend& active_backend()
     const char* env = std::getenv("OUROBOROS_BACKEND");
     backend& b = choose_locked(env ? env : "auto");
     active.store(&b, std::memory_order_release);
+    return b;
+}
+
+} // namespace
+
+backend& active_backend()
+{
+    backend& b = selected_backend();
+    // libouroboros-dev keeps one process' state (its flows, its
+    // registration with the IRMd, its threads): a forked child has a copy
+    // without the threads, which the IRMd does not know.
+    if (&b == system_loaded.load(std::memory_order_acquire) &&
+        system_loaded_by.load(std::memory_order_relaxed) != this_process())
+        throw error(ENOTSUP, "the system backend was loaded by process " +
+                                 std::to_string(system_loaded_by.load()) +
+                                 ", which forked this one; libouroboros-dev serves only the "
+                                 "process that loaded it: exec a new program in the child");
     return b;
 }
 
@@ -100,7 +122,7 @@ bool interrupted() noexcept
 
 std::string backend_name()
 {
-    return detail::active_backend().name();
+    return detail::selected_backend().name();
 }
 
 void select_backend(const std::string& name)

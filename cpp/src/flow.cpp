@@ -36,6 +36,11 @@ bool flow_ref::is_open() const noexcept
     return h_ != nullptr && h_->is_open();
 }
 
+bool flow_ref::inherited() const noexcept
+{
+    return h_ != nullptr && h_->inherited();
+}
+
 int flow_ref::descriptor() const
 {
     flow_use use(h_);
@@ -225,6 +230,11 @@ void flow::close()
     detail::flow_handle* h = h_;
     if (h == nullptr)
         return;
+    // In a forked child: the parent's flow. Deallocating it, waking its
+    // operations (the in-flight count is the parent's) or leaving its sets
+    // would reach what the parent shares; the destructor just lets go.
+    if (h->inherited())
+        detail::throw_inherited(errc::not_allocated, "this flow", h->owner);
     auto s = h->state.fetch_or(detail::flow_handle::closing, std::memory_order_acq_rel);
     if (s & detail::flow_handle::closing)
         return; // closed already, or being closed by another thread

@@ -36,6 +36,8 @@ set leaves it. Sets hold hundreds of flows.
 
 from __future__ import annotations
 
+import errno as _errno
+import os
 from collections import deque
 from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, cast
 
@@ -48,6 +50,19 @@ from .errors import FlowEventError
 
 Event = Tuple[Flow, FEventType]
 
+# This process' id, refreshed in the child of a fork(): a queue filled
+# before the fork holds the parent's events (as the parent's flows and
+# sets, which the compiled core refuses in the child).
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
 
 class FEventQueue:
     """The events of the last :meth:`FlowSet.wait`."""
@@ -56,9 +71,16 @@ class FEventQueue:
         # (flow, serial of the flow it held then, type): an event of a flow
         # deallocated or allocated again since the wait is skipped.
         self._events: Deque[Tuple[_core.Flow, int, FEventType]] = deque()
+        self._pid = _pid  # the process whose waits fill it
 
     def next(self) -> Optional[Event]:
-        """The next event as ``(flow, type)``, or ``None`` when none is left."""
+        """The next event as ``(flow, type)``, or ``None`` when none is left.
+        In a child forked since the queue was filled, raises
+        :class:`FlowEventError`: its events are the parent's."""
+        if self._events and self._pid != _pid:
+            raise FlowEventError(
+                _errno.EBADF, f"this event queue belongs to process {self._pid}, which "
+                "forked this one: a child cannot use it (the parent keeps its events)")
         while self._events:
             flow, serial, kind = self._events.popleft()
             if flow._serial == serial and not flow.closed:
@@ -172,6 +194,7 @@ class FlowSet(_core.FlowSet):
         out, and returns at once while ``fq`` still holds events."""
         if len(fq):
             return  # as fevent(): events are still waiting to be handled
+        fq._pid = _pid
         for serial, kind in self._wait(timeo):
             flow = self._members.get(serial)
             if flow is not None:
