@@ -4,6 +4,7 @@ floors), the embedded runtime, or the real Ouroboros (system)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ class Impl:
     key: str
     label: str
     argv: List[str]
-    transport: str  # "fd", "fd-stream", "embedded", "system" or "oping"
+    transport: str  # "fd", "fd-stream", "embedded", "system", "oping" or "operf"
     env: Dict[str, str] = field(default_factory=dict)
 
 
@@ -47,6 +48,7 @@ class Ends:
     batch: int = 1
     pack: int = 1  # SDUs per record: the C floor's --pack
     want: str = "client"  # whose result file holds the numbers
+    duration_ms: int = 0  # o7s-operf floods for a time, not a count
 
 
 class SystemLayer:
@@ -167,6 +169,12 @@ class Runner:
             self.impls["ours-aio"] = Impl("ours-aio", "ours, asyncio, embedded",
                                           [py, AIO_WORKER, "ours"], "embedded",
                                           self._runtime_env())
+        if not why_not_py:
+            self.impls["o7s-operf"] = Impl("o7s-operf", "o7s-operf, embedded",
+                                           [py, "-m", "ouroboros.tools.operf"], "operf",
+                                           self._runtime_env())
+        else:
+            self.skipped["o7s-operf"] = why_not_py
         system_rows = ("ours-py-system", "ours-aio-system", "ouroboros-c", "oping")
         if not want_system:
             for key in system_rows:
@@ -211,6 +219,8 @@ class Runner:
         timeout = 20 + ends.count * {"ping": 2e-4, "alloc": 1e-3}.get(ends.client_mode, 1e-4)
         if impl.transport == "oping":
             return self._run_oping(ends, where)
+        if impl.transport == "operf":
+            return self._run_operf(impl, ends, where)
         env = dict(os.environ, **impl.env)
         c_out, s_out = self.work.result_file(), self.work.result_file()
 
@@ -257,7 +267,7 @@ class Runner:
     def name_for(self, impl: Impl) -> str:
         """A name for a server of `impl`: fresh in the embedded runtime, one
         per implementation in the system layer."""
-        if impl.transport == "embedded":
+        if impl.transport in ("embedded", "operf"):
             self._name_seq += 1
             return f"bench-{impl.key}-{self._name_seq}"
         assert self.system is not None
@@ -288,6 +298,43 @@ class Runner:
             raise BenchError(f"oping answered {len(samples)} of {ends.count + ends.warmup} "
                              f"pings: {client.stdout()[-500:]}")
         return {"bad": bad, "samples_ns": samples[ends.warmup:], "resolution_ns": 1000}
+
+
+    def _run_operf(self, impl: Impl, ends: Ends, where: Placement) -> Dict[str, Any]:
+        """o7s-operf's own flood (-f: write_many at the client, read_many at
+        the server) for ends.duration_ms; its server's --json document says
+        what arrived and when the first and last SDUs were read."""
+        if ends.client_mode != "send":
+            raise BenchError("o7s-operf only floods")
+        env = dict(os.environ, **impl.env)
+        name = self.name_for(impl)
+        server = Proc([*impl.argv, "--listen", "--json"], where.server, env)
+        try:
+            bind = subprocess.run(
+                [sys.executable, "-c", "import sys; from ouroboros import irm; "
+                 "irm.serve(sys.argv[1], pid=int(sys.argv[2]))", name, str(server.pid)],
+                env=env, capture_output=True, text=True, timeout=SETUP_TIMEOUT)
+            if bind.returncode != 0:
+                raise BenchError(f"binding o7s-operf's server: {bind.stderr[-500:]}")
+            pin_embedded_daemon(impl.env["OUROBOROS_RUNTIME_DIR"], where)
+            client = Proc([*impl.argv, "-n", name, "-f", "-s", str(ends.size),
+                           "-d", str(ends.duration_ms), "--json"], where.client, env)
+            client.check(20 + ends.duration_ms / 1000)
+            server.popen.send_signal(signal.SIGTERM)   # it counts what had arrived
+            if server.wait(20) != 0:
+                raise BenchError(f"o7s-operf's server failed: {server.stderr()}")
+        finally:
+            server.kill()
+        try:
+            sent = json.loads(client.stdout())["statistics"]["transmitted"]
+            [flow] = json.loads(server.stdout())["flows"]
+        except (ValueError, KeyError) as e:
+            raise BenchError(f"o7s-operf printed no figures ({e}): {server.stdout()[-300:]}")
+        if not flow["received"] or flow["last_ns"] is None:
+            raise BenchError("o7s-operf's server received nothing")
+        return {"received": flow["received"], "sent": sent,
+                "bad": int(flow["bytes"] != flow["received"] * ends.size),
+                "elapsed_ns": flow["last_ns"] - flow["first_ns"]}
 
 
 ONE_RTT = re.compile(r"^(\d+) bytes from .*: seq=\d+ time=([0-9.]+) (µs|ms)")

@@ -35,6 +35,7 @@ class Config:
     many_rounds: int = 10      # round trips each of them makes, all at the same time
     warmup: int = 1000
     busy_ns: int = 1_000_000   # busy-poll budget: 1 ms
+    operf_ms: int = 1000       # o7s-operf's flood (-d), at the batched sizes
     workloads: List[str] = field(
         default_factory=lambda: ["rtt", "flood", "alloc", "memory", "many"])
     rows: Optional[List[str]] = None        # row keys to run (None: all)
@@ -44,7 +45,7 @@ class Config:
     def quick() -> "Config":
         return Config(repeats=1, rtt_samples=300, warmup=50,
                       flood_counts={64: 3000, 1500: 2000, 65536: 300}, alloc_count=50,
-                      memory_flows=20, many_flows=100, many_rounds=3)
+                      memory_flows=20, many_flows=100, many_rounds=3, operf_ms=100)
 
 
 # Row keys: an implementation key plus a variant suffix. Each names the row
@@ -57,6 +58,8 @@ BASELINE = {
     "ouroboros-c" + BUSY: "floor-c" + BUSY, "oping" + BUSY: "floor-c" + BUSY,
     "floor-c" + BATCH: "floor-c", "ours-cpp" + BATCH: "floor-c",
     "ours-py" + BATCH: "floor-py", "floor-c" + PACKED: "floor-c",
+    # The tool against the library's own batched flood (what it calls).
+    "o7s-operf": "ours-py" + BATCH,
     # asyncio: the same loop over a socketpair is the floor.
     "ours-aio": "floor-aio", "ours-aio-system": "floor-aio", "floor-aio-streams": "floor-aio",
 }
@@ -67,6 +70,8 @@ FLOOD_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "o
 BATCH_ROWS = ["floor-c", "ours-cpp", "ours-py"]
 # Not a flow: one record per batch of SDUs, to show what such a format gains.
 PACKED_ROWS = ["floor-c"]
+# Tools of the package, measured where the batched rows are.
+TOOL_ROWS = ["o7s-operf"]
 ALLOC_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c"]
 MEMORY_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py"]
 MANY_ROWS = ["floor-aio", "ours-aio"]  # the system backend: 4032 flows a process at most
@@ -115,7 +120,7 @@ class Suite:
             if "flood" in cfg.workloads:
                 for size in cfg.flood_sizes:
                     batched = ([r + BATCH for r in BATCH_ROWS] + [r + PACKED for r in PACKED_ROWS]
-                               if size in cfg.batch_sizes else [])
+                               + TOOL_ROWS if size in cfg.batch_sizes else [])
                     groups.append(Group("flood", size, where,
                                         self._available(FLOOD_ROWS + batched)))
             if "alloc" in cfg.workloads:
@@ -133,7 +138,7 @@ class Suite:
             return Ends("ping", "pong", g.size, cfg.rtt_samples, cfg.warmup, busy, batch)
         if g.workload == "flood":
             return Ends("send", "recv", g.size, cfg.flood_counts[g.size], 0, busy, batch, pack,
-                        want="server")
+                        want="server", duration_ms=cfg.operf_ms if row in TOOL_ROWS else 0)
         floor = impl_of(row).startswith("floor")
         # The floors are quick; the real Ouroboros takes milliseconds a flow.
         count = cfg.alloc_count * (10 if floor else 1)
@@ -148,7 +153,7 @@ class Suite:
         try:
             result = self.runner.run(impl, ends, g.placement)
             if g.workload == "flood":  # a raw Ouroboros flow may drop SDUs
-                result["lost"] = ends.count - result["received"]
+                result["lost"] = result.get("sent", ends.count) - result["received"]
         except BenchError as e:
             g.errors[row] = str(e)
             log(f"    {row}: FAILED: {str(e)[:300]}")

@@ -38,6 +38,8 @@ TARGETS = [
            "ours-py+batch", 2.0, False, versus="floor-py", sizes=(64,)),
     Target("alloc-py", "alloc+dealloc from Python >= 5000/s", "alloc", "ours-py", 5000, False,
            absolute=True),
+    Target("operf", "flood: o7s-operf >= 0.9x the batched Python flood", "flood", "o7s-operf",
+           0.9, False),
     Target("system-py", "system backend: Python RTT <= 1.2x the Ouroboros C library",
            "rtt", "ours-py-system", 1.2, True, versus="ouroboros-c"),
     # Issue 11.
