@@ -17,7 +17,7 @@ def checked_count(count: object, what: str, minimum: int) -> int:
     """``count`` as an int of at least ``minimum``: TypeError for what is
     not an integer, ValueError below ``minimum``."""
     try:
-        n = operator.index(count)  # type: ignore[call-overload]
+        n = operator.index(count)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"{what} count must be an int or None, not "
                         f"{type(count).__name__}") from None
