@@ -3,6 +3,11 @@
 #include "conversions.hpp"
 #include "model.hpp"
 
+#include <o7s/error.hpp>
+
+#include <cerrno>
+#include <cstring>
+
 #include <cmath>
 #include <limits>
 #include <string>
@@ -90,6 +95,10 @@ std::string to_text(py::handle v, const char* what)
     const char* utf8 = PyUnicode_AsUTF8AndSize(v.ptr(), &size);
     if (utf8 == nullptr)
         throw py::error_already_set(); // UnicodeEncodeError: it says where
+    // Every text argument (a name, layer, path, argument) ends up a C
+    // string, where a NUL would silently cut it short.
+    if (std::memchr(utf8, '\0', static_cast<std::size_t>(size)) != nullptr)
+        throw error(EINVAL, std::string(what) + " cannot contain a NUL character");
     return std::string(utf8, static_cast<std::size_t>(size));
 }
 
@@ -106,8 +115,16 @@ timeout to_timeout(const py::object& seconds, const char* what)
         return std::nullopt;
     double s = PyFloat_AsDouble(seconds.ptr()); // a float, an int, __float__, __index__
     if (s == -1.0 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            PyErr_Clear(); // an int beyond a float: say which argument
+            PyErr_SetString(PyExc_OverflowError,
+                            (std::string(what) + " is too large a number of seconds; use None "
+                                                 "to block")
+                                .c_str());
+            throw py::error_already_set();
+        }
         if (!PyErr_ExceptionMatches(PyExc_TypeError))
-            throw py::error_already_set(); // OverflowError: an int beyond a float
+            throw py::error_already_set(); // raised by the object's own __float__
         PyErr_Clear();
         throw py::type_error(std::string(what) + " must be a number of seconds or None, not " +
                              conversion_detail::type_name(seconds));

@@ -9,9 +9,10 @@
 // - An int that fits but that the call does not take (a negative count,
 //   beyond a limit): ValueError.
 // - Not a str: TypeError; a str that UTF-8 cannot encode (lone
-//   surrogates): UnicodeEncodeError (a ValueError). A NUL in a name, or a
-//   name too long, is the C++ API's error (InvalidArgument, an OuroborosError
-//   and a ValueError).
+//   surrogates): UnicodeEncodeError (a ValueError); a str with a NUL:
+//   InvalidArgument (an OuroborosError and a ValueError), since each ends
+//   up a C string. A name too long is the C++ API's error (InvalidArgument
+//   too).
 // - Seconds: None blocks, a number is seconds; negative or NaN ValueError.
 // Every message names the argument (`what`).
 #pragma once

@@ -29,6 +29,16 @@ void check(int rc, const char* what)
 
 } // namespace
 
+void detail::check_flow_name(const std::string& dst, const std::string& what)
+{
+    constexpr std::size_t max_name = 255;
+    if (dst.find('\0') != std::string::npos)
+        throw error(EINVAL, what + ": a name cannot contain a NUL character");
+    if (dst.size() > max_name)
+        throw error(ENAMETOOLONG, what + ": the name is " + std::to_string(dst.size()) +
+                                      " bytes long, the limit is " + std::to_string(max_name));
+}
+
 // ---------------------------------------------------------------- flow_ref
 
 bool flow_ref::is_open() const noexcept
@@ -202,6 +212,7 @@ flow flow::adopt(int fd)
 
 flow flow::alloc(const std::string& dst, const std::optional<qos_spec>& qos, timeout t)
 {
+    detail::check_flow_name(dst, "flow allocation");
     qos_spec q = qos.value_or(qos_spec{});
     int fd = detail::active_backend().flows().flow_alloc(dst, qos ? &q : nullptr, t);
     if (fd < 0)
@@ -218,6 +229,7 @@ flow flow::accept(timeout t)
 
 flow flow::join(const std::string& dst, const std::optional<qos_spec>& qos, timeout t)
 {
+    detail::check_flow_name(dst, "joining a broadcast layer");
     qos_spec q = qos.value_or(qos_spec{});
     int fd = detail::active_backend().flows().flow_join(dst, qos ? &q : nullptr, t);
     if (fd < 0)

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace ouroboros::detail {
@@ -71,6 +72,13 @@ std::mutex& membership_mutex() noexcept;
 // Takes a closing flow out of every set it is in, before its descriptor is
 // deallocated (event.cpp).
 void leave_all_sets(flow_handle* h) noexcept;
+
+// Throws error(EINVAL or ENAMETOOLONG) naming `what` unless `dst`, the
+// name a flow is allocated to or the layer it joins, fits the real
+// Ouroboros: at most 255 bytes (NAME_SIZE, LAYER_NAME_SIZE) and no NUL (the
+// C API ends it there). Checked here, for both backends: Ouroboros 0.23's
+// IRMd crashes on a longer layer name in flow_join().
+void check_flow_name(const std::string& dst, const std::string& what);
 
 // Number of flows open in this process, on any backend.
 extern std::atomic<int> open_flows;

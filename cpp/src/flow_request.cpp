@@ -3,6 +3,7 @@
 
 #include <o7s/detail/backend.hpp>
 
+#include "flow_handle.hpp"
 #include "inherited.hpp"
 
 namespace ouroboros {
@@ -52,6 +53,7 @@ void flow_request::check_owner() const
 flow_request flow_request::alloc(const std::string& dst, const std::optional<qos_spec>& qos,
                                  timeout t)
 {
+    detail::check_flow_name(dst, "flow allocation");
     std::string what = "flow allocation to '" + dst + "'";
     int err = 0;
     auto p = detail::active_backend().flows().start_flow_request(detail::request_kind::alloc, dst,
@@ -74,6 +76,7 @@ flow_request flow_request::accept(timeout t)
 flow_request flow_request::join(const std::string& dst, const std::optional<qos_spec>& qos,
                                 timeout t)
 {
+    detail::check_flow_name(dst, "joining a broadcast layer");
     std::string what = "joining broadcast layer '" + dst + "'";
     int err = 0;
     auto p = detail::active_backend().flows().start_flow_request(detail::request_kind::join, dst,

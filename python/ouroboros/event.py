@@ -192,6 +192,8 @@ class FlowSet(_core.FlowSet):
         in the set have events and puts them in ``fq``. Raises
         :class:`TimeoutError` (``FlowTimeoutException``) when the time runs
         out, and returns at once while ``fq`` still holds events."""
+        if not isinstance(fq, FEventQueue):
+            raise TypeError(f"FlowSet.wait() needs an FEventQueue, not {type(fq).__name__}")
         if len(fq):
             return  # as fevent(): events are still waiting to be handled
         fq._pid = _pid
