@@ -72,6 +72,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("O7S_TEST_BACKEND", "embedded"),
         help="backend for the tests not tied to one: embedded (default), system (the real "
              "Ouroboros, needs an IRMd) or all (each test on both); also $O7S_TEST_BACKEND")
+    parser.addoption(
+        "--leak-cycles", type=int, default=200, metavar="N",
+        help="flows allocated and let go of in each way by the leak test (test_leaks.py; "
+             "default 200, a quarter of it on the system backend)")
 
 
 def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:
