@@ -10,8 +10,6 @@ import pytest
 
 from o7s_testing import ECHO_SERVER
 
-pytestmark = pytest.mark.embedded_only
-
 # Runs a parent with a flow (and a flow set holding it) to the echo
 # server, forks, lets the child do argv[2], waits for it, then checks that
 # its flow and set still work. It prints what the child saw, then "parent
@@ -114,6 +112,7 @@ print("parent ok", flush=True)
 """
 
 
+@pytest.mark.embedded_only
 @pytest.mark.parametrize("what", ["use", "drop", "own", "exit", "_exit"])
 def test_a_child_never_affects_the_parents_flows(spawn, what: str) -> None:
     server = spawn(ECHO_SERVER, f"fork-{what.strip('_')}")
@@ -127,3 +126,73 @@ def test_a_child_never_affects_the_parents_flows(spawn, what: str) -> None:
     status, _, err = parent.finish()
     assert status == 0, err
     assert "ResourceWarning" not in err  # the child's copy is not "unclosed"
+
+
+# The system backend: libouroboros-dev serves the process that loaded it
+# only, so a child gets NotSupported from every call that reaches it, and
+# its exit (finalizers included) leaves the parent's flow alone.
+SYSTEM_FORKING = """
+import os, sys
+from ouroboros import irm
+from ouroboros.dev import flow_alloc
+from ouroboros.errors import NotSupported, FlowNotAllocatedException
+
+f = flow_alloc(sys.argv[1], timeo=20)
+f.set_rcv_timeout(20)
+f.write(b"before")
+assert f.read() == b"before"
+pid = os.fork()
+if pid == 0:
+    try:
+        for call in (irm.list_ipcps, lambda: flow_alloc(sys.argv[1], timeo=1)):
+            try:
+                call()
+            except NotSupported as e:
+                assert "which forked this one" in str(e), e
+            else:
+                raise AssertionError("the system backend served a forked child")
+        try:
+            f.write(b"x")
+        except FlowNotAllocatedException:
+            pass
+        else:
+            raise AssertionError("the parent's flow worked in the child")
+        print("child refused", flush=True)
+    except BaseException as e:
+        print("child failed:", repr(e), flush=True)
+        os._exit(1)
+    sys.exit(0)  # finalizers run on f
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+f.write(b"after")
+assert f.read() == b"after"
+f.dealloc()
+print("parent ok", flush=True)
+"""
+
+SYSTEM_ECHO = """
+import os, sys
+from ouroboros import irm
+from ouroboros.dev import flow_accept
+irm.bind_process(os.getpid(), sys.argv[1])
+print("ready", flush=True)
+with flow_accept(timeo=30) as f:
+    f.set_rcv_timeout(30)
+    while True:
+        try:
+            f.write(f.read())
+        except (ConnectionError, TimeoutError):
+            break
+"""
+
+
+@pytest.mark.system
+def test_on_the_system_backend_a_child_is_refused_and_the_parent_unaffected(
+        spawn, system_names) -> None:
+    name = system_names("fork")
+    spawn(SYSTEM_ECHO, name).expect("ready")
+    parent = spawn(SYSTEM_FORKING, name)
+    parent.expect("child refused", timeout=30)
+    parent.expect("parent ok", timeout=30)
+    status, _, err = parent.finish()
+    assert status == 0, err

@@ -9,7 +9,11 @@
 #include "inherited.hpp"
 #include "system_loader/loader.hpp"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -35,13 +39,38 @@ backend& embedded_locked()
     return *embedded_instance;
 }
 
+#ifdef __GLIBC__
+// In a child forked from the process that loaded libouroboros-dev, exit()
+// would run the library's destructor, which cancels threads the child does
+// not have and deallocates every flow of the parent in the shared memory
+// they use: the parent's flows would go down when any child exits. So the
+// child's exit ends there, before the C-level exit handlers registered
+// before it (Python's finalization and atexit have run by then; stdio is
+// flushed here).
+void leave_without_library_exit_handlers(int status, void*)
+{
+    static_cast<void>(std::fflush(nullptr));
+    ::_exit(status);
+}
+
+void in_forked_child() noexcept
+{
+    static_cast<void>(::on_exit(&leave_without_library_exit_handlers, nullptr));
+}
+#endif
+
 // Returns the system backend or nullptr with the reason in `why`.
 backend* system_locked(std::string& why)
 {
     if (!system_instance) {
         system_instance = load_system_backend(why);
+        if (!system_instance)
+            return nullptr;
         system_loaded_by.store(this_process(), std::memory_order_relaxed);
         system_loaded.store(system_instance.get(), std::memory_order_release);
+#ifdef __GLIBC__
+        static_cast<void>(::pthread_atfork(nullptr, nullptr, &in_forked_child));
+#endif
     }
     return system_instance.get();
 }
