@@ -162,6 +162,7 @@ def echo_name(spawn, backend: str, request: pytest.FixtureRequest) -> Iterator[s
     yield name
 
 
+@pytest.mark.timeout(900)  # with --leak-cycles beyond 3000, add --timeout 0
 def test_flow_cycles_leave_descriptors_and_memory_as_they_were(
         echo_name: str, leak_cycles: int, backend: str, runtime,
         request: pytest.FixtureRequest, record_property) -> None:
