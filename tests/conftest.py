@@ -73,6 +73,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="backend for the tests not tied to one: embedded (default), system (the real "
              "Ouroboros, needs an IRMd) or all (each test on both); also $O7S_TEST_BACKEND")
     parser.addoption(
+        "--fuzz-records", type=int, default=20000,
+        help="mutated control records test_daemon_fuzz sends the daemon (default 20000, the "
+             "fast run of the test command; e.g. 1000000 for a long run)")
+    parser.addoption("--fuzz-seed", type=int, default=13,
+                     help="seed of test_daemon_fuzz's mutations (default 13)")
+    parser.addoption("--kill-rounds", type=int, default=25,
+                     help="times test_daemon_faults kills the daemon at random moments "
+                          "(default 25)")
+    parser.addoption("--no-sanitizers", action="store_true",
+                     help="skip test_sanitizers (ASan+UBSan and TSan builds of the C++ tests)")
+    parser.addoption(
         "--leak-cycles", type=int, default=200, metavar="N",
         help="flows allocated and let go of in each way by the leak test (test_leaks.py; "
              "default 200, a quarter of it on the system backend)")

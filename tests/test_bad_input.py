@@ -333,7 +333,7 @@ def test_the_issue_s_inputs_name_what_was_wrong(ctx: Ctx) -> None:
     with pytest.raises(OverflowError, match="write\\(\\) count"):
         ctx.a.write(b"abc", 10**20)
     # Strings over 4096 bytes: InvalidArgument (a ValueError) saying the limit.
-    with pytest.raises(InvalidArgument, match="5000 bytes long, the limit is 255"):
+    with pytest.raises(InvalidArgument, match="5000 bytes long; the limit is 255"):
         flow_alloc(LONG, timeo=1)
     with pytest.raises(InvalidArgument, match="exceeds the limit of 4096"):
         irm.bind_program("/bin/true", "n", argv=[LONG])

@@ -15,6 +15,7 @@
 #include <o7s/backend.hpp>
 
 #include "flow_handle.hpp"
+#include "runtime/deadline.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -366,8 +367,7 @@ void flow_set::wait(event_queue& q, timeout t)
         return; // as fevent(): the queue still holds events
     q.reset();
     q.owner_ = detail::this_process();
-    using clock = std::chrono::steady_clock;
-    const auto deadline = t ? clock::now() + *t : clock::time_point::max();
+    const auto deadline = runtime::deadline_after(t);
     std::vector<detail::event> events;
     for (;;) {
         {
@@ -378,8 +378,7 @@ void flow_set::wait(event_queue& q, timeout t)
             return;
         timeout left = t;
         if (t)
-            left = std::max(std::chrono::nanoseconds(0),
-                            std::chrono::nanoseconds(deadline - clock::now()));
+            left = runtime::time_left(deadline);
         events.clear();
         int rc = core->impl->wait(events, left);
         if (rc == -ETIMEDOUT)

@@ -2,6 +2,7 @@
 #include <o7s/flow.hpp>
 
 #include "flow_handle.hpp"
+#include "runtime/names.hpp"
 
 #include <cerrno>
 
@@ -31,12 +32,9 @@ void check(int rc, const char* what)
 
 void detail::check_flow_name(const std::string& dst, const std::string& what)
 {
-    constexpr std::size_t max_name = 255;
-    if (dst.find('\0') != std::string::npos)
-        throw error(EINVAL, what + ": a name cannot contain a NUL character");
-    if (dst.size() > max_name)
-        throw error(ENAMETOOLONG, what + ": the name is " + std::to_string(dst.size()) +
-                                      " bytes long, the limit is " + std::to_string(max_name));
+    std::string why;
+    if (int rc = runtime::check_name(dst, why); rc < 0)
+        throw error(-rc, what + ": " + why);
 }
 
 // ---------------------------------------------------------------- flow_ref

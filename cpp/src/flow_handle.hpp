@@ -74,10 +74,9 @@ std::mutex& membership_mutex() noexcept;
 void leave_all_sets(flow_handle* h) noexcept;
 
 // Throws error(EINVAL or ENAMETOOLONG) naming `what` unless `dst`, the
-// name a flow is allocated to or the layer it joins, fits the real
-// Ouroboros: at most 255 bytes (NAME_SIZE, LAYER_NAME_SIZE) and no NUL (the
-// C API ends it there). Checked here, for both backends: Ouroboros 0.23's
-// IRMd crashes on a longer layer name in flow_join().
+// name a flow is allocated to or the layer it joins, is one the real
+// Ouroboros can hold (runtime/names.hpp). Checked here, for both backends:
+// Ouroboros 0.23's IRMd crashes on a 5000-byte layer name in flow_join().
 void check_flow_name(const std::string& dst, const std::string& what);
 
 // Number of flows open in this process, on any backend.

@@ -3,6 +3,8 @@
 #include <o7s/error.hpp>
 #include <o7s/irm.hpp>
 
+#include "runtime/names.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +30,24 @@ void check(int rc, const std::string& what)
 
 std::string quoted(const std::string& s)
 {
-    return "'" + s + "'";
+    return "'" + runtime::printable(s) + "'";
+}
+
+// Names are checked here, before either backend sees them, against what
+// the real Ouroboros can hold (runtime/names.hpp): the daemon checks them
+// again, for clients that speak its protocol directly.
+void check_name(const std::string& name, const std::string& what, const char* kind = "name")
+{
+    std::string why;
+    if (int rc = runtime::check_name(name, why, kind); rc < 0)
+        throw error(-rc, what + ": " + why);
+}
+
+// A name, or "" for "every name" (the unbind calls).
+void check_name_or_all(const std::string& name, const std::string& what)
+{
+    if (!name.empty())
+        check_name(name, what);
 }
 
 bool is_file(const std::string& path, int mode)
@@ -87,6 +106,7 @@ std::string resolve_program(const std::string& program, int& errno_out, bool kee
 pid_t create_ipcp(const std::string& name, ipcp_type type)
 {
     pid_t pid = -1;
+    check_name(name, "creating IPCP", "IPCP name");
     check(be().create_ipcp(name, type, pid), "creating IPCP " + quoted(name));
     return pid;
 }
@@ -105,6 +125,7 @@ std::vector<ipcp_info> list_ipcps()
 
 void bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 {
+    check_name(conf.layer, "bootstrapping IPCP " + std::to_string(pid), "layer name");
     check(be().bootstrap_ipcp(pid, conf),
           "bootstrapping IPCP " + std::to_string(pid) + " into layer " + quoted(conf.layer));
 }
@@ -131,6 +152,7 @@ void bind_program(const std::string& program, const std::string& name, std::uint
                   const std::vector<std::string>& argv, const std::string& interpreter)
 {
     const std::string what = "binding program " + quoted(program) + " to name " + quoted(name);
+    check_name(name, what);
     auto resolved = [&what](const std::string& p, bool keep_links = false) {
         int err = 0;
         std::string path = resolve_program(p, err, keep_links);
@@ -153,6 +175,7 @@ void bind_program(const std::string& program, const std::string& name, std::uint
 void unbind_program(const std::string& program, const std::string& name)
 {
     // A program deleted since it was bound can still be unbound by its path.
+    check_name_or_all(name, "unbinding program " + quoted(program));
     int err = 0;
     std::string path = resolve_program(program, err);
     check(be().unbind_program(path.empty() ? program : path, name),
@@ -162,12 +185,14 @@ void unbind_program(const std::string& program, const std::string& name)
 
 void bind_process(pid_t pid, const std::string& name)
 {
+    check_name(name, "binding process " + std::to_string(pid));
     check(be().bind_process(pid, name),
           "binding process " + std::to_string(pid) + " to name " + quoted(name));
 }
 
 void unbind_process(pid_t pid, const std::string& name)
 {
+    check_name_or_all(name, "unbinding process " + std::to_string(pid));
     check(be().unbind_process(pid, name),
           "unbinding process " + std::to_string(pid) +
               (name.empty() ? std::string(" from every name") : " from name " + quoted(name)));
@@ -175,11 +200,22 @@ void unbind_process(pid_t pid, const std::string& name)
 
 void create_name(const name_info& info)
 {
-    check(be().create_name(info), "creating name " + quoted(info.name));
+    const std::string what = "creating name " + quoted(info.name);
+    check_name(info.name, "creating a name");
+    for (const auto* sec : {&info.server_sec, &info.client_sec})
+        for (const auto& [path, kind] : {std::pair{&sec->enc, "an encryption path"},
+                                         std::pair{&sec->key, "a key path"},
+                                         std::pair{&sec->crt, "a certificate path"}}) {
+            std::string why;
+            if (int rc = runtime::check_name_path(*path, why, kind); rc < 0)
+                throw error(-rc, what + ": " + why);
+        }
+    check(be().create_name(info), what);
 }
 
 void destroy_name(const std::string& name)
 {
+    check_name(name, "destroying a name");
     check(be().destroy_name(name), "destroying name " + quoted(name));
 }
 
@@ -192,12 +228,14 @@ std::vector<name_info> list_names()
 
 void reg_name(const std::string& name, pid_t ipcp_pid)
 {
+    check_name(name, "registering a name");
     check(be().reg_name(name, ipcp_pid),
           "registering name " + quoted(name) + " with IPCP " + std::to_string(ipcp_pid));
 }
 
 void unreg_name(const std::string& name, pid_t ipcp_pid)
 {
+    check_name(name, "unregistering a name");
     check(be().unreg_name(name, ipcp_pid),
           "unregistering name " + quoted(name) + " from IPCP " + std::to_string(ipcp_pid));
 }

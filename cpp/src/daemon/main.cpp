@@ -1,10 +1,11 @@
 // main.cpp - o7s-irmd, the embedded runtime daemon.
 //
-//   o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground]
+//   o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground] [--log-size BYTES]
 //
 // Libraries start it on demand with --ready-fd: it writes "ok" there once
 // it accepts connections (or "error: ..." and exits). Run by hand it logs to
-// stderr with --foreground, else to DIR/irmd.log.
+// stderr with --foreground, else to DIR/irmd.log, which moves to
+// DIR/irmd.log.1 when it reaches --log-size bytes (default 1 MiB).
 #include "runtime/runtime_dir.hpp"
 #include "log.hpp"
 #include "server.hpp"
@@ -30,7 +31,8 @@ namespace {
 
 void usage()
 {
-    std::fprintf(stderr, "usage: o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground]\n");
+    std::fprintf(stderr, "usage: o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground] "
+                         "[--log-size BYTES]\n");
 }
 
 void tell(int ready_fd, const std::string& text)
@@ -56,6 +58,7 @@ int main(int argc, char** argv)
     std::string dir;
     int ready_fd = -1;
     bool foreground = false;
+    daemon::log_limits log_limits;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--runtime-dir" && i + 1 < argc)
@@ -64,6 +67,8 @@ int main(int argc, char** argv)
             ready_fd = std::atoi(argv[++i]);
         else if (a == "--foreground")
             foreground = true;
+        else if (a == "--log-size" && i + 1 < argc && std::atoll(argv[i + 1]) > 0)
+            log_limits.max_bytes = static_cast<std::size_t>(std::atoll(argv[++i]));
         else {
             usage();
             return 2;
@@ -91,13 +96,8 @@ int main(int argc, char** argv)
         return fail(ready_fd, why);
     runtime::runtime_paths paths = runtime::paths_for(dir);
 
-    if (!foreground) {
-        int log = ::open(paths.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (log >= 0) {
-            ::dup2(log, STDERR_FILENO);
-            ::close(log);
-        }
-    }
+    if (!foreground)
+        daemon::log_to_file(paths.log, log_limits);
 
     // One daemon per runtime directory: the pid file stays locked while we
     // live. If another daemon holds it, that one serves; we are not needed.
@@ -126,6 +126,7 @@ int main(int argc, char** argv)
         return fail(ready_fd, "cannot listen on " + paths.socket + ": " + std::strerror(errno));
 
     daemon::server srv(std::move(listener), paths.socket, dir);
+    srv.restore_state();
     tell(ready_fd, "ok");
     int status = srv.run();
 

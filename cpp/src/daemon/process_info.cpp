@@ -73,6 +73,28 @@ bool runs(const process_identity& id, const std::string& path)
     return !path.empty() && (id.exe == path || id.script == path);
 }
 
+std::uint64_t start_time(pid_t pid)
+{
+    std::ifstream in(proc_path(pid, "stat"));
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // "pid (comm) state ppid ...": comm may hold anything, so count the
+    // fields after its last ')'. starttime is field 22; state is field 3.
+    auto close = all.rfind(')');
+    if (close == std::string::npos)
+        return 0;
+    std::size_t pos = close + 1;
+    for (int field = 3; field <= 22; ++field) {
+        pos = all.find_first_not_of(' ', pos);
+        if (pos == std::string::npos)
+            return 0;
+        std::size_t end = all.find(' ', pos);
+        if (field == 22)
+            return std::strtoull(all.substr(pos, end - pos).c_str(), nullptr, 10);
+        pos = end;
+    }
+    return 0;
+}
+
 bool same_user(pid_t pid)
 {
     struct stat st{};

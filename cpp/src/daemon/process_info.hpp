@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ std::string working_directory(pid_t pid);
 
 // Whether /proc/PID belongs to this (effective) user.
 bool same_user(pid_t pid);
+
+// When the process started (clock ticks since boot, /proc/PID/stat), 0 when
+// it does not exist: with the pid, it names one process across pid reuse.
+std::uint64_t start_time(pid_t pid);
 
 // `path` with symlinks resolved, or "" when it does not exist.
 std::string real_path(const std::string& path);

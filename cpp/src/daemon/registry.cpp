@@ -1,6 +1,8 @@
 // registry.cpp - IPCPs, names and bindings of the embedded runtime.
 #include "registry.hpp"
 
+#include "runtime/names.hpp"
+
 #include <o7s/error.hpp>
 
 #include <algorithm>
@@ -11,7 +13,7 @@ namespace {
 
 std::string quoted(const std::string& s)
 {
-    return "'" + s + "'";
+    return "'" + runtime::printable(s) + "'";
 }
 
 bool modelled(ipcp_type t)
@@ -56,27 +58,9 @@ registry::registry()
     bootstrap_ipcp(id, ipcp_config{ipcp_type::local, "local"}, why);
 }
 
-int registry::check_name(const std::string& name, std::string& why)
-{
-    if (name.empty()) {
-        why = "a name cannot be empty";
-        return -EINVAL;
-    }
-    if (name.size() > max_name_length) {
-        why = "name is " + std::to_string(name.size()) + " bytes long, the limit is " +
-              std::to_string(max_name_length);
-        return -ENAMETOOLONG;
-    }
-    if (name.find('\0') != std::string::npos) {
-        why = "a name cannot contain a NUL character";
-        return -EINVAL;
-    }
-    return 0;
-}
-
 int registry::create_ipcp(const std::string& name, ipcp_type type, pid_t& id, std::string& why)
 {
-    if (int rc = check_name(name, why); rc < 0)
+    if (int rc = runtime::check_name(name, why, "IPCP name"); rc < 0)
         return rc;
     if (!modelled(type)) {
         why = std::string(type_name(type)) +
@@ -123,7 +107,7 @@ int registry::bootstrap_ipcp(pid_t id, const ipcp_config& conf, std::string& why
               " IPCP, the configuration is for a " + type_name(type) + " one";
         return -errc::ipcp_type;
     }
-    if (int rc = check_name(layer, why); rc < 0)
+    if (int rc = runtime::check_name(layer, why, "layer name"); rc < 0)
         return rc;
     if (ipcp.layer == layer)
         return 0;
@@ -156,8 +140,14 @@ const ipcp_record* registry::ipcp_of_layer(const std::string& layer) const
 int registry::create_name(const name_info& info, std::string& why)
 {
     const std::string& name = info.name;
-    if (int rc = check_name(name, why); rc < 0)
+    if (int rc = runtime::check_name(name, why); rc < 0)
         return rc;
+    for (const auto* sec : {&info.server_sec, &info.client_sec})
+        for (const auto& [path, what] : {std::pair{&sec->enc, "an encryption path"},
+                                         std::pair{&sec->key, "a key path"},
+                                         std::pair{&sec->crt, "a certificate path"}})
+            if (int rc = runtime::check_name_path(*path, why, what); rc < 0)
+                return rc;
     if (info.policy != load_balance::round_robin && info.policy != load_balance::spill) {
         why = "unknown load-balancing policy " + std::to_string(static_cast<int>(info.policy));
         return -EINVAL;
@@ -233,7 +223,7 @@ int registry::unreg_name(const std::string& name, pid_t ipcp, std::string& why)
 
 name_record* registry::name_for_binding(const std::string& name, std::string& why, int& rc)
 {
-    if ((rc = check_name(name, why)) < 0)
+    if ((rc = runtime::check_name(name, why)) < 0)
         return nullptr;
     if (!names_.count(name) && (rc = create_name(name_info{name, load_balance::spill}, why)) < 0)
         return nullptr;
@@ -411,6 +401,82 @@ void registry::served(const std::string& name, pid_t pid)
                            [pid](const process_binding& b) { return b.pid == pid; });
     if (it != procs.end())
         n->second.next = static_cast<std::size_t>(it - procs.begin()) + 1;
+}
+
+registry_image registry::image() const
+{
+    registry_image img;
+    img.generation = generation_;
+    img.next_ipcp_id = next_ipcp_id_;
+    for (const auto& [_, ipcp] : ipcps_)
+        img.ipcps.push_back(ipcp);
+    for (const auto& [_, n] : names_)
+        img.names.push_back(n);
+    return img;
+}
+
+int registry::restore(const registry_image& img, std::string& why)
+{
+    registry r;
+    r.ipcps_.clear();
+    auto fail = [&why](const std::string& what, int) {
+        why = what + ": " + why;
+        return -EINVAL;
+    };
+    for (const ipcp_record& ipcp : img.ipcps) {
+        if (ipcp.id < first_ipcp_id || r.ipcps_.count(ipcp.id)) {
+            why = "bad id";
+            return fail("IPCP " + std::to_string(ipcp.id), -EINVAL);
+        }
+        pid_t id = 0;
+        r.next_ipcp_id_ = ipcp.id;
+        if (int rc = r.create_ipcp(ipcp.name, ipcp.type, id, why); rc < 0)
+            return fail("IPCP " + std::to_string(ipcp.id), rc);
+        if (!ipcp.layer.empty()) {
+            if (ipcp.conf.layer != ipcp.layer || ipcp.conf.type != ipcp.type) {
+                why = "its configuration is not its layer's";
+                return fail("IPCP " + std::to_string(ipcp.id), -EINVAL);
+            }
+            if (int rc = r.bootstrap_ipcp(id, ipcp.conf, why); rc < 0)
+                return fail("IPCP " + std::to_string(ipcp.id), rc);
+        }
+    }
+    for (const name_record& n : img.names) {
+        name_info info = n.info();
+        if (int rc = r.create_name(info, why); rc < 0)
+            return fail("name " + quoted(n.name), rc);
+        for (pid_t ipcp : n.registered_in)
+            if (int rc = r.reg_name(n.name, ipcp, why); rc < 0)
+                return fail("name " + quoted(n.name), rc);
+        for (const program_binding& prog : n.programs) {
+            // What server_irm.cpp checks before it binds (but that the
+            // file exists: a program deleted since stays bound).
+            if (prog.path.empty() || prog.path[0] != '/' ||
+                (!prog.interpreter.empty() && prog.interpreter[0] != '/') ||
+                (prog.opts & ~bind_auto) != 0) {
+                why = "program binding " + quoted(prog.path) + " is not one a request could make";
+                return fail("name " + quoted(n.name), -EINVAL);
+            }
+            if (int rc = r.bind_program(prog, n.name, why); rc < 0)
+                return fail("name " + quoted(n.name), rc);
+        }
+        for (const process_binding& proc : n.processes) {
+            if (proc.pid <= 0) {
+                why = "bad pid " + std::to_string(proc.pid);
+                return fail("name " + quoted(n.name), -EINVAL);
+            }
+            if (int rc = r.bind_process(proc.pid, n.name, why, proc.program); rc < 0)
+                return fail("name " + quoted(n.name), rc);
+        }
+    }
+    pid_t next = first_ipcp_id;
+    for (const auto& [id, _] : r.ipcps_)
+        next = std::max(next, id + 1);
+    r.next_ipcp_id_ = std::max(next, img.next_ipcp_id);
+    // Changed, for a listing in parts that spans a restart.
+    r.generation_ = img.generation + 1;
+    *this = std::move(r);
+    return 0;
 }
 
 } // namespace ouroboros::daemon

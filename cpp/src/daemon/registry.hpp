@@ -20,14 +20,23 @@ namespace ouroboros::daemon {
 // Embedded IPCPs are not processes; their ids start above the largest pid
 // Linux can hand out (PID_MAX_LIMIT), so they never collide with one.
 inline constexpr pid_t first_ipcp_id = 4194304 + 1;
-inline constexpr std::size_t max_name_length = 255;
 
+// The records list their fields (runtime/codec.hpp) for the state file
+// (state_file.hpp), which keeps them across a daemon crash.
 struct ipcp_record {
     pid_t id = 0;
     std::string name;
     ipcp_type type = ipcp_type::local;
     std::string layer; // empty until bootstrapped
     ipcp_config conf;  // as bootstrapped; only type and layer are used
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("id", s.id);
+        v("name", s.name);
+        v("type", s.type);
+        v("layer", s.layer);
+        v("conf", s.conf);
+    }
 };
 
 struct name_record {
@@ -37,7 +46,18 @@ struct name_record {
     std::set<pid_t> registered_in;          // IPCP ids
     std::vector<process_binding> processes; // in binding order
     std::vector<program_binding> programs;  // in binding order
-    std::size_t next = 0;                   // round-robin position
+    std::size_t next = 0;                   // round-robin position (not kept)
+
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("name", s.name);
+        v("policy", s.policy);
+        v("server_sec", s.server_sec);
+        v("client_sec", s.client_sec);
+        v("registered_in", s.registered_in);
+        v("processes", s.processes);
+        v("programs", s.programs);
+    }
 
     name_info info() const
     {
@@ -45,6 +65,22 @@ struct name_record {
         i.server_sec = server_sec;
         i.client_sec = client_sec;
         return i;
+    }
+};
+
+// Everything a registry holds but round-robin positions: what the state
+// file keeps.
+struct registry_image {
+    std::uint64_t generation = 0;
+    pid_t next_ipcp_id = 0;
+    std::vector<ipcp_record> ipcps;
+    std::vector<name_record> names;
+    template <class S, class V> static void fields(S& s, V&& v)
+    {
+        v("generation", s.generation);
+        v("next_ipcp_id", s.next_ipcp_id);
+        v("ipcps", s.ipcps);
+        v("names", s.names);
     }
 };
 
@@ -103,7 +139,11 @@ public:
     // listing in several parts can tell whether it is consistent.
     std::uint64_t generation() const { return generation_; }
 
-    static int check_name(const std::string& name, std::string& why);
+    registry_image image() const;
+    // Replaces this registry with `img`, made again through the mutators,
+    // so it holds only what requests could have made. Fails (and changes
+    // nothing) on anything else: -EINVAL with the reason in `why`.
+    int restore(const registry_image& img, std::string& why);
 
 private:
     // The record of `name`, created (spill policy) when missing.

@@ -4,6 +4,8 @@
 #include "epoll_tags.hpp"
 #include "log.hpp"
 #include "process_info.hpp"
+#include "runtime/deadline.hpp"
+#include "runtime/runtime_dir.hpp"
 
 #include <o7s/error.hpp>
 
@@ -35,7 +37,7 @@ int pidfd_open(pid_t pid)
 server::server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir)
     : listener_(std::move(listener)), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       socket_path_(std::move(socket_path)), runtime_dir_(std::move(runtime_dir)),
-      relay_(epoll_.get())
+      state_path_(runtime::paths_for(runtime_dir_).state), relay_(epoll_.get())
 {
     struct stat st{};
     if (::stat(socket_path_.c_str(), &st) == 0)
@@ -80,15 +82,102 @@ int server::run()
             match_pending();
         expire_pending();
         drop_doomed();
+        persist();
+        resume_listener();
+        log_tick();
         if (!socket_still_ours()) {
             O7S_INFO("socket %s was removed or replaced; exiting", socket_path_.c_str());
+            answer_waiting_at_stop();
             stop_children();
             return 0;
         }
     }
+    answer_waiting_at_stop();
     stop_children();
     O7S_INFO("stopping");
     return 0;
+}
+
+void server::answer_waiting_at_stop()
+{
+    for (auto& [id, c] : clients_)
+        if (c.waiting)
+            reply_error(c, errc::irmd,
+                        "the runtime daemon was stopped (it starts again on the next call)");
+}
+
+void server::restore_state()
+{
+    // A write that a crash interrupted left its temporary file: irmd.state
+    // itself is whole.
+    ::unlink((state_path_ + ".tmp").c_str());
+    saved_state saved;
+    std::string why;
+    switch (read_state(state_path_, saved, why)) {
+    case state_read::absent:
+        return;
+    case state_read::set_aside:
+        O7S_WARN("%s", why.c_str());
+        return;
+    case state_read::loaded:
+        break;
+    }
+    registry restored;
+    if (restored.restore(saved.registry, why) < 0) {
+        std::string aside = set_state_aside(state_path_);
+        O7S_WARN("state file %s holds what no request could have made (%s); set it aside as %s "
+                 "and starting with a fresh registry",
+                 state_path_.c_str(), why.c_str(), aside.c_str());
+        return;
+    }
+    registry_ = std::move(restored);
+    saved_generation_ = registry_.generation();
+    // A bound process keeps its bindings if it still runs: the same pid,
+    // started at the same time (else the pid was reused meanwhile).
+    std::map<pid_t, std::uint64_t> started;
+    for (const saved_process& p : saved.processes)
+        started[p.pid] = p.start_time;
+    std::size_t kept = 0, gone = 0;
+    const registry_image img = registry_.image(); // forget_process() changes registry_
+    for (const name_record& n : img.names)
+        for (const process_binding& b : n.processes) {
+            if (watched_.count(b.pid))
+                continue;
+            auto it = started.find(b.pid);
+            if (it != started.end() && it->second != 0 && start_time(b.pid) == it->second &&
+                watch_process(b.pid, why) == 0) {
+                ++kept;
+                continue;
+            }
+            registry_.forget_process(b.pid);
+            ++gone;
+        }
+    O7S_INFO("restored the state of %s: %zu IPCPs, %zu names, %zu bound processes (%zu gone "
+             "meanwhile)",
+             state_path_.c_str(), registry_.ipcps().size(), registry_.names().size(), kept, gone);
+    persist();
+}
+
+int server::save_state(std::string& why)
+{
+    if (registry_.generation() == saved_generation_)
+        return 0;
+    saved_state s;
+    s.registry = registry_.image();
+    for (const auto& [pid, w] : watched_)
+        if (registry_.has_bindings(pid))
+            s.processes.push_back(saved_process{pid, w.start_time});
+    if (int rc = write_state(state_path_, s, why); rc < 0)
+        return rc;
+    saved_generation_ = registry_.generation();
+    return 0;
+}
+
+void server::persist()
+{
+    std::string why;
+    if (save_state(why) < 0)
+        O7S_WARN("cannot save the state: %s", why.c_str());
 }
 
 void server::on_signal()
@@ -110,7 +199,9 @@ bool server::socket_still_ours() const
 
 int server::poll_timeout_ms() const
 {
-    auto soonest = clock::now() + std::chrono::milliseconds(liveness_check_ms);
+    auto soonest = runtime::deadline_after(std::chrono::milliseconds(liveness_check_ms));
+    if (listener_paused_)
+        soonest = std::min(soonest, accept_again_at_);
     for (const auto& a : accepts_)
         soonest = std::min(soonest, a.deadline);
     for (const auto& g : grants_)
@@ -120,8 +211,7 @@ int server::poll_timeout_ms() const
         if (!a.grace_checked)
             soonest = std::min(soonest, a.start_at);
     }
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - clock::now()).count();
-    return ms < 0 ? 0 : static_cast<int>(ms) + 1;
+    return runtime::poll_timeout_ms(soonest);
 }
 
 void server::on_listener()
@@ -129,8 +219,13 @@ void server::on_listener()
     for (;;) {
         runtime::unique_fd fd(
             ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-        if (!fd)
-            return;
+        if (!fd) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_listener(errno);
+            return; // EAGAIN: no connection is waiting
+        }
         ucred cred{};
         socklen_t len = sizeof cred;
         if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
@@ -147,6 +242,28 @@ void server::on_listener()
         if (connections_[cred.pid]++ == 0)
             announce(cred.pid);
     }
+}
+
+// Out of descriptors (or memory): the waiting connection stays in the
+// listen queue and would wake the loop at once, again and again. Stop
+// watching the listener for a while instead, and keep serving the
+// connections we have; they free descriptors when they close.
+void server::pause_listener(int err)
+{
+    O7S_WARN("cannot accept connections: %s (%zu open); not accepting for %lld ms",
+             std::strerror(err), clients_.size(),
+             static_cast<long long>(accept_pause.count()));
+    epoll_unwatch(epoll_.get(), listener_.get());
+    listener_paused_ = true;
+    accept_again_at_ = runtime::deadline_after(accept_pause);
+}
+
+void server::resume_listener()
+{
+    if (!listener_paused_ || clock::now() < accept_again_at_)
+        return;
+    listener_paused_ = false;
+    epoll_watch(epoll_.get(), listener_.get(), tag(tag_kind::listener, 0));
 }
 
 void server::on_client(std::uint64_t id)
@@ -255,7 +372,7 @@ int server::watch_process(pid_t pid, std::string& why)
         return -EPERM;
     }
     epoll_watch(epoll_.get(), fd.get(), tag(tag_kind::process, static_cast<std::uint64_t>(pid)));
-    watched_.emplace(pid, std::move(fd));
+    watched_.emplace(pid, watched_process{std::move(fd), start_time(pid)});
     return 0;
 }
 
@@ -266,7 +383,7 @@ void server::unwatch_idle_processes()
             ++it;
             continue;
         }
-        epoll_unwatch(epoll_.get(), it->second.get());
+        epoll_unwatch(epoll_.get(), it->second.pidfd.get());
         it = watched_.erase(it);
     }
 }
@@ -280,7 +397,7 @@ void server::on_process_exit(pid_t pid)
         return;
     O7S_INFO("process %d exited; forgetting its bindings", static_cast<int>(pid));
     registry_.forget_process(pid);
-    epoll_unwatch(epoll_.get(), it->second.get());
+    epoll_unwatch(epoll_.get(), it->second.pidfd.get());
     watched_.erase(it);
     match_pending(); // allocations that only this process could serve fail now
 }

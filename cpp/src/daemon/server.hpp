@@ -12,6 +12,7 @@
 #include "new_flow.hpp"
 #include "registry.hpp"
 #include "relay.hpp"
+#include "state_file.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/unique_fd.hpp"
 #include "runtime/wire.hpp"
@@ -23,7 +24,9 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace ouroboros::daemon {
@@ -37,6 +40,9 @@ inline rlimit inherited_nofile{RLIM_INFINITY, RLIM_INFINITY};
 // to accept before an auto-start program is started for it (the IRMd's
 // IRMD_REQ_ARR_TIMEOUT).
 inline constexpr std::chrono::milliseconds autostart_grace{1000};
+// How long the daemon stops accepting connections when it is out of
+// descriptors.
+inline constexpr std::chrono::milliseconds accept_pause{100};
 // How long a granted allocation waits for the allocator's confirmation
 // (which a live allocator sends at once) before it is abandoned.
 inline constexpr std::chrono::seconds confirm_wait{5};
@@ -88,16 +94,29 @@ struct child {
     bool accepted = false; // it asked for a flow at least once
 };
 
+// A process with bindings, watched so that its bindings go when it exits.
+struct watched_process {
+    runtime::unique_fd pidfd;
+    std::uint64_t start_time = 0; // process_info.hpp: names it across pid reuse
+};
+
 class server {
 public:
     server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir);
+    // Takes the registry from the state file a daemon before us left
+    // (state_file.hpp): bound processes that still run stay bound.
+    void restore_state();
     // Serves until asked to stop or until its socket is removed. Returns
-    // the process exit status.
+    // the process exit status. Requests still waiting then get an error
+    // that says the daemon stopped (a crash leaves them a bare hang-up,
+    // which the library takes as the sign to send an accept again).
     int run();
 
 private:
     // --- event loop (server.cpp)
     void on_listener();
+    void pause_listener(int err);
+    void resume_listener();
     void on_client(std::uint64_t id);
     void drop_client(std::uint64_t id);
     // Drops the clients found dead while pending requests were being
@@ -109,6 +128,15 @@ private:
     void unwatch_idle_processes();
     int poll_timeout_ms() const;
     bool socket_still_ours() const;
+    void answer_waiting_at_stop();
+
+    // --- the state file (state_file.hpp)
+    // Writes the registry if it changed since it was last written. 0 or
+    // -errno with `why`.
+    int save_state(std::string& why);
+    // save_state() for changes nobody waits for (a process bound when it
+    // connected, or forgotten when it exited): a failure is logged.
+    void persist();
     void dispatch(client& c, const proto::message& m);
 
     // --- requests: one handler per message of runtime/messages.hpp.
@@ -141,6 +169,9 @@ private:
     int handle(const proto::bind_process& req, proto::ok& out, std::string& why);
     int handle(const proto::unbind_process& req, proto::ok& out, std::string& why);
     int handle(const proto::binding_list& req, proto::binding_part& out, std::string& why);
+    // What a request does beyond the registry, once its change is saved.
+    template <class Request> void committed(const Request&) {}
+    void committed(const proto::ipcp_destroy& req);
 
     // --- flows (server_flows.cpp)
     void match_pending();
@@ -185,11 +216,15 @@ private:
     runtime::unique_fd signals_;
     std::string socket_path_;
     std::string runtime_dir_;
+    std::string state_path_;
+    std::uint64_t saved_generation_ = 0; // of the registry in the state file
     ino_t socket_inode_ = 0;
+    bool listener_paused_ = false;     // out of descriptors (pause_listener())
+    clock::time_point accept_again_at_{};
 
     std::map<std::uint64_t, client> clients_;
     std::map<pid_t, int> connections_;          // open connections per pid
-    std::map<pid_t, runtime::unique_fd> watched_; // pidfds of processes with bindings
+    std::map<pid_t, watched_process> watched_;  // processes with bindings
     std::map<pid_t, child> children_;           // programs we started
     registry registry_;
     relay relay_;
@@ -205,11 +240,26 @@ private:
 
 template <class Request> void server::on(client& c, const Request& req)
 {
+    // A change is acknowledged only once it is in the state file; one that
+    // cannot be saved is undone and refused.
+    constexpr bool listing = std::is_same_v<Request, proto::ipcp_list> ||
+                             std::is_same_v<Request, proto::name_list> ||
+                             std::is_same_v<Request, proto::binding_list>;
+    std::optional<registry> before;
+    if constexpr (!listing)
+        before = registry_;
     typename Request::reply out;
     std::string why;
-    if (int rc = handle(req, out, why); rc < 0) {
+    int rc = handle(req, out, why);
+    if (rc == 0 && !listing && save_state(why) < 0) {
+        registry_ = std::move(*before);
+        why = "the change was not made: " + why;
+        rc = -EIO;
+    }
+    if (rc < 0) {
         reply_error(c, -rc, why);
     } else {
+        committed(req);
         reply(c, out);
         // Names and bindings may have changed: waiting allocations may be
         // served now, or have lost their last server.

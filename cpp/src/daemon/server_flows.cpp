@@ -3,7 +3,9 @@
 #include "server.hpp"
 
 #include "log.hpp"
+#include "runtime/names.hpp"
 #include "new_flow.hpp"
+#include "runtime/deadline.hpp"
 
 #include <o7s/error.hpp>
 
@@ -18,8 +20,7 @@ namespace {
 
 clock::time_point deadline_from(std::int64_t timeout_ns)
 {
-    return timeout_ns < 0 ? clock::time_point::max()
-                          : clock::now() + std::chrono::nanoseconds(timeout_ns);
+    return runtime::deadline_after_ns(timeout_ns);
 }
 
 } // namespace
@@ -32,7 +33,7 @@ void server::on(client& c, const proto::flow_alloc& req)
 
     std::string why;
     std::vector<pid_t> servers;
-    if (int rc = registry::check_name(name, why); rc < 0)
+    if (int rc = runtime::check_name(name, why); rc < 0)
         return reply_error(c, -rc, why);
     if (int rc = registry_.servers_for(name, servers, why); rc < 0)
         return reply_error(c, -rc, why);
@@ -68,7 +69,7 @@ void server::on(client& c, const proto::flow_join& req) // joining never waits
     qos_spec qos = req.qos.value_or(qos_spec{});
 
     std::string why;
-    if (int rc = registry::check_name(layer, why); rc < 0)
+    if (int rc = runtime::check_name(layer, why, "layer name"); rc < 0)
         return reply_error(c, -rc, why);
     const ipcp_record* ipcp = registry_.ipcp_of_layer(layer);
     if (ipcp == nullptr)
@@ -196,7 +197,7 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
         return true;
     }
     f.end[0].reset();
-    grants_[a.client] = pending_grant{id, clock::now() + confirm_wait, a, acc, std::move(f)};
+    grants_[a.client] = pending_grant{id, runtime::deadline_after(confirm_wait), a, acc, std::move(f)};
     return true;
 }
 

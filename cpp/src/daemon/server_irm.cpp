@@ -4,6 +4,7 @@
 #include "server.hpp"
 
 #include "log.hpp"
+#include "runtime/names.hpp"
 
 #include <o7s/error.hpp>
 
@@ -66,10 +67,12 @@ int server::handle(const proto::ipcp_create& req, proto::ipcp_created& out, std:
 
 int server::handle(const proto::ipcp_destroy& req, proto::ok&, std::string& why)
 {
-    if (int rc = registry_.destroy_ipcp(req.pid, why); rc < 0)
-        return rc;
+    return registry_.destroy_ipcp(req.pid, why);
+}
+
+void server::committed(const proto::ipcp_destroy& req)
+{
     relay_.drop_layer(req.pid); // a destroyed broadcast layer takes its flows down
-    return 0;
 }
 
 int server::handle(const proto::ipcp_list&, proto::ipcp_listing& out, std::string&)
@@ -149,7 +152,7 @@ int server::handle(const proto::bind_program& req, proto::ok&, std::string& why)
               std::to_string(proto::bind_request_limit / 1024) + " KiB)";
         return -E2BIG;
     }
-    if (int rc = registry::check_name(req.name, why); rc < 0)
+    if (int rc = runtime::check_name(req.name, why); rc < 0)
         return rc;
     if (prog.opts & ~bind_auto) {
         why = "unknown bind options " + std::to_string(prog.opts);
@@ -173,7 +176,7 @@ int server::handle(const proto::unbind_program& req, proto::ok&, std::string& wh
 
 int server::handle(const proto::bind_process& req, proto::ok&, std::string& why)
 {
-    if (int rc = registry::check_name(req.name, why); rc < 0)
+    if (int rc = runtime::check_name(req.name, why); rc < 0)
         return rc;
     if (int rc = watch_process(req.pid, why); rc < 0)
         return rc;

@@ -11,6 +11,7 @@
 #include "epoll_tags.hpp"
 #include "log.hpp"
 #include "process_info.hpp"
+#include "runtime/deadline.hpp"
 
 #include <o7s/error.hpp>
 
@@ -292,7 +293,7 @@ void server::stop_children()
         pidfd_send_signal(ch.pidfd.get(), SIGTERM);
         fds.push_back(pollfd{ch.pidfd.get(), POLLIN, 0});
     }
-    auto deadline = clock::now() + std::chrono::milliseconds(stop_children_timeout_ms);
+    auto deadline = runtime::deadline_after(std::chrono::milliseconds(stop_children_timeout_ms));
     for (auto& p : fds) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
         int ms = left.count() > 0 ? static_cast<int>(left.count()) : 0;

@@ -2,6 +2,7 @@
 #include "daemon_link.hpp"
 
 #include "daemon_start.hpp"
+#include "runtime/deadline.hpp"
 #include "runtime/runtime_dir.hpp"
 #include "wait_fd.hpp"
 
@@ -11,6 +12,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <chrono>
@@ -37,7 +39,8 @@ pool& the_pool()
 
 // An idle connection to the daemon of `dir`, or a new one. `pooled` tells
 // which, because a pooled one may be stale (the daemon was restarted).
-int take(const std::string& dir, runtime::unique_fd& out, bool& pooled)
+int take(const std::string& dir, steady::time_point deadline, runtime::unique_fd& out,
+         bool& pooled)
 {
     pool& p = the_pool();
     {
@@ -58,7 +61,7 @@ int take(const std::string& dir, runtime::unique_fd& out, bool& pooled)
     }
     pooled = false;
     std::string why;
-    int rc = connect_daemon(dir, out, why);
+    int rc = connect_daemon(dir, deadline, out, why);
     if (rc < 0)
         detail::set_error_detail(why);
     return rc;
@@ -70,13 +73,6 @@ void give_back(const std::string& dir, runtime::unique_fd fd)
     std::lock_guard<std::mutex> lock(p.m);
     if (p.pid == ::getpid() && p.dir == dir && p.idle.size() < max_idle)
         p.idle.push_back(std::move(fd));
-}
-
-// Waits until `fd` is readable. 0, -ETIMEDOUT or -EINTR (interrupted).
-int wait_readable(int fd, timeout wait)
-{
-    using clock = std::chrono::steady_clock;
-    return wait_fd(fd, POLLIN, wait ? clock::now() + *wait : clock::time_point::max());
 }
 
 // A daemon of another pyOuroboros version holds the runtime directory (an
@@ -98,24 +94,29 @@ std::string other_version_message(const std::string& dir, const std::string& why
 
 } // namespace
 
-int daemon_call::start(proto::writer& request)
+int daemon_call::start(proto::writer& request, steady::time_point deadline)
 {
     dir_ = runtime::runtime_dir();
+    answered_ = lost_ = false;
+    const auto connect_by = std::min(deadline, runtime::deadline_after(connect_wait));
     bool pooled = false;
-    int rc = take(dir_, conn_, pooled);
+    int rc = take(dir_, connect_by, conn_, pooled);
     if (rc < 0)
         return rc == -EINTR ? rc : -errc::irmd;
 
-    rc = proto::send_message(conn_.get(), request);
+    // A request never waits for room: one connection carries one request
+    // at a time, so a full socket means a daemon that does not read.
+    rc = proto::send_message(conn_.get(), request, nullptr, 0, /*dontwait=*/true);
     if (rc < 0 && pooled) {
         // The daemon behind a pooled connection went away before it saw the
         // request, so sending it again on a fresh connection is safe.
         conn_.reset();
         pooled = false;
-        if (int r = take(dir_, conn_, pooled); r < 0)
+        if (int r = take(dir_, connect_by, conn_, pooled); r < 0)
             return r == -EINTR ? r : -errc::irmd;
-        rc = proto::send_message(conn_.get(), request);
+        rc = proto::send_message(conn_.get(), request, nullptr, 0, /*dontwait=*/true);
     }
+    sent_at_ = steady::now();
     if (rc < 0) {
         conn_.reset();
         detail::set_error_detail("cannot send to the runtime daemon: " + ouroboros::strerror(-rc));
@@ -124,9 +125,9 @@ int daemon_call::start(proto::writer& request)
     return 0;
 }
 
-int daemon_call::finish(proto::message& reply, timeout wait)
+int daemon_call::finish(proto::message& reply, steady::time_point deadline)
 {
-    int rc = wait_readable(conn_.get(), wait);
+    int rc = wait_fd(conn_.get(), POLLIN, deadline);
     if (rc == -EINTR)
         return rc; // the connection closes: the daemon drops the request
     if (rc == -ETIMEDOUT) {
@@ -153,7 +154,10 @@ int daemon_call::read_reply(proto::message& reply)
     else
         answered_ = true;
     if (rc == -ECONNRESET) {
-        detail::set_error_detail("the runtime daemon closed the connection (did it exit?)");
+        lost_ = true;
+        detail::set_error_detail("the runtime daemon exited before it answered (it is started "
+                                 "again on the next call; see " + runtime::paths_for(dir_).log +
+                                 ")");
         return -errc::irmd;
     }
     if (rc == -EPROTONOSUPPORT) {
@@ -196,12 +200,27 @@ void daemon_call::done() noexcept
         give_back(dir_, std::move(conn_));
 }
 
-int call_daemon(proto::writer& request, proto::message& reply, timeout wait)
+bool retry_after_loss(const daemon_call& call, steady::time_point deadline, int& quick)
+{
+    if (!call.daemon_lost() || steady::now() >= deadline)
+        return false;
+    quick = steady::now() - call.started() < quick_loss ? quick + 1 : 0;
+    if (quick >= quick_losses_tolerated) {
+        detail::set_error_detail("the runtime daemon exited " + std::to_string(quick) +
+                                 " times in a row while it handled this request (see " +
+                                 runtime::paths_for(runtime::runtime_dir()).log + ")");
+        return false;
+    }
+    detail::take_error_detail();
+    return true;
+}
+
+int call_daemon(proto::writer& request, proto::message& reply, steady::time_point deadline)
 {
     daemon_call call;
-    int rc = call.start(request);
+    int rc = call.start(request, deadline);
     if (rc == 0)
-        rc = call.finish(reply, wait);
+        rc = call.finish(reply, deadline);
     call.done(); // an error record ends the exchange cleanly too
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <o7s/error.hpp>
 #include <o7s/timeout.hpp>
 
+#include "runtime/deadline.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/wire.hpp"
 
@@ -19,6 +20,15 @@
 #include <string>
 
 namespace ouroboros::embedded {
+
+using runtime::steady;
+
+// How long connecting to the daemon (and starting it) may take when the
+// caller's own limit is longer or none.
+inline constexpr std::chrono::seconds connect_wait{10};
+// How long an IRM request may take, connecting included, before the daemon
+// counts as hung (it answers IRM requests at once).
+inline constexpr std::chrono::seconds irm_wait{10};
 
 // One request and its reply, on a connection of its own. Closing the
 // connection before the reply (the destructor without done()) makes the
@@ -29,16 +39,18 @@ public:
     daemon_call(daemon_call&&) noexcept = default;
     daemon_call& operator=(daemon_call&&) noexcept = default;
 
-    // Sends `request`, connecting (and starting the daemon) if need be.
-    // 0 or -errno with the detail set.
-    int start(proto::writer& request);
+    // Sends `request`, connecting (and starting the daemon) if need be, by
+    // `deadline` at the latest (and within connect_wait). 0 or -errno with
+    // the detail set.
+    int start(proto::writer& request, steady::time_point deadline = steady::time_point::max());
     // The connection, which polls readable when the reply has arrived.
     int fd() const noexcept { return conn_.get(); }
-    // Waits at most `wait` (nullopt: without limit, but a signal still
-    // interrupts it through detail::interrupted()) and reads the reply.
-    // 0 with `reply` holding an ok or flow_granted record, or -errno with
-    // the detail set; an error record from the daemon returns its errno.
-    int finish(proto::message& reply, timeout wait);
+    // Waits until `deadline` (time_point::max(): without limit, but a
+    // signal still interrupts it through detail::interrupted()) and reads
+    // the reply. 0 with `reply` holding an ok or flow_granted record, or
+    // -errno with the detail set; an error record from the daemon returns
+    // its errno.
+    int finish(proto::message& reply, steady::time_point deadline);
     // finish() without waiting: -EAGAIN while the reply is not there.
     int try_finish(proto::message& reply);
     // Sends a message that has no reply (flow_confirm). 0 or -errno.
@@ -46,6 +58,12 @@ public:
     // Returns the connection to the pool once the reply was read; else
     // (no reply yet, or a broken connection) it closes with the call.
     void done() noexcept;
+    // After a failed finish(): the daemon went away without answering (it
+    // crashed or was killed), so the request died with it. A daemon that
+    // stops on purpose answers its waiting requests with an error instead.
+    bool daemon_lost() const noexcept { return lost_; }
+    // When the request went out (start()).
+    steady::time_point started() const noexcept { return sent_at_; }
 
 private:
     int read_reply(proto::message& reply);
@@ -53,14 +71,26 @@ private:
     std::string dir_;
     runtime::unique_fd conn_;
     bool answered_ = false;
+    bool lost_ = false;
+    steady::time_point sent_at_{};
 };
 
-// Sends `request` and waits for the reply, at most `wait`: start(),
-// finish() and done() of a daemon_call.
-int call_daemon(proto::writer& request, proto::message& reply, timeout wait);
+// A request that did nothing until it was answered (an accept) may be sent
+// again when the daemon dies before it answers, to the daemon started
+// afresh (which reloads its state). A daemon that dies this soon after
+// each of this many requests in a row is crashing on them: give up.
+inline constexpr std::chrono::seconds quick_loss{1};
+inline constexpr int quick_losses_tolerated = 3;
 
-// How long an IRM request may take before the daemon counts as hung.
-inline constexpr std::chrono::seconds irm_wait{30};
+// Whether a request that lost its daemon (`call`) should be sent again
+// (time is left until `deadline`, the daemon is not crashing on it),
+// counting the quick losses in `quick`.
+bool retry_after_loss(const daemon_call& call, steady::time_point deadline, int& quick);
+
+// Sends `request` and waits for the reply until `deadline`: start(),
+// finish() and done() of a daemon_call. A daemon lost meanwhile is
+// reported (-errc::irmd): the request may or may not have acted.
+int call_daemon(proto::writer& request, proto::message& reply, steady::time_point deadline);
 
 // Lays a message of messages.hpp out in `w`. 0, or -E2BIG for one with a
 // string or a body beyond the protocol's limits.
@@ -100,21 +130,21 @@ template <class Reply> int decode_reply(const proto::message& raw, Reply& out)
 // or -E2BIG for a request beyond the protocol's limits.
 template <class Request>
 int call(const Request& request, typename Request::reply& out, proto::message& raw,
-         timeout wait = irm_wait)
+         steady::time_point deadline)
 {
     proto::writer w(Request::id);
     if (int rc = encode_message(request, w); rc < 0)
         return rc;
-    if (int rc = call_daemon(w, raw, wait); rc < 0)
+    if (int rc = call_daemon(w, raw, deadline); rc < 0)
         return rc;
     return decode_reply(raw, out);
 }
 
-template <class Request>
-int call(const Request& request, typename Request::reply& out, timeout wait = irm_wait)
+// An IRM request: at most irm_wait.
+template <class Request> int call(const Request& request, typename Request::reply& out)
 {
     proto::message raw;
-    return call(request, out, raw, wait);
+    return call(request, out, raw, runtime::deadline_after(irm_wait));
 }
 
 // A request whose reply says nothing but "done".

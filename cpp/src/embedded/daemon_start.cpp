@@ -1,6 +1,7 @@
 // daemon_start.cpp - connect to the daemon, or start it and then connect.
 #include "daemon_start.hpp"
 
+#include "runtime/deadline.hpp"
 #include "runtime/runtime_dir.hpp"
 
 #include <o7s/detail/backend.hpp>
@@ -11,10 +12,12 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -30,22 +33,73 @@
 namespace ouroboros::embedded {
 namespace {
 
+using runtime::steady;
+
 constexpr int daemon_start_timeout_ms = 10000;
+// SO_SNDTIMEO's limit is far beyond this; a day is "no limit" here.
+constexpr std::chrono::hours longest_wait{24};
 constexpr const char* daemon_name = "o7s-irmd";
 
-int try_connect(const std::string& path, runtime::unique_fd& out)
+void set_send_timeout(int fd, std::chrono::nanoseconds t)
 {
-    runtime::unique_fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!fd)
-        return -errno;
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(t.count() / 1000000000);
+    tv.tv_usec = static_cast<suseconds_t>(t.count() % 1000000000 / 1000);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// Connects to the daemon's socket. A daemon that does not accept (out of
+// descriptors, or stopped) lets its listen queue fill up, and connect()
+// then waits for room: SO_SNDTIMEO bounds that wait (-ETIMEDOUT at the
+// deadline). A signal ends it with -EINTR when detail::interrupted() says
+// to give up.
+int try_connect(const std::string& path, steady::time_point deadline, runtime::unique_fd& out)
+{
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
-    while (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-        if (errno != EINTR)
+    for (;;) {
+        runtime::unique_fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+        if (!fd)
             return -errno;
+        // At least a millisecond: a zero SO_SNDTIMEO would mean no limit.
+        auto left = std::min(runtime::time_left(deadline), std::chrono::nanoseconds(longest_wait));
+        set_send_timeout(fd.get(), std::max(left, std::chrono::nanoseconds(1000000)));
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+            set_send_timeout(fd.get(), std::chrono::nanoseconds(0)); // sends do not wait
+            out = std::move(fd);
+            return 0;
+        }
+        int err = errno;
+        if (err == EINTR && detail::interrupted())
+            return -EINTR;
+        if (err != EINTR && err != EAGAIN)
+            return -err;
+        if (steady::now() >= deadline)
+            return -ETIMEDOUT;
     }
-    out = std::move(fd);
+}
+
+// Waits for the start lock (another client may be starting the daemon),
+// at most until `deadline`. 0 or -errno with `why`.
+int lock_start(int lock, steady::time_point deadline, const std::string& dir, std::string& why)
+{
+    while (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            why = std::string("cannot lock the start lock of ") + dir + ": " + std::strerror(errno);
+            return -errno;
+        }
+        if (steady::now() >= deadline) {
+            why = "another process is starting the runtime daemon of " + dir +
+                  " and it did not finish in time";
+            return -ETIMEDOUT;
+        }
+        // Start-up takes milliseconds; flock() itself cannot wait with a limit.
+        if (::poll(nullptr, 0, 5) < 0 && errno == EINTR && detail::interrupted()) {
+            why = "interrupted while waiting for the runtime daemon to start";
+            return -EINTR;
+        }
+    }
     return 0;
 }
 
@@ -62,7 +116,8 @@ std::string dirname_of(const std::string& path)
 
 // Starts the daemon detached (double fork, new session, stdio on
 // /dev/null) and waits until it reports ready on a pipe.
-int spawn_daemon(const runtime::runtime_paths& paths, std::string& why)
+int spawn_daemon(const runtime::runtime_paths& paths, steady::time_point deadline,
+                 std::string& why)
 {
     std::string binary = find_daemon_binary();
     if (binary.empty()) {
@@ -116,15 +171,19 @@ int spawn_daemon(const runtime::runtime_paths& paths, std::string& why)
     while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
     }
 
+    const auto ready_by = runtime::deadline_after(std::chrono::milliseconds(daemon_start_timeout_ms));
     std::string answer;
     char buf[512];
     for (;;) {
         pollfd p{ready_rd.get(), POLLIN, 0};
-        int rc = ::poll(&p, 1, daemon_start_timeout_ms);
+        int rc = ::poll(&p, 1, runtime::poll_timeout_ms(std::min(deadline, ready_by)));
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc <= 0) {
-            why = "the runtime daemon did not become ready within 10 s";
+            why = steady::now() >= ready_by
+                      ? "the runtime daemon did not become ready within 10 s (see " +
+                            paths.log + ")"
+                      : std::string("the runtime daemon did not become ready in time");
             return -ETIMEDOUT;
         }
         ssize_t n = ::read(ready_rd.get(), buf, sizeof buf);
@@ -165,14 +224,21 @@ std::string find_daemon_binary()
     return "";
 }
 
-int connect_daemon(const std::string& dir, runtime::unique_fd& out, std::string& why)
+int connect_daemon(const std::string& dir, steady::time_point deadline, runtime::unique_fd& out,
+                   std::string& why)
 {
     if (int rc = runtime::prepare_runtime_dir(dir, why); rc < 0)
         return rc;
     runtime::runtime_paths paths = runtime::paths_for(dir);
-    int rc = try_connect(paths.socket, out);
+    int rc = try_connect(paths.socket, deadline, out);
     if (rc == 0)
         return 0;
+    if (rc == -ETIMEDOUT) {
+        why = "the runtime daemon at " + paths.socket + " did not take the connection in time "
+              "(its queue of connections is full: it may be out of descriptors or stopped; "
+              "see " + paths.log + ")";
+        return rc;
+    }
     if (rc != -ENOENT && rc != -ECONNREFUSED) {
         why = "cannot connect to the runtime daemon at " + paths.socket + ": " + std::strerror(-rc);
         return rc;
@@ -187,18 +253,14 @@ int connect_daemon(const std::string& dir, runtime::unique_fd& out, std::string&
         why = "cannot open " + paths.start_lock + ": " + std::strerror(errno);
         return -errno;
     }
-    while (::flock(lock.get(), LOCK_EX) != 0) {
-        if (errno != EINTR || detail::interrupted()) {
-            why = "interrupted while waiting for the runtime daemon to start";
-            return -EINTR;
-        }
-    }
-    // Someone may have started it while we waited for the lock.
-    if (try_connect(paths.socket, out) == 0)
-        return 0;
-    if (rc = spawn_daemon(paths, why); rc < 0)
+    if (rc = lock_start(lock.get(), deadline, dir, why); rc < 0)
         return rc;
-    if (rc = try_connect(paths.socket, out); rc < 0) {
+    // Someone may have started it while we waited for the lock.
+    if (try_connect(paths.socket, deadline, out) == 0)
+        return 0;
+    if (rc = spawn_daemon(paths, deadline, why); rc < 0)
+        return rc;
+    if (rc = try_connect(paths.socket, deadline, out); rc < 0) {
         why = "the runtime daemon started but does not accept connections: " +
               std::string(std::strerror(-rc));
         return rc;

@@ -8,13 +8,18 @@
 
 #include "runtime/unique_fd.hpp"
 
+#include <chrono>
 #include <string>
 
 namespace ouroboros::embedded {
 
 // A connected control socket to the daemon of `dir`, started if needed and
-// allowed ($OUROBOROS_NO_AUTOSTART unset). Returns -errno with `why` set.
-int connect_daemon(const std::string& dir, runtime::unique_fd& out, std::string& why);
+// allowed ($OUROBOROS_NO_AUTOSTART unset), waiting at most until
+// `deadline` (for room in the daemon's queue of connections, for another
+// client that starts it, for it to start). Returns -errno with `why` set:
+// -ETIMEDOUT when the deadline passed, -EINTR when interrupted.
+int connect_daemon(const std::string& dir, std::chrono::steady_clock::time_point deadline,
+                   runtime::unique_fd& out, std::string& why);
 
 // Path of the daemon executable ($OUROBOROS_IRMD, beside this library, or
 // where it was built or installed), or "" when none is found.

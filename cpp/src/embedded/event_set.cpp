@@ -1,6 +1,7 @@
 // event_set.cpp - epoll-based flow sets.
 #include "event_set.hpp"
 
+#include "runtime/deadline.hpp"
 #include "runtime/unique_fd.hpp"
 
 #include <o7s/error.hpp>
@@ -99,7 +100,7 @@ public:
 
     int wait(std::vector<detail::event>& out, timeout t) override
     {
-        const auto deadline = t ? clock::now() + *t : clock::time_point::max();
+        const auto deadline = runtime::deadline_after(t);
         const std::size_t before = out.size();
         std::unordered_set<std::uint64_t> readable; // tags with FLOW_PKT so far
         bool woken = false;

@@ -128,9 +128,9 @@ namespace {
 class pending_request final : public detail::pending_flow {
 public:
     pending_request(flow_table<flow_state>& table, proto::writer request, bool accept,
-                    bool confirm, key_pair keys)
-        : table_(table), request_(std::move(request)), accept_(accept), confirm_(confirm),
-          keys_(std::move(keys))
+                    steady::time_point accept_by, bool confirm, key_pair keys)
+        : table_(table), request_(std::move(request)), accept_(accept), accept_by_(accept_by),
+          confirm_(confirm), keys_(std::move(keys))
     {
     }
 
@@ -141,6 +141,7 @@ public:
         } else if (state_ == waiting_reply && accept_) {
             // A flow granted to us meanwhile is deallocated rather than left
             // for the kernel to close, so the allocator sees FLOW_DEALLOC.
+            giving_up_ = true;
             int fd = poll(nullptr);
             if (fd >= 0)
                 release_flow(std::unique_ptr<flow_state>(table_.take(fd)));
@@ -187,6 +188,19 @@ private:
         int rc = call_.try_finish(raw);
         if (rc == -EAGAIN)
             return rc;
+        // As a blocking accept does (request_flow()): one whose daemon died
+        // goes to the daemon started afresh; the caller then waits on the
+        // new connection (fd()).
+        if (rc < 0 && accept_ && !giving_up_ &&
+            retry_after_loss(call_, accept_by_, quick_losses_)) {
+            proto::flow_accept again;
+            if (accept_by_ != steady::time_point::max())
+                again.timeout_ns = runtime::time_left(accept_by_).count();
+            request_ = proto::writer(proto::msg::flow_accept);
+            call_ = daemon_call();
+            if (rc = encode_message(again, request_); rc == 0 && (rc = call_.start(request_)) == 0)
+                return -EAGAIN;
+        }
         state_ = finished;
         if (rc < 0) {
             call_.done(); // pools the connection after an error record only
@@ -217,9 +231,12 @@ private:
     flow_table<flow_state>& table_;
     proto::writer request_;
     bool accept_;
+    steady::time_point accept_by_; // an accept's deadline
     bool confirm_;
     key_pair keys_;
     daemon_call call_;
+    int quick_losses_ = 0;   // retry_after_loss()
+    bool giving_up_ = false; // destroyed: no retry
     state state_ = waiting_reply;
     proto::flow_granted grant_;
     std::unique_ptr<flow_state> f_;
@@ -229,10 +246,11 @@ private:
 
 std::unique_ptr<detail::pending_flow> start_pending(flow_table<flow_state>& table,
                                                     proto::writer request, bool accept,
-                                                    bool confirm, key_pair keys, int& err)
+                                                    steady::time_point accept_by, bool confirm,
+                                                    key_pair keys, int& err)
 {
-    auto r = std::make_unique<pending_request>(table, std::move(request), accept, confirm,
-                                               std::move(keys));
+    auto r = std::make_unique<pending_request>(table, std::move(request), accept, accept_by,
+                                               confirm, std::move(keys));
     if (err = r->start(); err < 0)
         return nullptr;
     return r;

@@ -20,6 +20,7 @@
 #include "daemon_link.hpp"
 #include "flow_crypto.hpp"
 #include "flow_state.hpp"
+#include "runtime/deadline.hpp"
 #include "runtime/messages.hpp"
 
 #include <chrono>
@@ -55,7 +56,9 @@ int install_flow(flow_table<flow_state>& table, std::unique_ptr<flow_state> f, k
                  const std::string& peer_key, qos_spec* qos_out);
 
 // How much longer than a flow request's own timeout we wait for the daemon
-// to answer it before declaring the daemon unresponsive.
+// to take the connection and answer (with the flow, or with its own
+// ETIMEDOUT) before declaring it unresponsive.
+// ouroboros.asyncio.REPLY_GRACE is the same.
 inline constexpr std::chrono::seconds reply_grace{5};
 
 // Sends a flow request (flow_alloc, flow_accept, flow_join) and installs
@@ -64,12 +67,38 @@ template <class Request>
 int request_flow(flow_table<flow_state>& table, const Request& request, key_pair keys,
                  qos_spec* qos_out, timeout t)
 {
-    const auto deadline = t ? std::chrono::steady_clock::now() + *t
-                            : std::chrono::steady_clock::time_point::max();
+    const auto deadline = runtime::deadline_after(t);
+    const auto reply_by = t ? runtime::deadline_after(runtime::saturating_add(*t, reply_grace))
+                            : steady::time_point::max();
     proto::flow_granted grant;
     proto::message raw;
-    if (int rc = call(request, grant, raw, t ? timeout(*t + reply_grace) : timeout()); rc < 0)
-        return rc;
+    // An accept did nothing until it is answered, so when the daemon dies
+    // meanwhile it is sent again (with the time left), to the daemon
+    // started afresh: a server waiting in flow_accept() keeps serving
+    // across a daemon crash. An allocation or a join reports the loss (the
+    // acceptor may have got its end).
+    constexpr bool accept = std::is_same_v<Request, proto::flow_accept>;
+    for (int quick = 0;;) {
+        Request again = request;
+        if constexpr (accept)
+            if (t)
+                again.timeout_ns = runtime::time_left(deadline).count();
+        proto::writer w(Request::id);
+        if (int rc = encode_message(again, w); rc < 0)
+            return rc;
+        daemon_call c;
+        int rc = c.start(w, reply_by);
+        if (rc == 0)
+            rc = c.finish(raw, reply_by);
+        c.done();
+        if (rc < 0 && accept && retry_after_loss(c, reply_by, quick))
+            continue;
+        if (rc < 0)
+            return rc;
+        if (rc = decode_reply(raw, grant); rc < 0)
+            return rc;
+        break;
+    }
     std::unique_ptr<flow_state> f;
     if (int rc = take_grant(grant, raw, f); rc < 0)
         return rc;
@@ -82,10 +111,13 @@ int request_flow(flow_table<flow_state>& table, const Request& request, key_pair
 }
 
 // A request of start_flow_request() laid out in `request`; `accept` for
-// flow_accept, `confirm` for a flow_alloc that asked to confirm.
+// flow_accept (which ends at `accept_by`: sent again to a daemon started
+// afresh, it asks for the time left), `confirm` for a flow_alloc that
+// asked to confirm.
 std::unique_ptr<detail::pending_flow> start_pending(flow_table<flow_state>& table,
                                                     proto::writer request, bool accept,
-                                                    bool confirm, key_pair keys, int& err);
+                                                    steady::time_point accept_by, bool confirm,
+                                                    key_pair keys, int& err);
 
 // Sends a flow request that never blocks (detail::pending_flow): poll()
 // reads the grant once the connection is readable. nullptr with -errno in
@@ -99,10 +131,13 @@ std::unique_ptr<detail::pending_flow> start_flow_request(flow_table<flow_state>&
     if (err = encode_message(request, w); err < 0)
         return nullptr;
     bool confirm = false;
+    steady::time_point accept_by = steady::time_point::max();
     if constexpr (std::is_same_v<Request, proto::flow_alloc>)
         confirm = request.confirm;
+    if constexpr (std::is_same_v<Request, proto::flow_accept>)
+        accept_by = runtime::deadline_after_ns(request.timeout_ns);
     return start_pending(table, std::move(w), std::is_same_v<Request, proto::flow_accept>,
-                         confirm, std::move(keys), err);
+                         accept_by, confirm, std::move(keys), err);
 }
 
 } // namespace ouroboros::embedded

@@ -5,6 +5,7 @@
 // that keeps nonces in send order.
 #include "flow_busy_poll.hpp"
 #include "flow_state.hpp"
+#include "runtime/deadline.hpp"
 #include "wait_fd.hpp"
 
 #include <o7s/detail/backend.hpp>
@@ -72,8 +73,7 @@ int hangup(const flow_state& f) noexcept
 
 clock::time_point deadline_of(const std::atomic<std::int64_t>& timeo_ns)
 {
-    std::int64_t ns = timeo_ns.load(std::memory_order_relaxed);
-    return ns < 0 ? clock::time_point::max() : clock::now() + std::chrono::nanoseconds(ns);
+    return runtime::deadline_after_ns(timeo_ns.load(std::memory_order_relaxed));
 }
 
 // Serves a read from the rest of an SDU kept from an earlier partial read.

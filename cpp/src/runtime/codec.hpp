@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -48,8 +49,12 @@ struct has_fields<T, std::void_t<decltype(T::fields(std::declval<T&>(),
                                                     std::declval<probe_visitor&>()))>>
     : std::true_type {};
 
+// Lists: vectors, and sets (kept sorted, as the daemon's registry keeps them).
 template <class T> struct is_vector : std::false_type {};
 template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T, class C, class A> struct is_vector<std::set<T, C, A>> : std::true_type {};
+template <class T> struct is_set : std::false_type {};
+template <class T, class C, class A> struct is_set<std::set<T, C, A>> : std::true_type {};
 template <class T> struct is_optional : std::false_type {};
 template <class T> struct is_optional<std::optional<T>> : std::true_type {};
 template <class T> struct is_variant : std::false_type {};
@@ -142,8 +147,15 @@ template <class T> void decode(reader& r, T& x)
         if (n > r.remaining())
             throw malformed("list longer than the message");
         x.clear();
-        for (std::uint32_t i = 0; i < n; ++i)
-            decode(r, x.emplace_back());
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if constexpr (is_set<T>::value) {
+                typename T::value_type item{};
+                decode(r, item);
+                x.insert(std::move(item));
+            } else {
+                decode(r, x.emplace_back());
+            }
+        }
     } else if constexpr (is_optional<T>::value) {
         if (r.u8() != 0)
             decode(r, x.emplace());

@@ -9,7 +9,7 @@
 
 namespace ouroboros::proto {
 
-writer::writer(msg type)
+writer::writer(msg type) : framed_(true)
 {
     buf_.reserve(128);
     put(magic, 2);
@@ -38,6 +38,8 @@ writer& writer::str(std::string_view s)
 
 const std::vector<std::uint8_t>& writer::record()
 {
+    if (!framed_)
+        throw malformed("plain data is no record");
     std::size_t body = buf_.size() - header_size;
     if (body > max_body)
         throw malformed("message body of " + std::to_string(body) + " bytes is too large");
@@ -115,16 +117,17 @@ int recv_message(int sock, message& out, std::string* why)
     mh.msg_control = control;
     mh.msg_controllen = sizeof control;
 
+    out.fds.clear();
     ssize_t n = ::recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
     if (n < 0)
         return -errno;
-    if (n == 0)
-        return -ECONNRESET;
 
-    // Take ownership of passed descriptors first, so none leaks on error.
-    out.fds.clear();
+    // Take ownership of passed descriptors first, whatever the record, so
+    // none stays open when it is refused: a record of any length, even
+    // none, may carry them.
     for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len < CMSG_LEN(0))
             continue;
         std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (std::size_t i = 0; i < count; ++i) {
@@ -133,17 +136,31 @@ int recv_message(int sock, message& out, std::string* why)
             out.fds.emplace_back(fd);
         }
     }
+    // A zero-length record reads like the end of the connection; it is
+    // treated as one (the peer broke the protocol either way).
+    if (n == 0)
+        return -ECONNRESET;
 
+    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        if (why)
+            *why = "record or its descriptors were truncated";
+        return -EPROTO;
+    }
+    return parse_record(buf, static_cast<std::size_t>(n), out, why);
+}
+
+int parse_record(const std::uint8_t* data, std::size_t n, message& out, std::string* why)
+{
     auto bad = [&](const char* reason) {
         if (why)
             *why = reason;
         return -EPROTO;
     };
-    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-        return bad("record or its descriptors were truncated");
-    if (static_cast<std::size_t>(n) < header_size)
+    if (n < header_size)
         return bad("record shorter than the header");
-    reader h(buf, header_size);
+    if (n > header_size + max_body)
+        return bad("record longer than the protocol allows");
+    reader h(data, header_size);
     if (h.u16() != magic)
         return bad("bad magic number");
     if (std::uint16_t v = h.u16(); v != version) {
@@ -155,9 +172,9 @@ int recv_message(int sock, message& out, std::string* why)
     out.type = static_cast<msg>(h.u16());
     h.u16(); // flags
     std::uint32_t length = h.u32();
-    if (length != static_cast<std::size_t>(n) - header_size)
+    if (length != n - header_size)
         return bad("length field does not match the record size");
-    out.body.assign(buf + header_size, buf + n);
+    out.body.assign(data + header_size, data + n);
     return 0;
 }
 

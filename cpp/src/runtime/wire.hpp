@@ -77,6 +77,9 @@ public:
 class writer {
 public:
     explicit writer(msg type);
+    // A writer of plain data without a record header (the daemon's state
+    // file): read it with data(), not record().
+    writer() = default;
 
     writer& u8(std::uint8_t v) { return put(v, 1); }
     writer& u16(std::uint16_t v) { return put(v, 2); }
@@ -88,10 +91,13 @@ public:
 
     // The finished record (header with its length filled in).
     const std::vector<std::uint8_t>& record();
+    // What a plain-data writer holds.
+    const std::vector<std::uint8_t>& data() const noexcept { return buf_; }
 
 private:
     writer& put(std::uint64_t v, int width);
     std::vector<std::uint8_t> buf_;
+    bool framed_ = false;
 };
 
 class reader {
@@ -136,5 +142,11 @@ int send_message(int sock, writer& w, const int* fds = nullptr, std::size_t nfds
 // version (both with `why` set) or another -errno. EINTR is returned, not
 // retried, so callers can check for interrupts.
 int recv_message(int sock, message& out, std::string* why = nullptr);
+
+// The header checks of recv_message() on a record already in memory (`n`
+// bytes at `data`): 0 with out.type and out.body set, or -EPROTO /
+// -EPROTONOSUPPORT with `why`. The fuzz harness (cpp/fuzz) calls it.
+int parse_record(const std::uint8_t* data, std::size_t n, message& out,
+                 std::string* why = nullptr);
 
 } // namespace ouroboros::proto

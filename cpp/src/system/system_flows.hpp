@@ -19,6 +19,7 @@
 #include "parked_flows.hpp"
 #include "pollable_flows.hpp"
 
+#include "runtime/deadline.hpp"
 #include "runtime/flow_table.hpp"
 
 #include <o7s/detail/flow_backend.hpp>
@@ -74,7 +75,7 @@ class deadline {
 public:
     explicit deadline(std::int64_t ns) noexcept
         : none_(ns < 0),
-          at_(none_ ? clock::time_point::max() : clock::now() + std::chrono::nanoseconds(ns))
+          at_(runtime::deadline_after_ns(ns))
     {
     }
     explicit deadline(timeout t) noexcept : deadline(t ? t->count() : -1) {}
