@@ -15,6 +15,7 @@ from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Type, Union
 
 import pytest
 
+from o7s_system import ECHO_SERVER as SYSTEM_ECHO_SERVER
 from o7s_testing import InThread, wait_blocked
 from ouroboros import _core, irm, use_backend
 from ouroboros.dev import Flow, flow_accept, flow_alloc, flow_join
@@ -384,27 +385,11 @@ def test_many_threads_deallocating_one_flow_at_once(ctx: Ctx) -> None:
 # The system backend: the whole table over one flow to an echo server in a
 # process of its own (Ouroboros 0.23 cannot allocate a flow within one
 # process), "a" and "b" both being that flow.
-SYSTEM_ECHO = """
-import os, sys
-from ouroboros import irm
-from ouroboros.dev import flow_accept
-irm.bind_process(os.getpid(), sys.argv[1])
-print("ready", flush=True)
-with flow_accept(timeo=30) as f:
-    f.set_rcv_timeout(60)
-    while True:
-        try:
-            f.write(f.read())
-        except (ConnectionError, TimeoutError):
-            break
-"""
-
-
 @pytest.mark.system
 @pytest.mark.timeout(300)
 def test_the_table_on_the_system_backend(spawn, system_names) -> None:
     name = system_names("bad-input")
-    spawn(SYSTEM_ECHO, name).expect("ready")
+    spawn(SYSTEM_ECHO_SERVER, name).expect("ready")
     with flow_alloc(name, timeo=20) as f:
         f.set_rcv_timeout(20)
         f.set_snd_timeout(20)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from o7s_system import ECHO_SERVER as SYSTEM_ECHO_SERVER
 from o7s_testing import ECHO_SERVER
 
 # Runs a parent with a flow (and a flow set holding it) to the echo
@@ -170,27 +171,12 @@ f.dealloc()
 print("parent ok", flush=True)
 """
 
-SYSTEM_ECHO = """
-import os, sys
-from ouroboros import irm
-from ouroboros.dev import flow_accept
-irm.bind_process(os.getpid(), sys.argv[1])
-print("ready", flush=True)
-with flow_accept(timeo=30) as f:
-    f.set_rcv_timeout(30)
-    while True:
-        try:
-            f.write(f.read())
-        except (ConnectionError, TimeoutError):
-            break
-"""
-
 
 @pytest.mark.system
 def test_on_the_system_backend_a_child_is_refused_and_the_parent_unaffected(
         spawn, system_names) -> None:
     name = system_names("fork")
-    spawn(SYSTEM_ECHO, name).expect("ready")
+    spawn(SYSTEM_ECHO_SERVER, name).expect("ready")
     parent = spawn(SYSTEM_FORKING, name)
     parent.expect("child refused", timeout=30)
     parent.expect("parent ok", timeout=30)
