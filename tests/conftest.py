@@ -88,6 +88,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--packaging", action="store_true",
         help="also run the slow packaging check (tests marked packaging: builds the sdist "
              "and wheel, installs each in a fresh venv; needs pip install '.[packaging]')")
+    parser.addoption(
+        "--leak-cycles", type=int, default=200, metavar="N",
+        help="flows allocated and let go of in each way by the leak test (test_leaks.py; "
+             "default 200, a quarter of it on the system backend)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:

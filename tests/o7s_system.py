@@ -28,6 +28,28 @@ def unique_name(what: str) -> str:
     return f"o7s-test-{what}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+#: A server to start with spawn(ECHO_SERVER, name) on the system backend,
+#: the name made by the system_names fixture: it binds itself to the name,
+#: prints "ready", accepts one flow and sends back each SDU until the flow
+#: goes down or is silent for 30 s, then prints "done".
+ECHO_SERVER = """
+import os, sys
+from ouroboros import irm
+from ouroboros.dev import flow_accept
+irm.bind_process(os.getpid(), sys.argv[1])
+print("ready", flush=True)
+with flow_accept(timeo=30) as f:
+    f.set_rcv_timeout(30)
+    while True:
+        try:
+            sdu = f.read()
+        except (ConnectionError, TimeoutError):
+            break
+        f.write(sdu)
+print("done", flush=True)
+"""
+
+
 def ouroboros_tool(name: str) -> Optional[str]:
     """Path of an Ouroboros program (irmd, oping, ...), or None."""
     sbin = (f"/usr/sbin/{name}", f"/usr/local/sbin/{name}")

@@ -211,7 +211,7 @@ def test_an_accept_without_practical_limit_waits_for_its_flow(runtime) -> None:
     with _connect(runtime, timeout=10) as s:
         s.send(_record(FLOW_ACCEPT, struct.pack("<q", 2**63 - 1)))
         # now + 2**63-1 ns overflowed into the past: ETIMEDOUT at once.
-        alloc = InThread(lambda: flow_alloc("forever", timeo=2))
+        alloc = InThread(lambda: flow_alloc("forever", timeo=2).dealloc())
         assert struct.unpack_from("<HHH", s.recv(65536))[2] == FLOW_GRANTED
     alloc.result("the allocation ends")
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import ouroboros
-from o7s_system import ouroboros_release, unique_name
+from o7s_system import ECHO_SERVER, ouroboros_release, unique_name
 from o7s_testing import InThread, wait_blocked
 from ouroboros import irm
 from ouroboros.dev import (FlowDownException, FlowNotAllocatedException, FlowProperties,
@@ -23,23 +23,6 @@ from ouroboros.errors import (EIPCP, ENAME, FlowException, FlowPermissionExcepti
 from ouroboros.qos import QoSSpec
 
 pytestmark = pytest.mark.system
-
-ECHO_SERVER = """
-import os, sys
-from ouroboros import irm
-from ouroboros.dev import flow_accept
-irm.bind_process(os.getpid(), sys.argv[1])
-print("ready", flush=True)
-with flow_accept(timeo=30) as f:
-    f.set_rcv_timeout(30)
-    while True:
-        try:
-            sdu = f.read()
-        except (ConnectionError, TimeoutError):
-            break
-        f.write(sdu)
-print("done", flush=True)
-"""
 
 # Accepts, then reads nothing (or one SDU, then deallocates, with "once").
 SILENT_SERVER = """

@@ -76,23 +76,29 @@ std::optional<py::bytes> read_sdu(flow_ref& f)
     return out;
 }
 
-std::optional<py::bytes> read_count(flow_ref& f, py::ssize_t count)
+std::optional<py::bytes> read_count(flow_ref& f, std::size_t count)
 {
-    if (count < 0)
-        throw py::value_error("read count must be >= 0, not " + std::to_string(count));
-    py::bytes out = new_bytes(static_cast<std::size_t>(count));
+    // No SDU is larger than max_sdu, so a larger buffer only costs memory:
+    // max_sdu + 1 bytes read as much and, like any buffer larger than the
+    // SDU, never ends it with the 0-byte read that an exact fill would.
+    constexpr std::size_t small = 64 * 1024;
+    if (count > small)
+        count = std::min(count, f.max_sdu() + 1);
+    py::bytes out = new_bytes(count);
     char* buf = PyBytes_AS_STRING(out.ptr());
-    auto n = blocking([&] { return f.read(buf, static_cast<std::size_t>(count)); });
+    auto n = blocking([&] { return f.read(buf, count); });
     if (!n)
         return std::nullopt;
-    if (*n != static_cast<std::size_t>(count))
+    if (*n != count)
         shrink(out, *n);
     return out;
 }
 
 std::optional<py::bytes> read_any(flow_ref& f, py::handle count)
 {
-    return count.is_none() ? read_sdu(f) : read_count(f, count.cast<py::ssize_t>());
+    if (count.is_none())
+        return read_sdu(f);
+    return read_count(f, static_cast<std::size_t>(to_int<py::ssize_t>(count, "read() count", 0)));
 }
 
 // A contiguous view of a bytes-like object, released on scope exit.
@@ -122,7 +128,7 @@ std::size_t checked_count(py::handle count, std::size_t available, const char* w
 {
     if (count.is_none())
         return available;
-    auto n = count.cast<py::ssize_t>();
+    auto n = to_int<py::ssize_t>(count, (std::string(what) + " count").c_str());
     if (n < 0 || static_cast<std::size_t>(n) > available)
         throw py::value_error(std::string(what) + " count " + std::to_string(n) +
                               " is outside the buffer of " + std::to_string(available) + " bytes");
@@ -140,12 +146,12 @@ void bind_flow(py::module_& m)
     cls.def(py::init<>())
         .def(
             "alloc",
-            [](py_flow& self, const std::string& dst, const py::object& qos,
-               const py::object& timeo) {
+            [](py_flow& self, py::handle dst, const py::object& qos, const py::object& timeo) {
                 self.check_unallocated();
+                auto name = to_text(dst, "dst");
                 auto q = to_qos(qos);
                 auto t = to_timeout(timeo, "timeo");
-                self.replace(blocking([&] { return flow::alloc(dst, q, t); }));
+                self.replace(blocking([&] { return flow::alloc(name, q, t); }));
                 return from_qos(self.current.qos());
             },
             py::arg("dst"), py::arg("qos") = py::none(), py::arg("timeo") = py::none(),
@@ -163,12 +169,12 @@ void bind_flow(py::module_& m)
             "QoSSpec.")
         .def(
             "join",
-            [](py_flow& self, const std::string& dst, const py::object& timeo,
-               const py::object& qos) {
+            [](py_flow& self, py::handle dst, const py::object& timeo, const py::object& qos) {
                 self.check_unallocated();
+                auto layer = to_text(dst, "dst");
                 auto q = to_qos(qos);
                 auto t = to_timeout(timeo, "timeo");
-                self.replace(blocking([&] { return flow::join(dst, q, t); }));
+                self.replace(blocking([&] { return flow::join(layer, q, t); }));
                 return from_qos(self.current.qos());
             },
             // The timeout second, as upstream pyOuroboros' Flow.join(dst, timeo).
@@ -208,16 +214,18 @@ void bind_flow(py::module_& m)
              "The read timeout in seconds, or None when reads block.")
         .def(
             "set_flags",
-            [](py_flow& self, std::uint32_t flags) {
-                self.open_flow().set_flags(static_cast<flow_flags>(flags));
+            [](py_flow& self, py::handle flags) {
+                auto& f = self.open_flow();
+                f.set_flags(static_cast<flow_flags>(to_int<std::uint32_t>(flags, "flags")));
             },
             py::arg("flags"), "Replaces all flags of the flow (FlowProperties).")
         .def("get_flags", [](py_flow& self) { return self.open_flow().flags(); },
              "The flags of the flow (FlowProperties).")
         .def(
             "set_frct_flags",
-            [](py_flow& self, std::uint32_t flags) {
-                self.open_flow().set_frct_flags(static_cast<frct_flags>(flags));
+            [](py_flow& self, py::handle flags) {
+                auto& f = self.open_flow();
+                f.set_frct_flags(static_cast<frct_flags>(to_int<std::uint32_t>(flags, "flags")));
             },
             py::arg("flags"), "Replaces the FRCT flags (FRCTFlags).")
         .def("get_frct_flags", [](py_flow& self) { return self.open_flow().frct(); },
@@ -248,10 +256,9 @@ void bind_flow(py::module_& m)
 
     m.def(
         "_set_first_read_size",
-        [](std::size_t bytes) {
-            if (bytes == 0)
-                throw py::value_error("the first read size must be at least 1 byte");
-            first_read_size.store(bytes, std::memory_order_relaxed);
+        [](py::handle bytes) {
+            first_read_size.store(to_int<std::size_t>(bytes, "bytes", 1),
+                                  std::memory_order_relaxed);
         },
         py::arg("bytes"),
         "Sets the buffer (bytes) a whole-SDU read() tries first (ouroboros.dev's policy).");

@@ -97,9 +97,6 @@ private:
 
 std::optional<py::list> read_many(flow_ref& f, py::ssize_t max_count)
 {
-    if (max_count < 1 || max_count > max_batch)
-        throw py::value_error("read_many count must be between 1 and " +
-                              std::to_string(max_batch) + ", not " + std::to_string(max_count));
     arena_lease lease;
     auto& bufs = lease.get().buffers(static_cast<std::size_t>(max_count), f.max_sdu());
     auto n = blocking([&] { return f.read_many(bufs.data(), bufs.size()); });
@@ -168,7 +165,9 @@ void bind_flow_batch(py::module_& m)
     // Per-SDU calls skip pybind11's dispatcher (fast_method.hpp).
     auto read_batch = [](py_flow& self, const fast_args<1>& a) {
         flow_op f(self);
-        return read_many(*f, a[0].is_none() ? default_batch : a[0].cast<py::ssize_t>());
+        return read_many(*f, a[0].is_none() ? default_batch
+                                            : to_int<py::ssize_t>(a[0], "read_many() max_count",
+                                                                  1, max_batch));
     };
     auto write_batch = [](py_flow& self, const fast_args<1>& a) {
         flow_op f(self);

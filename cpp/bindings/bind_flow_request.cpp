@@ -17,11 +17,12 @@ void bind_flow_request(py::module_& m)
         "then poll(). Its timeout is the request's own; cancel() gives it up.")
         .def_static(
             "alloc",
-            [](const std::string& dst, const py::object& qos, const py::object& timeo) {
+            [](py::handle dst, const py::object& qos, const py::object& timeo) {
+                auto name = to_text(dst, "dst");
                 auto q = to_qos(qos);
                 auto t = to_timeout(timeo, "timeo");
                 // Connecting may start the runtime daemon.
-                return blocking([&] { return flow_request::alloc(dst, q, t); });
+                return blocking([&] { return flow_request::alloc(name, q, t); });
             },
             py::arg("dst"), py::arg("qos") = py::none(), py::arg("timeo") = py::none(),
             "Starts allocating a flow to the process serving `dst`.")
@@ -34,10 +35,11 @@ void bind_flow_request(py::module_& m)
             py::arg("timeo") = py::none(), "Starts accepting the next flow for this process.")
         .def_static(
             "join",
-            [](const std::string& dst, const py::object& qos, const py::object& timeo) {
+            [](py::handle dst, const py::object& qos, const py::object& timeo) {
+                auto name = to_text(dst, "dst");
                 auto q = to_qos(qos);
                 auto t = to_timeout(timeo, "timeo");
-                return blocking([&] { return flow_request::join(dst, q, t); });
+                return blocking([&] { return flow_request::join(name, q, t); });
             },
             py::arg("dst"), py::arg("qos") = py::none(), py::arg("timeo") = py::none(),
             "Starts joining the broadcast layer `dst`.")

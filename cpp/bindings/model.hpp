@@ -7,8 +7,10 @@
 // defaults). To Python, it is built by calling its class with the fields as
 // keyword arguments. The Python classes validate their values when they are
 // set (ouroboros.ipcp_config, ouroboros.qos); here a value is only checked
-// to fit its C++ field.
+// to fit its C++ field (conversions.hpp).
 #pragma once
+
+#include "conversions.hpp"
 
 #include <o7s/irm.hpp>
 #include <o7s/qos.hpp>
@@ -55,7 +57,7 @@ namespace model_detail {
 template <class T> struct is_vector : std::false_type {};
 template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
 
-std::string type_name(py::handle obj);
+using conversion_detail::type_name;
 
 // The class object of T, looked up once.
 template <class T> py::object class_of()
@@ -67,11 +69,6 @@ template <class T> py::object class_of()
         .get_stored();
 }
 
-// An int that fits [low, high] (bool counts as 0 or 1), else TypeError or
-// ValueError naming `what`.
-unsigned long long unsigned_int(py::handle v, unsigned long long high, const std::string& what);
-long long signed_int(py::handle v, long long low, long long high, const std::string& what);
-
 } // namespace model_detail
 
 template <class T> T from_python(py::handle obj, const std::string& what)
@@ -80,18 +77,11 @@ template <class T> T from_python(py::handle obj, const std::string& what)
     if constexpr (std::is_enum_v<T> || std::is_integral_v<T>) {
         using raw = std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>,
                                        std::common_type<T>>;
-        using I = typename raw::type;
-        if constexpr (std::is_signed_v<I>)
-            return static_cast<T>(signed_int(obj, std::numeric_limits<I>::min(),
-                                             std::numeric_limits<I>::max(), what));
-        else
-            return static_cast<T>(unsigned_int(obj, std::numeric_limits<I>::max(), what));
+        return static_cast<T>(to_int<typename raw::type>(obj, what.c_str()));
     } else if constexpr (std::is_same_v<T, std::string>) {
         if (obj.is_none())
             return {};
-        if (!PyUnicode_Check(obj.ptr()))
-            throw py::type_error(what + " must be a str, not " + type_name(obj));
-        return obj.cast<std::string>();
+        return to_text(obj, what.c_str());
     } else if constexpr (is_vector<T>::value) {
         if (PyUnicode_Check(obj.ptr()) || !PySequence_Check(obj.ptr()))
             throw py::type_error(what + " must be a sequence, not " + type_name(obj));

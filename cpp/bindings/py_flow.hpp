@@ -48,6 +48,8 @@ struct py_flow {
 
     flow& open_flow()
     {
+        if (current.inherited())
+            current.descriptor(); // throws the C++ API's error, which says why
         if (!current.is_open())
             throw error(errc::not_allocated, "flow is not allocated");
         return current;

@@ -6,9 +6,14 @@
 
 #include "embedded/embedded_backend.hpp"
 #include "flow_handle.hpp"
+#include "inherited.hpp"
 #include "system_loader/loader.hpp"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -19,6 +24,9 @@ namespace {
 std::mutex select_mutex;
 std::unique_ptr<backend> embedded_instance;
 std::unique_ptr<backend> system_instance;
+// Set once, with system_instance, for active_backend() to read unlocked.
+std::atomic<backend*> system_loaded{nullptr};
+std::atomic<pid_t> system_loaded_by{0};
 std::atomic<backend*> active{nullptr};
 
 thread_local std::string error_detail;
@@ -31,11 +39,39 @@ backend& embedded_locked()
     return *embedded_instance;
 }
 
+#ifdef __GLIBC__
+// In a child forked from the process that loaded libouroboros-dev, exit()
+// would run the library's destructor, which cancels threads the child does
+// not have and deallocates every flow of the parent in the shared memory
+// they use: the parent's flows would go down when any child exits. So the
+// child's exit ends there, before the C-level exit handlers registered
+// before it (Python's finalization and atexit have run by then; stdio is
+// flushed here).
+void leave_without_library_exit_handlers(int status, void*)
+{
+    static_cast<void>(std::fflush(nullptr));
+    ::_exit(status);
+}
+
+void in_forked_child() noexcept
+{
+    static_cast<void>(::on_exit(&leave_without_library_exit_handlers, nullptr));
+}
+#endif
+
 // Returns the system backend or nullptr with the reason in `why`.
 backend* system_locked(std::string& why)
 {
-    if (!system_instance)
+    if (!system_instance) {
         system_instance = load_system_backend(why);
+        if (!system_instance)
+            return nullptr;
+        system_loaded_by.store(this_process(), std::memory_order_relaxed);
+        system_loaded.store(system_instance.get(), std::memory_order_release);
+#ifdef __GLIBC__
+        static_cast<void>(::pthread_atfork(nullptr, nullptr, &in_forked_child));
+#endif
+    }
     return system_instance.get();
 }
 
@@ -58,9 +94,7 @@ backend& choose_locked(const std::string& wanted)
                             "' (expected 'embedded', 'system' or 'auto')");
 }
 
-} // namespace
-
-backend& active_backend()
+backend& selected_backend()
 {
     if (backend* b = active.load(std::memory_order_acquire))
         return *b;
@@ -70,6 +104,23 @@ backend& active_backend()
     const char* env = std::getenv("OUROBOROS_BACKEND");
     backend& b = choose_locked(env ? env : "auto");
     active.store(&b, std::memory_order_release);
+    return b;
+}
+
+} // namespace
+
+backend& active_backend()
+{
+    backend& b = selected_backend();
+    // libouroboros-dev keeps one process' state (its flows, its
+    // registration with the IRMd, its threads): a forked child has a copy
+    // without the threads, which the IRMd does not know.
+    if (&b == system_loaded.load(std::memory_order_acquire) &&
+        system_loaded_by.load(std::memory_order_relaxed) != this_process())
+        throw error(ENOTSUP, "the system backend was loaded by process " +
+                                 std::to_string(system_loaded_by.load()) +
+                                 ", which forked this one; libouroboros-dev serves only the "
+                                 "process that loaded it: exec a new program in the child");
     return b;
 }
 
@@ -100,7 +151,7 @@ bool interrupted() noexcept
 
 std::string backend_name()
 {
-    return detail::active_backend().name();
+    return detail::selected_backend().name();
 }
 
 void select_backend(const std::string& name)

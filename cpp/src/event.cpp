@@ -5,6 +5,11 @@
 // each handle lists its sets, so that closing a flow takes it out of its
 // sets before its descriptor is deallocated. Lock order: the membership
 // mutex, then the backend set's own lock.
+//
+// A set or queue filled in a process that has forked since is the
+// parent's (inherited.hpp): in the child it reads as closed, its
+// operations throw, and closing it touches neither the backend set (its
+// epoll instance and eventfd are the parent's too) nor the flows.
 #include <o7s/event.hpp>
 
 #include <o7s/backend.hpp>
@@ -33,6 +38,7 @@ struct set_core {
 
     flow_backend& be;
     std::unique_ptr<event_set> impl;
+    const pid_t owner = this_process();
     std::unordered_map<std::uint64_t, flow_handle*> by_tag; // holds references
     std::unordered_map<flow_handle*, std::uint64_t> tags;
     std::uint64_t next_tag = 1;
@@ -71,6 +77,19 @@ struct set_core {
         while (!tags.empty())
             drop(tags.begin()->first, true);
     }
+
+    bool inherited() const noexcept { return owner != this_process(); }
+
+    // In a forked child: lets the parent's set go. Only this process'
+    // memory is freed; the backend set is left as it is (leaked here).
+    void abandon() noexcept
+    {
+        static_cast<void>(impl.release());
+        for (const auto& member : tags)
+            release(member.first);
+        tags.clear();
+        by_tag.clear();
+    }
 };
 
 std::mutex& membership_mutex() noexcept
@@ -99,7 +118,15 @@ core_ptr open_core(const core_ptr& core)
 {
     if (!core)
         throw error(EBADF, "the flow set is closed");
+    if (core->inherited())
+        detail::throw_inherited(EBADF, "this flow set", core->owner);
     return core;
+}
+
+// The set's core unless it is closed or the parent's (in a forked child).
+core_ptr usable(core_ptr core) noexcept
+{
+    return core && !core->inherited() ? core : core_ptr();
 }
 
 [[noreturn]] void fail(int neg_errno, const char* what)
@@ -119,7 +146,7 @@ event_queue::~event_queue()
 
 event_queue::event_queue(event_queue&& other) noexcept
     : entries_(std::move(other.entries_)), next_(std::exchange(other.next_, 0)),
-      current_(std::exchange(other.current_, nullptr))
+      current_(std::exchange(other.current_, nullptr)), owner_(other.owner_)
 {
     other.entries_.clear();
 }
@@ -132,6 +159,7 @@ event_queue& event_queue::operator=(event_queue&& other) noexcept
         other.entries_.clear();
         next_ = std::exchange(other.next_, 0);
         current_ = std::exchange(other.current_, nullptr);
+        owner_ = other.owner_;
     }
     return *this;
 }
@@ -141,6 +169,7 @@ void event_queue::swap(event_queue& other) noexcept
     entries_.swap(other.entries_);
     std::swap(next_, other.next_);
     std::swap(current_, other.current_);
+    std::swap(owner_, other.owner_);
 }
 
 void event_queue::reset() noexcept
@@ -154,6 +183,8 @@ void event_queue::reset() noexcept
 
 std::optional<flow_event> event_queue::next()
 {
+    if (next_ < entries_.size() && owner_ != detail::this_process())
+        detail::throw_inherited(EBADF, "this event queue (filled by a wait)", owner_);
     detail::release(std::exchange(current_, nullptr));
     while (next_ < entries_.size()) {
         entry e = entries_[next_++];
@@ -212,7 +243,7 @@ std::shared_ptr<detail::set_core> flow_set::core() const noexcept
 
 bool flow_set::is_open() const noexcept
 {
-    return core() != nullptr;
+    return usable(core()) != nullptr;
 }
 
 void flow_set::add(const flow_ref& f)
@@ -255,7 +286,7 @@ void flow_set::add_and_post(const flow_ref& f, const event_type* first)
 
 void flow_set::remove(const flow_ref& f) noexcept
 {
-    core_ptr core = this->core();
+    core_ptr core = usable(this->core());
     if (!core || f.h_ == nullptr)
         return;
     std::lock_guard<std::mutex> lock(membership_mutex());
@@ -264,7 +295,7 @@ void flow_set::remove(const flow_ref& f) noexcept
 
 bool flow_set::has(const flow_ref& f) const noexcept
 {
-    core_ptr core = this->core();
+    core_ptr core = usable(this->core());
     if (!core)
         return false;
     std::lock_guard<std::mutex> lock(membership_mutex());
@@ -273,7 +304,7 @@ bool flow_set::has(const flow_ref& f) const noexcept
 
 void flow_set::zero() noexcept
 {
-    core_ptr core = this->core();
+    core_ptr core = usable(this->core());
     if (!core)
         return;
     std::lock_guard<std::mutex> lock(membership_mutex());
@@ -282,7 +313,7 @@ void flow_set::zero() noexcept
 
 std::size_t flow_set::size() const noexcept
 {
-    core_ptr core = this->core();
+    core_ptr core = usable(this->core());
     if (!core)
         return 0;
     std::lock_guard<std::mutex> lock(membership_mutex());
@@ -319,6 +350,11 @@ void flow_set::close() noexcept
     core_ptr core = std::atomic_exchange(&core_, core_ptr());
     if (!core)
         return;
+    if (core->inherited()) {
+        std::lock_guard<std::mutex> lock(membership_mutex());
+        core->abandon();
+        return;
+    }
     core->impl->cancel(); // waiters leave; they hold the core until then
     std::lock_guard<std::mutex> lock(membership_mutex());
     core->drop_all();
@@ -330,6 +366,7 @@ void flow_set::wait(event_queue& q, timeout t)
     if (!q.empty())
         return; // as fevent(): the queue still holds events
     q.reset();
+    q.owner_ = detail::this_process();
     const auto deadline = runtime::deadline_after(t);
     std::vector<detail::event> events;
     for (;;) {

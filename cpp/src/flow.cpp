@@ -2,6 +2,7 @@
 #include <o7s/flow.hpp>
 
 #include "flow_handle.hpp"
+#include "runtime/names.hpp"
 
 #include <cerrno>
 
@@ -29,11 +30,23 @@ void check(int rc, const char* what)
 
 } // namespace
 
+void detail::check_flow_name(const std::string& dst, const std::string& what)
+{
+    std::string why;
+    if (int rc = runtime::check_name(dst, why); rc < 0)
+        throw error(-rc, what + ": " + why);
+}
+
 // ---------------------------------------------------------------- flow_ref
 
 bool flow_ref::is_open() const noexcept
 {
     return h_ != nullptr && h_->is_open();
+}
+
+bool flow_ref::inherited() const noexcept
+{
+    return h_ != nullptr && h_->inherited();
 }
 
 int flow_ref::descriptor() const
@@ -197,6 +210,7 @@ flow flow::adopt(int fd)
 
 flow flow::alloc(const std::string& dst, const std::optional<qos_spec>& qos, timeout t)
 {
+    detail::check_flow_name(dst, "flow allocation");
     qos_spec q = qos.value_or(qos_spec{});
     int fd = detail::active_backend().flows().flow_alloc(dst, qos ? &q : nullptr, t);
     if (fd < 0)
@@ -213,6 +227,7 @@ flow flow::accept(timeout t)
 
 flow flow::join(const std::string& dst, const std::optional<qos_spec>& qos, timeout t)
 {
+    detail::check_flow_name(dst, "joining a broadcast layer");
     qos_spec q = qos.value_or(qos_spec{});
     int fd = detail::active_backend().flows().flow_join(dst, qos ? &q : nullptr, t);
     if (fd < 0)
@@ -225,6 +240,11 @@ void flow::close()
     detail::flow_handle* h = h_;
     if (h == nullptr)
         return;
+    // In a forked child: the parent's flow. Deallocating it, waking its
+    // operations (the in-flight count is the parent's) or leaving its sets
+    // would reach what the parent shares; the destructor just lets go.
+    if (h->inherited())
+        detail::throw_inherited(errc::not_allocated, "this flow", h->owner);
     auto s = h->state.fetch_or(detail::flow_handle::closing, std::memory_order_acq_rel);
     if (s & detail::flow_handle::closing)
         return; // closed already, or being closed by another thread

@@ -9,7 +9,13 @@
 // The handle's memory is reference counted: the flow holds one reference,
 // flow sets and event queues hold more, so a flow_ref they hand out never
 // points to freed memory (only to a closed flow).
+//
+// A handle belongs to the process that opened the flow: in a child forked
+// since, the flow reads as closed and its operations throw, and close()
+// leaves it to the parent (inherited.hpp).
 #pragma once
+
+#include "inherited.hpp"
 
 #include <o7s/detail/backend.hpp>
 #include <o7s/error.hpp>
@@ -18,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace ouroboros::detail {
@@ -31,6 +38,7 @@ struct flow_handle {
 
     flow_backend& be;
     const int fd;
+    const pid_t owner = this_process();
     std::atomic<std::uint32_t> state{0};
     std::atomic<std::uint32_t> refs{1};
     std::mutex m;
@@ -40,8 +48,10 @@ struct flow_handle {
 
     bool is_open() const noexcept
     {
-        return (state.load(std::memory_order_acquire) & closing) == 0;
+        return (state.load(std::memory_order_acquire) & closing) == 0 && !inherited();
     }
+    // True in a child forked after the flow was opened.
+    bool inherited() const noexcept { return owner != this_process(); }
 };
 
 inline void retain(flow_handle* h) noexcept
@@ -63,6 +73,12 @@ std::mutex& membership_mutex() noexcept;
 // deallocated (event.cpp).
 void leave_all_sets(flow_handle* h) noexcept;
 
+// Throws error(EINVAL or ENAMETOOLONG) naming `what` unless `dst`, the
+// name a flow is allocated to or the layer it joins, is one the real
+// Ouroboros can hold (runtime/names.hpp). Checked here, for both backends:
+// Ouroboros 0.23's IRMd crashes on a 5000-byte layer name in flow_join().
+void check_flow_name(const std::string& dst, const std::string& what);
+
 // Number of flows open in this process, on any backend.
 extern std::atomic<int> open_flows;
 
@@ -73,6 +89,8 @@ public:
     {
         if (h_ == nullptr)
             throw error(errc::not_allocated, "flow is not allocated");
+        if (h_->inherited())
+            throw_inherited(errc::not_allocated, "this flow", h_->owner);
         auto s = h_->state.fetch_add(1, std::memory_order_acquire);
         if (s & flow_handle::closing) {
             release();

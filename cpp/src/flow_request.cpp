@@ -3,6 +3,9 @@
 
 #include <o7s/detail/backend.hpp>
 
+#include "flow_handle.hpp"
+#include "inherited.hpp"
+
 namespace ouroboros {
 
 namespace {
@@ -17,18 +20,40 @@ namespace {
 } // namespace
 
 flow_request::flow_request() noexcept = default;
-flow_request::~flow_request() = default;
+
+flow_request::~flow_request()
+{
+    cancel();
+}
+
 flow_request::flow_request(flow_request&&) noexcept = default;
-flow_request& flow_request::operator=(flow_request&&) noexcept = default;
+
+flow_request& flow_request::operator=(flow_request&& other) noexcept
+{
+    if (this != &other) {
+        cancel();
+        p_ = std::move(other.p_);
+        what_ = std::move(other.what_);
+        owner_ = other.owner_;
+    }
+    return *this;
+}
 
 flow_request::flow_request(std::unique_ptr<detail::pending_flow> p, std::string what) noexcept
-    : p_(std::move(p)), what_(std::move(what))
+    : p_(std::move(p)), what_(std::move(what)), owner_(detail::this_process())
 {
+}
+
+void flow_request::check_owner() const
+{
+    if (p_ && owner_ != detail::this_process())
+        detail::throw_inherited(errc::not_allocated, "this flow request", owner_);
 }
 
 flow_request flow_request::alloc(const std::string& dst, const std::optional<qos_spec>& qos,
                                  timeout t)
 {
+    detail::check_flow_name(dst, "flow allocation");
     std::string what = "flow allocation to '" + dst + "'";
     int err = 0;
     auto p = detail::active_backend().flows().start_flow_request(detail::request_kind::alloc, dst,
@@ -51,6 +76,7 @@ flow_request flow_request::accept(timeout t)
 flow_request flow_request::join(const std::string& dst, const std::optional<qos_spec>& qos,
                                 timeout t)
 {
+    detail::check_flow_name(dst, "joining a broadcast layer");
     std::string what = "joining broadcast layer '" + dst + "'";
     int err = 0;
     auto p = detail::active_backend().flows().start_flow_request(detail::request_kind::join, dst,
@@ -62,6 +88,7 @@ flow_request flow_request::join(const std::string& dst, const std::optional<qos_
 
 int flow_request::fd() const
 {
+    check_owner();
     if (!p_)
         throw error(EALREADY, "the flow request is finished");
     return p_->fd();
@@ -69,6 +96,7 @@ int flow_request::fd() const
 
 std::optional<flow> flow_request::poll()
 {
+    check_owner();
     if (!p_)
         throw error(EALREADY, "the flow request is finished");
     int fd = p_->poll(nullptr);
@@ -82,6 +110,12 @@ std::optional<flow> flow_request::poll()
 
 void flow_request::cancel() noexcept
 {
+    if (p_ && owner_ != detail::this_process()) {
+        // The parent's request (forked since): giving it up would close
+        // the parent's connection state or flow (inherited.hpp).
+        static_cast<void>(p_.release());
+        return;
+    }
     p_.reset();
 }
 

@@ -6,66 +6,87 @@ and ``feed``s the result until ``done``."""
 from __future__ import annotations
 
 import codecs
-from typing import Optional
+import operator
+import sys
+from typing import List, Optional
 
 _utf8 = codecs.getincrementaldecoder("utf-8")
+
+
+def checked_count(count: object, what: str, minimum: int) -> int:
+    """``count`` as an int of at least ``minimum``: TypeError for what is
+    not an integer, ValueError below ``minimum``."""
+    try:
+        n = operator.index(count)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{what} count must be an int or None, not "
+                        f"{type(count).__name__}") from None
+    if n < minimum:
+        raise ValueError(f"{what} count must be >= {minimum}, not {n}")
+    return n
 
 
 class LineReader:
     """One readline: the next SDU as UTF-8 text; with ``count``, at most
     ``count`` characters of it (the rest of the SDU stays for the next read).
 
+    It never reads past the SDU it started: a read shorter than asked (or
+    the empty read after one that exactly filled its buffer) ends the SDU,
+    and a character cut there is an error, not a reason to wait for the next
+    SDU. Text that is not UTF-8 raises :class:`UnicodeDecodeError` whose
+    ``object`` holds every byte this readline read (the rest of the SDU, if
+    any, stays for the next read), so nothing is lost.
+
     ``want`` is the count for the next read (``None``: a whole SDU)."""
 
-    __slots__ = ("_count", "_decoder", "_last_full", "_phase", "text", "want", "done")
+    __slots__ = ("_count", "_decoder", "_raw", "text", "want", "done")
 
     def __init__(self, count: Optional[int]) -> None:
-        if count is not None and count < 1:
-            raise ValueError(f"readline count must be >= 1, not {count}")
+        if count is not None:
+            count = checked_count(count, "readline", 1)
         self._count = count
         self._decoder = _utf8()
-        self._last_full = False
-        self._phase = 0  # 0: the first, non-empty read; 1: more characters; 2: a cut one
+        self._raw: List[bytes] = []  # what this readline read, for an error
         self.text = ""
-        self.want: Optional[int] = count
+        # Characters are at least a byte each, and no SDU is near
+        # sys.maxsize bytes: a larger count reads the whole SDU.
+        self.want: Optional[int] = None if count is None else min(count, sys.maxsize)
         self.done = False
 
     def feed(self, data: bytes) -> None:
         """Takes what the read asked for by ``want`` returned."""
-        if self._phase == 0:
-            # An empty read only marks the end of an SDU that exactly filled
-            # the previous read; flows never carry empty SDUs, so skip it.
-            if not data:
-                return
-            if self._count is None:
-                self.text = data.decode("utf-8")
-                self.done = True
-                return
-            self.text = self._decoder.decode(data)
-            self._last_full = len(data) == self._count
-        elif self._phase == 1:
-            # Each character is at least one byte: the SDU may go on while
-            # a read filled its buffer.
-            self._last_full = bool(data) and len(data) == self.want
-            self.text += self._decoder.decode(data)
-        else:
-            if not data:
-                raise UnicodeDecodeError("utf-8", self._decoder.getstate()[0], 0, 1,
-                                         "SDU ends inside a character")
-            self.text += self._decoder.decode(data)
-        self._next()
-
-    def _next(self) -> None:
-        assert self._count is not None
-        if self._phase < 2 and self._last_full and len(self.text) < self._count:
-            self._phase = 1
+        if not self._raw and not data:
+            # The empty read that ends an SDU which exactly filled the
+            # previous read; flows never carry empty SDUs, so skip it.
+            return
+        self._raw.append(data)
+        # A read that filled its buffer may have left more of the SDU.
+        more = self.want is not None and len(data) == self.want
+        try:
+            self.text += self._decoder.decode(data, final=not more)
+        except UnicodeDecodeError:
+            raise self._undecodable(ended=not more) from None
+        assert self._count is None or len(self.text) <= self._count
+        if more and self._count is not None and len(self.text) < self._count:
             self.want = self._count - len(self.text)
-        elif self._decoder.getstate()[0]:
-            # A multi-byte character cut at the end of the read: fetch the rest.
-            self._phase = 2
-            self.want = 1
         else:
+            # Done. Without `more` the SDU ended (and the final decode
+            # raised for a character cut there); with it, `count`
+            # characters came, and each took at least one of the `want`
+            # bytes just read, so none is left half-decoded.
             self.done = True
+
+    def _undecodable(self, ended: bool) -> UnicodeDecodeError:
+        raw = b"".join(self._raw)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            cut = ended and e.end == len(raw) and e.reason == "unexpected end of data"
+            reason = "the SDU ends inside a character" if cut else e.reason
+            return UnicodeDecodeError(
+                "utf-8", raw, e.start, e.end,
+                f"{reason}; not UTF-8 text (the bytes read are the exception's .object)")
+        raise AssertionError("the incremental decoder failed where a whole decode does not")
 
 
 def encode_line(line: str, count: Optional[int]) -> bytes:
@@ -75,7 +96,5 @@ def encode_line(line: str, count: Optional[int]) -> bytes:
         raise TypeError(f"writeline() needs a str, not {type(line).__name__}; "
                         "use write() for bytes")
     if count is not None:
-        if count < 0:
-            raise ValueError(f"writeline count must be >= 0, not {count}")
-        line = line[:count]
+        line = line[:checked_count(count, "writeline", 0)]
     return line.encode("utf-8")

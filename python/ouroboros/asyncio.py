@@ -322,7 +322,10 @@ class Flow:
 
     async def readline(self, count: Optional[int] = None) -> str:
         """Reads the next SDU as UTF-8 text; with ``count``, at most
-        ``count`` characters of it (the rest stays for the next call)."""
+        ``count`` characters of it (the rest stays for the next call).
+        It never reads past that SDU: text that is not UTF-8, or a
+        character cut at the end of the SDU, raises UnicodeDecodeError
+        whose ``object`` holds the bytes this call read."""
         reader = LineReader(count)
         while not reader.done:
             reader.feed(await self.read(reader.want))

@@ -133,13 +133,21 @@ class Flow(_core.Flow):
 
     def __del__(self) -> None:
         try:
-            if self.closed:
+            if self.closed:  # also in a forked child: the parent's flow
                 return
-            warnings.warn(f"unclosed flow {self!r}; use dealloc() or a with block",
-                          ResourceWarning, source=self, stacklevel=2)
+            what = repr(self)
+        except Exception:  # noqa: BLE001 - __init__ never ran
+            return
+        # Deallocate first (without the GIL, as dealloc() does), then warn:
+        # under -W error the warning raises (Python reports it as ignored),
+        # and it must not leave the flow to the compiled destructor, which
+        # closes it with the GIL held.
+        try:
             self.dealloc()
-        except Exception:  # noqa: BLE001 - a destructor must not raise
+        except Exception:  # noqa: BLE001 - deallocated meanwhile by another thread
             pass
+        warnings.warn(f"unclosed flow {what}; use dealloc() or a with block",
+                      ResourceWarning, source=self, stacklevel=2)
 
     def __repr__(self) -> str:
         if self.closed:
@@ -148,7 +156,10 @@ class Flow(_core.Flow):
 
     def readline(self, count: Optional[int] = None) -> str:
         """Reads the next SDU as UTF-8 text; with ``count``, at most
-        ``count`` characters of it (the rest stays for the next call)."""
+        ``count`` characters of it (the rest stays for the next call).
+        It never reads past that SDU: text that is not UTF-8, or a
+        character cut at the end of the SDU, raises UnicodeDecodeError
+        whose ``object`` holds the bytes this call read."""
         reader = LineReader(count)
         while not reader.done:
             reader.feed(self.read(reader.want))

@@ -254,6 +254,7 @@ _COMMON_CLASSES: dict[int, type[OuroborosError]] = {
     EIRMD: RuntimeUnavailable,
     _errno.EINVAL: InvalidArgument,
     _errno.ENAMETOOLONG: InvalidArgument,
+    _errno.E2BIG: InvalidArgument,  # beyond the runtime protocol's limits (4096 bytes)
     _errno.ENOTSUP: NotSupported,
 }
 

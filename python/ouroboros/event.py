@@ -48,6 +48,7 @@ set leaves it. Sets hold hundreds of flows.
 from __future__ import annotations
 
 import errno
+import os
 from collections import deque
 from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, cast
 
@@ -60,6 +61,19 @@ from .errors import FEventQueueEmpty, FlowEventError, FlowSetTimeout, FlowTimeou
 
 Event = Tuple[Flow, FEventType]
 
+# This process' id, refreshed in the child of a fork(): a queue filled
+# before the fork holds the parent's events (as the parent's flows and
+# sets, which the compiled core refuses in the child).
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
 
 class FEventQueue:
     """The events of the last :meth:`FlowSet.wait`."""
@@ -68,18 +82,24 @@ class FEventQueue:
         # (flow, serial of the flow it held then, type): an event of a flow
         # deallocated or allocated again since the wait is skipped.
         self._events: Deque[Tuple[_core.Flow, int, FEventType]] = deque()
+        self._pid = _pid  # the process whose waits fill it
 
     def next(self) -> Event:
         """The next event as ``(flow, type)``. Raises
         :class:`FEventQueueEmpty` (a ``FlowEventError`` and a
         ``queue.Empty``) when none is left; iterating over the queue stops
-        there instead."""
+        there instead. In a child forked since the queue was filled, raises
+        :class:`FlowEventError`: its events are the parent's."""
         event = self._take()
         if event is None:
             raise FEventQueueEmpty(errno.ENOMSG, "no event left in the queue")
         return event
 
     def _take(self) -> Optional[Event]:
+        if self._events and self._pid != _pid:
+            raise FlowEventError(
+                errno.EBADF, f"this event queue belongs to process {self._pid}, which "
+                "forked this one: a child cannot use it (the parent keeps its events)")
         while self._events:
             flow, serial, kind = self._events.popleft()
             if flow._serial == serial and not flow.closed:
@@ -192,6 +212,8 @@ class FlowSet(_core.FlowSet):
         :class:`FlowSetTimeout` (a ``TimeoutError`` and, as in upstream
         pyOuroboros, a ``FlowEventError``) when the time runs out, and
         returns at once while ``fq`` still holds events."""
+        if not isinstance(fq, FEventQueue):
+            raise TypeError(f"FlowSet.wait() needs an FEventQueue, not {type(fq).__name__}")
         if len(fq):
             return  # as fevent(): events are still waiting to be handled
         try:
@@ -200,6 +222,7 @@ class FlowSet(_core.FlowSet):
             raise
         except FlowTimeoutException as e:
             raise FlowSetTimeout(e.errno, e.strerror) from None
+        fq._pid = _pid
         for serial, kind in events:
             flow = self._members.get(serial)
             if flow is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence, Type
+from typing import Iterable, Iterator, List, Optional, Sequence, Type
 
 from ._core import LoadBalancePolicy
 from ._core import irm as _irm
@@ -245,15 +245,21 @@ def bind_program(prog: str, name: str, opts: int = 0,
     appended to ``prog-<program>.log`` in the runtime directory. An
     executable script runs through its ``#!`` line; a ``.py`` file that is
     not executable runs with this Python interpreter."""
+    if not isinstance(prog, str):
+        raise TypeError(f"prog must be a str, not {type(prog).__name__}")
+    if argv is not None and (isinstance(argv, (str, bytes)) or not isinstance(argv, Iterable)):
+        raise TypeError(f"argv must be a sequence of str, not {type(argv).__name__}")
     args = [] if argv is None else list(argv)
-    if isinstance(argv, str) or not all(isinstance(a, str) for a in args):
-        raise TypeError("argv must be a sequence of str")
+    if not all(isinstance(a, str) for a in args):
+        raise TypeError("argv must be a sequence of str, not of "
+                        + ", ".join(sorted({type(a).__name__ for a in args})))
     # sys.executable, not its real path: a venv's interpreter is a symlink
     # that only works as one.
     plain_script = ("/" in prog and prog.endswith(".py") and os.path.isfile(prog)
                     and not os.access(prog, os.X_OK))
     with _operation(BindError):
-        _irm.bind_program(prog, name, int(opts), args, sys.executable if plain_script else "")
+        # opts as given: the binding raises TypeError for what is not an int.
+        _irm.bind_program(prog, name, opts, args, sys.executable if plain_script else "")
 
 
 def unbind_program(prog: str, name: Optional[str] = None) -> None:

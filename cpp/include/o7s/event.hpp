@@ -25,11 +25,19 @@
 // A queue is not thread-safe; use one per waiting thread. The flow_ref of
 // an event stays safe to use until the queue's next next() or wait();
 // events of flows closed since the wait are skipped.
+//
+// After fork(), sets and queues belong to the parent, as flows do (see
+// o7s/flow.hpp): in the child a set reads as closed (is_open() is false,
+// has() false, size() 0), its other operations throw error(EBADF), and
+// close() and the destructor leave its kernel resources to the parent; a
+// queue's next() throws error(EBADF) while it holds the parent's events.
 #pragma once
 
 #include <o7s/flags.hpp>
 #include <o7s/flow.hpp>
 #include <o7s/timeout.hpp>
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <memory>
@@ -78,6 +86,7 @@ private:
     std::vector<entry> entries_; // each holds a reference to its flow's handle
     std::size_t next_ = 0;
     detail::flow_handle* current_ = nullptr; // the last one handed out
+    pid_t owner_ = 0; // the process whose wait filled it
 };
 
 class flow_set {

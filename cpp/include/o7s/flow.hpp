@@ -10,6 +10,13 @@
 // writing). close() from another thread wakes operations blocked on the
 // flow; they throw error(ENOTALLOC).
 //
+// After fork(), a flow belongs to the process that opened it: in the child
+// it reads as closed (is_open() is false, inherited() true), operations and
+// close() throw error(ENOTALLOC), and the destructor leaves the flow to the
+// parent, touching nothing it shares. The child may open flows of its own
+// (on the embedded runtime; the real Ouroboros serves the process that
+// loaded it only).
+//
 // Would-block is a value: read()/write() on a non-blocking flow return
 // std::nullopt when nothing can be done now. A timeout throws
 // error(ETIMEDOUT).
@@ -42,8 +49,11 @@ class flow_ref {
 public:
     flow_ref() noexcept = default;
 
+    // False once closed, and in a child forked since the flow was opened.
     bool is_open() const noexcept;
     explicit operator bool() const noexcept { return is_open(); }
+    // True in a child forked after the flow was opened: the parent's flow.
+    bool inherited() const noexcept;
 
     // The flow descriptor (as the C API's int fd).
     int descriptor() const;

@@ -16,9 +16,15 @@
 // Backends without such requests (the system backend: libouroboros-dev's
 // calls block) make the factories throw error(ENOTSUP); run the blocking
 // flow::alloc() etc. on a thread there.
+//
+// After fork(), a request belongs to the parent, as flows do: in the child
+// fd() and poll() throw error(ENOTALLOC), and cancel() and the destructor
+// leave it to the parent.
 #pragma once
 
 #include <o7s/flow.hpp>
+
+#include <sys/types.h>
 
 #include <memory>
 #include <optional>
@@ -62,8 +68,10 @@ public:
 
 private:
     explicit flow_request(std::unique_ptr<detail::pending_flow> p, std::string what) noexcept;
+    void check_owner() const;
     std::unique_ptr<detail::pending_flow> p_;
     std::string what_; // for error messages: "flow allocation to 'oecho'"
+    pid_t owner_ = 0;  // the process that made the request
 };
 
 } // namespace ouroboros

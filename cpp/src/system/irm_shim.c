@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,6 +272,32 @@ int o7s_irm_disconnect_ipcp(pid_t pid, const char * dst, const char * component)
     return irm_disconnect_ipcp(pid, dst, component);
 }
 
+/*
+ * libouroboros packs every IRM request into a stack buffer of
+ * SOCK_BUF_SIZE (10240 bytes in 0.21-0.23) without checking its size, so a
+ * larger request overruns the caller's stack. A bound on what a request
+ * carries keeps bind_program's argv below it: each string costs its bytes
+ * plus at most 4 of protobuf framing, and the rest of the message far less
+ * than the slack.
+ */
+#define O7S_IRM_REQUEST_MAX 10240
+#define O7S_IRM_REQUEST_SLACK 256
+
+static int check_request_size(const char * path, const char * name, int argc, char ** argv)
+{
+    size_t total = O7S_IRM_REQUEST_SLACK + strlen(path) + 4 + strlen(name) + 4;
+    int    i;
+
+    for (i = 0; i < argc; i++) {
+        if (argv[i] == NULL)
+            return -EINVAL;
+        total += strlen(argv[i]) + 4;
+        if (total > O7S_IRM_REQUEST_MAX)
+            return -E2BIG;
+    }
+    return total > O7S_IRM_REQUEST_MAX ? -E2BIG : 0;
+}
+
 int o7s_irm_bind_program(const char * path, const char * name, uint16_t opts,
              int argc, char ** argv)
 {
@@ -279,6 +306,13 @@ int o7s_irm_bind_program(const char * path, const char * name, uint16_t opts,
     if (path == NULL || strchr(path, '/') == NULL)
         return -EINVAL;
     if ((err = check_name(name, NAME_SIZE)) < 0)
+        return err;
+    if (argc < 0 || (argc > 0 && argv == NULL))
+        return -EINVAL;
+    /* The IRMd resolves the path too: PATH_MAX bounds it. */
+    if (strlen(path) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    if ((err = check_request_size(path, name, argc, argv)) < 0)
         return err;
 
     return irm_bind_program(path, name, opts, argc, argv);
