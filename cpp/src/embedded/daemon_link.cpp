@@ -40,7 +40,7 @@ pool& the_pool()
 // An idle connection to the daemon of `dir`, or a new one. `pooled` tells
 // which, because a pooled one may be stale (the daemon was restarted).
 int take(const std::string& dir, steady::time_point deadline, runtime::unique_fd& out,
-         bool& pooled)
+         bool& pooled, bool may_start)
 {
     pool& p = the_pool();
     {
@@ -61,7 +61,7 @@ int take(const std::string& dir, steady::time_point deadline, runtime::unique_fd
     }
     pooled = false;
     std::string why;
-    int rc = connect_daemon(dir, deadline, out, why);
+    int rc = connect_daemon(dir, deadline, out, why, may_start);
     if (rc < 0)
         detail::set_error_detail(why);
     return rc;
@@ -88,21 +88,26 @@ std::string other_version_message(const std::string& dir, const std::string& why
         std::fclose(f);
     }
     return "the runtime daemon in " + dir + " (" + pid + ") belongs to another version of "
-           "pyOuroboros: it answered in " + why + "; stop it (kill the pid) so that this "
-           "version starts its own, or set OUROBOROS_RUNTIME_DIR to another directory";
+           "pyOuroboros: it answered in " + why + "; stop it with `o7s-irm runtime stop` "
+           "(or kill that pid) so that this version starts its own, which takes over its "
+           "saved IPCPs, names and bindings; or set OUROBOROS_RUNTIME_DIR to another directory";
 }
 
 } // namespace
 
-int daemon_call::start(proto::writer& request, steady::time_point deadline)
+int daemon_call::start(proto::writer& request, steady::time_point deadline, bool may_start)
 {
     dir_ = runtime::runtime_dir();
     answered_ = lost_ = false;
     const auto connect_by = std::min(deadline, runtime::deadline_after(connect_wait));
     bool pooled = false;
-    int rc = take(dir_, connect_by, conn_, pooled);
+    // What a failed take() means to the caller: no daemon to talk to.
+    auto unreachable = [may_start](int r) {
+        return r == -EINTR || (!may_start && r == -ECONNREFUSED) ? r : -errc::irmd;
+    };
+    int rc = take(dir_, connect_by, conn_, pooled, may_start);
     if (rc < 0)
-        return rc == -EINTR ? rc : -errc::irmd;
+        return unreachable(rc);
 
     // A request never waits for room: one connection carries one request
     // at a time, so a full socket means a daemon that does not read.
@@ -112,8 +117,8 @@ int daemon_call::start(proto::writer& request, steady::time_point deadline)
         // request, so sending it again on a fresh connection is safe.
         conn_.reset();
         pooled = false;
-        if (int r = take(dir_, connect_by, conn_, pooled); r < 0)
-            return r == -EINTR ? r : -errc::irmd;
+        if (int r = take(dir_, connect_by, conn_, pooled, may_start); r < 0)
+            return unreachable(r);
         rc = proto::send_message(conn_.get(), request, nullptr, 0, /*dontwait=*/true);
     }
     sent_at_ = steady::now();

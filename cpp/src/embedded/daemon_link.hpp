@@ -41,8 +41,9 @@ public:
 
     // Sends `request`, connecting (and starting the daemon) if need be, by
     // `deadline` at the latest (and within connect_wait). 0 or -errno with
-    // the detail set.
-    int start(proto::writer& request, steady::time_point deadline = steady::time_point::max());
+    // the detail set. Without `may_start`, no daemon: -ECONNREFUSED.
+    int start(proto::writer& request, steady::time_point deadline = steady::time_point::max(),
+              bool may_start = true);
     // The connection, which polls readable when the reply has arrived.
     int fd() const noexcept { return conn_.get(); }
     // Waits until `deadline` (time_point::max(): without limit, but a
