@@ -71,7 +71,7 @@ def rows(table: str) -> List[List[str]]:
 
 def test_the_console_script_is_installed() -> None:
     assert TOOL.exists(), "pip install puts o7s-irm beside the interpreter"
-    assert "OPERATION: ipcp bind unbind name help" in ok("help")
+    assert "OPERATION: ipcp bind unbind name runtime help" in ok("help")
 
 
 def test_tutorial_local_layer_with_bind_process(spawn) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,82 @@ def test_a_daemon_stopped_by_signal_also_keeps_the_state(runtime) -> None:
     os.kill(pid, signal.SIGTERM)
     wait_until(lambda: not process_alive(pid), "the daemon stops")
     assert "sig-kept" in {n.name for n in irm.list_names()}
+
+
+# --- upgrades: a daemon of another protocol version ---------------------------
+
+# Stands in for a daemon of an older pyOuroboros: named o7s-irmd, holding the
+# pid file's lock, it answers every record in protocol version 1 and keeps
+# each connection until its peer closes it.
+OLD_DAEMON = """
+import ctypes, fcntl, os, socket, struct, sys, threading
+ctypes.CDLL(None).prctl(15, b"o7s-irmd", 0, 0, 0)  # PR_SET_NAME
+pid_file = open(os.path.join(sys.argv[1], "irmd.pid"), "w")
+fcntl.flock(pid_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+pid_file.write("%d\\n" % os.getpid())
+pid_file.flush()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(os.path.join(sys.argv[1], "irmd.sock"))
+s.listen(8)
+
+def serve(c):
+    while c.recv(65536):
+        c.send(struct.pack("<HHHHI", 0x4F37, 1, 2, 0, 0))
+    c.close()
+
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+
+def _start_old_daemon(runtime) -> subprocess.Popen:
+    old = subprocess.Popen([sys.executable, "-c", OLD_DAEMON, runtime.dir],
+                           stdout=subprocess.PIPE, text=True)
+    assert old.stdout is not None and old.stdout.readline().strip() == "ready"
+    old.stdout.close()
+    return old
+
+
+def test_an_unused_daemon_of_another_version_is_replaced_and_its_state_kept(runtime) -> None:
+    irm.create_name(irm.NameInfo("upgrade-kept"))
+    irm.reg_name("upgrade-kept", irm.find_ipcp().pid)
+    assert runtime_daemon.stop() is True  # its state stays in irmd.state
+    old = _start_old_daemon(runtime)
+    try:
+        # The first IRM call meets the old daemon, which nothing uses: it is
+        # stopped, and this version's daemon takes over the saved state.
+        assert "upgrade-kept" in {n.name for n in irm.list_names()}
+        assert old.wait(timeout=10) == -signal.SIGTERM
+        new = runtime.daemon_pid()
+        assert new not in (None, old.pid) and process_alive(new)
+        [kept] = [n for n in irm.list_bindings() if n.name == "upgrade-kept"]
+        assert kept.ipcps == [irm.find_ipcp().pid]
+    finally:
+        old.kill()
+        old.wait(timeout=10)
+
+
+def test_a_used_daemon_of_another_version_is_left_and_the_error_says_what_to_do(
+        runtime) -> None:
+    old = _start_old_daemon(runtime)
+    try:
+        # A process of the old version is connected to it.
+        user = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        user.connect(os.path.join(runtime.dir, "irmd.sock"))
+        with user, pytest.raises(RuntimeUnavailable) as e:
+            irm.list_names()
+        text = str(e.value)
+        assert f"(pid {old.pid}) belongs to another version of pyOuroboros" in text
+        assert "stop it with `o7s-irm runtime stop`" in text
+        assert "it was left running: 1 connection to it is open" in text
+        assert old.poll() is None
+        # What the message says to do works: the tool signals it.
+        status, out, err = o7s_irm("runtime", "stop")
+        assert status == 0, err
+        assert old.wait(timeout=10) == -signal.SIGTERM
+        assert irm.list_names() == []
+    finally:
+        old.kill()
+        old.wait(timeout=10)
