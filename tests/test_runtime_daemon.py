@@ -9,11 +9,10 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Tuple
 
 import pytest
 
-from irm_testing import write_script
+from irm_testing import o7s_irm, write_script
 from o7s_testing import PROTOCOL_VERSION, daemons_of, process_alive, wait_until
 import ouroboros.runtime as runtime_daemon
 from ouroboros import __version__, irm
@@ -23,8 +22,6 @@ from ouroboros.irm import BIND_AUTO
 
 # These test the embedded runtime daemon itself.
 pytestmark = pytest.mark.embedded_only
-
-TOOL = Path(sys.executable).parent / "o7s-irm"
 
 # Serves one flow: echoes until the peer deallocates, then prints "served".
 SERVER = """
@@ -54,11 +51,6 @@ with flow_alloc("status-svc", timeo=10) as f:
     sys.stdin.readline()
 print("closed", flush=True)
 """
-
-
-def o7s_irm(*args: str) -> Tuple[int, str, str]:
-    done = subprocess.run([str(TOOL), *args], capture_output=True, text=True, timeout=60)
-    return done.returncode, done.stdout, done.stderr
 
 
 def field(out: str, label: str) -> str:

@@ -84,7 +84,8 @@ int main(int argc, char** argv)
                 return 2;
             }
             // At least a millisecond: 0 means never.
-            idle_exit = std::chrono::milliseconds(s > 0 ? std::max(1ll, std::llround(s * 1000)) : 0);
+            long long ms = s > 0 ? std::max(1ll, std::llround(s * 1000)) : 0;
+            idle_exit = std::chrono::milliseconds(ms);
         } else {
             usage();
             return 2;

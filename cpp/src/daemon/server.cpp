@@ -17,14 +17,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <unistd.h>
-
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <set>
 #include <cstring>
+#include <set>
 #include <utility>
 
 namespace ouroboros::daemon {
@@ -114,7 +113,7 @@ int server::run()
         resume_listener();
         log_tick();
         check_idle();
-        if (!socket_still_ours()) {
+        if (!stopping_ && !socket_still_ours()) {
             O7S_INFO("socket %s was removed or replaced; exiting", socket_path_.c_str());
             answer_waiting_at_stop();
             stop_children();

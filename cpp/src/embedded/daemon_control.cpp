@@ -15,6 +15,29 @@
 #include <cerrno>
 
 namespace ouroboros {
+namespace {
+
+// Sends `request` to the daemon if one runs (never starting one) and
+// decodes its reply. 0, -ECONNREFUSED when none runs, or -errno with the
+// detail set.
+template <class Request> int ask_running(const Request& request, typename Request::reply& out)
+{
+    proto::writer w(Request::id);
+    if (int rc = embedded::encode_message(request, w); rc < 0)
+        return rc;
+    embedded::daemon_call call;
+    proto::message raw;
+    const auto deadline = runtime::deadline_after(embedded::irm_wait);
+    int rc = call.start(w, deadline, /*may_start=*/false);
+    if (rc == 0)
+        rc = call.finish(raw, deadline);
+    if (rc == 0)
+        rc = embedded::decode_reply(raw, out);
+    call.done();
+    return rc;
+}
+
+} // namespace
 
 runtime_daemon_status runtime_daemon()
 {
@@ -24,24 +47,14 @@ runtime_daemon_status runtime_daemon()
     if (::stat(s.runtime_dir.c_str(), &st) != 0)
         return s; // no directory, no daemon
 
-    proto::writer w(proto::daemon_info::id);
-    embedded::encode_message(proto::daemon_info{}, w);
-    embedded::daemon_call call;
-    proto::message raw;
-    const auto deadline = runtime::deadline_after(embedded::irm_wait);
-    int rc = call.start(w, deadline, /*may_start=*/false);
+    proto::daemon_facts f;
+    int rc = ask_running(proto::daemon_info{}, f);
     if (rc == -ECONNREFUSED) {
         detail::take_error_detail();
         return s;
     }
     if (rc == -EINTR)
         throw error(EINTR, "interrupted while asking the runtime daemon");
-    if (rc == 0)
-        rc = call.finish(raw, deadline);
-    proto::daemon_facts f;
-    if (rc == 0)
-        rc = embedded::decode_reply(raw, f);
-    call.done();
     s.running = true;
     if (rc < 0) {
         s.pid = embedded::daemon_pid_in_file(s.runtime_dir);
@@ -73,15 +86,8 @@ bool stop_runtime_daemon(std::chrono::milliseconds timeout)
     if (!s.running)
         return false;
     if (s.problem.empty()) {
-        proto::writer w(proto::daemon_stop::id);
-        embedded::encode_message(proto::daemon_stop{}, w);
-        embedded::daemon_call call;
-        proto::message raw;
-        const auto deadline = runtime::deadline_after(embedded::irm_wait);
-        int rc = call.start(w, deadline, /*may_start=*/false);
-        if (rc == 0)
-            rc = call.finish(raw, deadline);
-        call.done();
+        proto::ok done;
+        int rc = ask_running(proto::daemon_stop{}, done);
         if (rc == -ECONNREFUSED) { // it stopped meanwhile
             detail::take_error_detail();
             return true;
