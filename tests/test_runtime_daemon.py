@@ -211,6 +211,37 @@ def test_an_idle_daemon_exits_and_the_next_use_finds_everything(spawn, runtime, 
     assert runtime.daemon_pid() not in (None, first)
 
 
+# Processes come and go while the daemon exits whenever it is idle for a
+# millisecond: each makes one IRM call on a connection of its own (a forked
+# child drops its parent's connections). None may see the daemon go.
+COMERS = """
+import os, sys
+from ouroboros import irm
+bad = 0
+for _ in range(int(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            irm.list_ipcps()
+            os._exit(0)
+        except Exception as e:
+            print("failed:", e, flush=True)
+            os._exit(1)
+    bad += os.waitpid(pid, 0)[1] != 0
+print("failures", bad, flush=True)
+"""
+
+
+def test_no_call_is_lost_to_a_daemon_that_exits_when_idle(spawn, runtime, monkeypatch) -> None:
+    monkeypatch.setenv("OUROBOROS_IDLE_EXIT", "0.001")
+    procs = [spawn(COMERS, "40") for _ in range(3)]
+    for p in procs:
+        status, out, err = p.finish(timeout=120)
+        assert status == 0, err
+        assert out.splitlines()[-1] == "failures 0", out
+    assert runtime.log().count("exiting (the state is saved") >= 1
+
+
 def test_idle_exit_zero_means_a_long_lived_daemon(runtime, monkeypatch) -> None:
     monkeypatch.setenv("OUROBOROS_IDLE_EXIT", "0")
     irm.list_ipcps()
