@@ -5,7 +5,8 @@ Backends: a test runs on the backend ``--backend`` names (default
 ``embedded``; ``system`` is the real Ouroboros; ``all`` runs each test on
 both). A test marked ``system`` always runs on the system backend and one
 marked ``embedded_only`` (it tests the embedded runtime itself) always on
-the embedded one. Where the system backend cannot work (no IRMd, not
+the embedded one, as do the ``testbed`` tests (their nodes run the real
+Ouroboros in namespaces of their own). Where the system backend cannot work (no IRMd, not
 built), its tests skip with the reason. The ``backend`` fixture tells a
 test its backend; child processes inherit it through OUROBOROS_BACKEND."""
 
@@ -83,9 +84,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                           "(default 25)")
     parser.addoption("--no-sanitizers", action="store_true",
                      help="skip test_sanitizers (ASan+UBSan and TSan builds of the C++ tests)")
+    parser.addoption(
+        "--packaging", action="store_true",
+        help="also run the slow packaging check (tests marked packaging: builds the sdist "
+             "and wheel, installs each in a fresh venv; needs pip install '.[packaging]')")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    if config.getoption("packaging"):
+        return
+    skip = pytest.mark.skip(reason="the packaging check runs with --packaging (.ci/run does)")
+    for item in items:
+        if item.get_closest_marker("packaging"):
+            item.add_marker(skip)
 
 
 def _backends(config: pytest.Config, node: "pytest.Item | pytest.Function") -> List[str]:
+    # Testbed tests drive nodes whose processes use the system backend in
+    # namespaces of their own; the test process itself needs no backend.
+    if node.get_closest_marker("testbed"):
+        return ["embedded"]
     if node.get_closest_marker("system"):
         return ["system"]
     if node.get_closest_marker("embedded_only"):
@@ -170,8 +188,13 @@ class Proc:
                 raise AssertionError(f"no line {wanted!r} within {timeout} s; saw {self.seen}")
             if line is None:
                 self.lines.put(None)
-                raise AssertionError(f"process exited before printing {wanted!r}; saw "
-                                     f"{self.seen}; stderr: {self.stderr()}")
+                try:  # its stdout closed: let it exit, so that stderr can be shown
+                    self.popen.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+                raise AssertionError(f"process exited (status {self.popen.returncode}) before "
+                                     f"printing {wanted!r}; saw {self.seen}; "
+                                     f"stderr: {self.stderr()}")
             self.seen.append(line)
             if line.startswith(wanted):
                 return line

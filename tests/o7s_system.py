@@ -44,6 +44,18 @@ def ouroboros_release() -> Tuple[int, int]:
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
+def peer_dealloc_seen(backend: str) -> bool:
+    """Whether a process learns at once that its peer deallocated a flow:
+    on the embedded runtime, and on the real Ouroboros from 0.23 (before,
+    the local IPCP tells the other end nothing; only the peer timeout, 120 s
+    by default, ends the flow there)."""
+    return backend == "embedded" or ouroboros_release() >= (0, 23)
+
+
+PEER_DEALLOC_UNSEEN = ("Ouroboros before 0.23 does not tell a process that its peer "
+                       "deallocated the flow (only the peer timeout does)")
+
+
 def release_fuse_mount(pid: int) -> None:
     """Removes the FUSE mount that libouroboros-dev leaves behind when the
     process ``pid`` was killed (no-op when there is none)."""

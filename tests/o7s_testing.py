@@ -9,10 +9,18 @@ import time
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
+# True while a pid runs (a zombie counts as gone): one definition, the testbed's.
+from ouroboros.testbed.rib import process_alive as process_alive
+
 #: The control protocol's version, as cpp/src/runtime/wire.hpp defines it.
 PROTOCOL_VERSION = int(re.search(
     r"std::uint16_t version = (\d+);",
     (Path(__file__).resolve().parent.parent / "cpp/src/runtime/wire.hpp").read_text()).group(1))
+
+#: pyOuroboros' version: pyproject.toml's, its one source.
+PYPROJECT_VERSION = re.search(
+    r'^version = "([^"]+)"$',
+    (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(), re.M).group(1)
 
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
@@ -90,17 +98,6 @@ def wait_idle(pid: int, timeout: float = 10.0) -> None:
         return seen[0] >= 2
 
     wait_until(all_sleeping, f"every thread of process {pid} waits", timeout)
-
-
-def process_alive(pid: int) -> bool:
-    """True while ``pid`` runs; an exited process waiting to be reaped by
-    init (a zombie: the daemon is not our child) counts as gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def daemons_of(runtime_dir: str) -> List[int]:

@@ -84,3 +84,32 @@ def test_ctrl_c_interrupts_a_blocked_call(spawn, blocked_call: str) -> None:
     client.expect("interrupted", timeout=10)  # the call itself would block for good
     status, _, err = client.finish(timeout=10)
     assert status == 0, err
+
+
+@pytest.mark.parametrize("blocked_call", [
+    'flow_alloc("silent", timeo=10).read()',
+    'flow_accept()',
+    'FlowSet([flow_alloc("silent", timeo=10)]).wait(FEventQueue())',
+])
+def test_a_program_ends_cleanly_while_daemon_threads_are_blocked(spawn, blocked_call) -> None:
+    # Servers often leave threads blocked in reads when they end. Neither the
+    # interpreter's finalization (which ends threads that take the GIL back)
+    # nor the library's clean-up at exit (which frees what they wait on)
+    # may crash the process.
+    server = spawn(SILENT_SERVER)
+    server.expect("ready")
+    client = spawn(f"""
+        import sys, threading, time
+        from ouroboros import irm
+        from ouroboros.dev import flow_accept, flow_alloc
+        from ouroboros.event import FEventQueue, FlowSet
+        irm.serve("other")
+        for _ in range(3):
+            threading.Thread(target=lambda: {blocked_call}, daemon=True).start()
+        time.sleep(0.5)  # the threads are blocked now
+        print("exiting", flush=True)
+        sys.exit(7)
+    """)
+    client.expect("exiting")
+    status, _, err = client.finish(timeout=20)
+    assert status == 7, err

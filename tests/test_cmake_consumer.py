@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import cpp_tree
+from o7s_testing import PYPROJECT_VERSION
 
 # These test C++ consumers that check they ran on the embedded backend.
 pytestmark = pytest.mark.embedded_only
@@ -48,3 +49,9 @@ def test_find_package_consumer(installed_sdk: Path, runtime) -> None:
 def test_add_subdirectory_consumer() -> None:
     cpp_tree.build("consumer")
     assert run_consumer(cpp_tree.CONSUMER).strip() == "ok embedded"
+
+
+def test_the_package_version_is_pyprojects(installed_sdk: Path) -> None:
+    # One source of the version: find_package(o7s X.Y) compares with it.
+    [file] = installed_sdk.glob("lib*/cmake/o7s/o7sConfigVersion.cmake")
+    assert f'set(PACKAGE_VERSION "{PYPROJECT_VERSION}")' in file.read_text()

@@ -27,8 +27,14 @@ def examples() -> Path:
 
 
 def start(spawn, *argv: str):
-    """Runs a compiled example under the spawn fixture (killed at teardown)."""
-    return spawn("import os, sys; os.execv(sys.argv[1], sys.argv[1:])", *argv)
+    """Runs a compiled example under the spawn fixture (killed at teardown).
+    An embedded interpreter finds its installation through the first
+    python3 in PATH: make that the one running the tests (with-irmd, for
+    one, puts /usr/bin first)."""
+    return spawn("import os, sys; "
+                 "os.environ['PATH'] = os.path.dirname(sys.executable) + os.pathsep + "
+                 "os.environ['PATH']; "
+                 "os.execv(sys.argv[1], sys.argv[1:])", *argv)
 
 
 @pytest.mark.timeout(900)

@@ -12,11 +12,12 @@ from typing import List, Tuple
 
 import pytest
 
+from o7s_system import PEER_DEALLOC_UNSEEN, peer_dealloc_seen
 from o7s_testing import InThread, wait_blocked, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException,
                            FlowTimeoutException, flow_accept, flow_alloc)
-from ouroboros.event import FEventQueue, FEventType, FlowEventError, FlowSet
+from ouroboros.event import FEventQueue, FEventQueueEmpty, FEventType, FlowEventError, FlowSet
 
 # Accepts flows; on each, obeys line commands: "echo <text>", "downup"
 # (marks the flow down until a line arrives on stdin), "dealloc", "exit"
@@ -106,7 +107,10 @@ def test_wait_times_out_with_timeout_error(spawn) -> None:
             fs.wait(fq, timeo=0.3)
         assert 0.25 < time.monotonic() - start < 5
         assert isinstance(info.value, FlowTimeoutException)
-        assert fq.next() is None and len(fq) == 0
+        assert isinstance(info.value, FlowEventError)  # what upstream raises
+        with pytest.raises(FEventQueueEmpty):
+            fq.next()
+        assert len(fq) == 0
         with pytest.raises(TimeoutError):
             fs.wait(fq, timeo=0)
 
@@ -118,13 +122,12 @@ def test_flow_pkt_hands_back_the_very_flow_object_added(spawn) -> None:
         with FlowSet([f1, f2]) as fs:
             f2.writeline("echo hello")
             fs.wait(fq, timeo=10)
-            event = fq.next()
-            assert event is not None
-            flow, kind = event
+            flow, kind = fq.next()
             assert flow is f2
             assert kind == FEventType.FlowPkt and isinstance(kind, FEventType)
             assert flow.readline() == "hello"
-            assert fq.next() is None
+            with pytest.raises(FEventQueueEmpty):
+                fq.next()
             assert list(fq) == []
 
 
@@ -163,15 +166,15 @@ def test_wait_returns_at_once_while_the_queue_holds_events(spawn) -> None:
             fs.wait(fq, timeo=10)
             assert len(fq) == 2
             first = fq.next()
-            assert first is not None
             fs.wait(fq, timeo=10)      # returns at once, queue unchanged
             assert len(fq) == 1
             second = fq.next()
-            assert second is not None
             assert {first[0], second[0]} == {f1, f2}
 
 
-def test_flow_dealloc_after_the_sdus_sent_before_it(spawn) -> None:
+def test_flow_dealloc_after_the_sdus_sent_before_it(spawn, backend) -> None:
+    if not peer_dealloc_seen(backend):
+        pytest.skip(PEER_DEALLOC_UNSEEN)
     p = peer(spawn, "bye")
     with flow_alloc("bye", timeo=10) as f, FlowSet([f]) as fs:
         fq = FEventQueue()
@@ -320,7 +323,11 @@ def test_hundreds_of_flows_in_one_set(spawn) -> None:
                 fs.wait(fq, timeo=10)
                 for f, t in fq:
                     assert t == FEventType.FlowPkt
-                    got[flows.index(f)] = f.read()
+                    # The system backend may report an SDU twice (events
+                    # are queued per occurrence): read each flow once.
+                    if flows.index(f) not in got:
+                        f.set_rcv_timeout(10)
+                        got[flows.index(f)] = f.read()
         assert got == {i: b"%d" % i for i in range(count)}
     finally:
         for f in flows:
@@ -391,7 +398,7 @@ def test_events_outlive_the_set_that_produced_them(spawn) -> None:
         with FlowSet([f]) as fs:
             fs.wait(fq, timeo=10)
         assert fs.closed
-        f2, t = fq.next() or (None, None)
+        f2, t = fq.next()
         assert f2 is f and t == FEventType.FlowPkt
         assert f.readline() == "after"
 

@@ -11,6 +11,7 @@ import time
 import pytest
 
 import ouroboros
+from o7s_system import PEER_DEALLOC_UNSEEN, peer_dealloc_seen
 from o7s_testing import ECHO_SERVER as MANY_FLOWS_ECHO, InThread, wait_blocked, wait_until
 from ouroboros import irm
 from ouroboros.dev import (Flow, FlowDownException, FlowNotAllocatedException,
@@ -40,7 +41,7 @@ def test_backend_is_embedded() -> None:
     assert ouroboros.backend() == "embedded"
 
 
-def test_thousand_messages_between_processes(spawn) -> None:
+def test_thousand_messages_between_processes(spawn, backend) -> None:
     server = spawn(ECHO_SERVER, "echo")
     server.expect("ready")
     rng = random.Random(2026)
@@ -53,8 +54,9 @@ def test_thousand_messages_between_processes(spawn) -> None:
             echoed = f.read()
             assert len(echoed) == size, f"message {i}: {size} bytes sent, {len(echoed)} back"
             assert hashlib.sha256(echoed).digest() == hashlib.sha256(msg).digest()
-    server.expect("done")
-    assert server.finish()[0] == 0
+    if peer_dealloc_seen(backend):
+        server.expect("done")
+        assert server.finish()[0] == 0
 
 
 def test_sdu_boundaries_survive_a_burst(spawn) -> None:
@@ -69,7 +71,9 @@ def test_sdu_boundaries_survive_a_burst(spawn) -> None:
             assert f.read() == bytes([n % 251]) * n
 
 
-def test_read_after_peer_dealloc_raises(spawn) -> None:
+def test_read_after_peer_dealloc_raises(spawn, backend) -> None:
+    if not peer_dealloc_seen(backend):
+        pytest.skip(PEER_DEALLOC_UNSEEN)
     server = spawn("""
         from ouroboros import irm
         from ouroboros.dev import flow_accept
@@ -211,7 +215,7 @@ def test_write_str_is_rejected_with_a_hint(spawn) -> None:
         assert f.read() == b"yz"
 
 
-def test_unclosed_flow_warns_and_is_deallocated(spawn, runtime) -> None:
+def test_unclosed_flow_warns_and_is_deallocated(spawn, runtime, backend) -> None:
     server = spawn(ECHO_SERVER, "leak")
     server.expect("ready")
     f = flow_alloc("leak", timeo=10)
@@ -220,7 +224,8 @@ def test_unclosed_flow_warns_and_is_deallocated(spawn, runtime) -> None:
         import gc
         gc.collect()
     # The flow is deallocated: the server sees it go down.
-    server.expect("done")
+    if peer_dealloc_seen(backend):
+        server.expect("done")
 
 
 def test_flow_object_alloc_and_already_allocated(spawn) -> None:

@@ -3,7 +3,6 @@ needs; load balancing over several real server processes."""
 
 from __future__ import annotations
 
-import errno
 import os
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from o7s_testing import wait_idle, wait_until
 from ouroboros import irm
 from ouroboros.dev import flow_alloc
-from ouroboros.errors import (ENAME, AlreadyExists, FlowException, IpcpStateError,
+from ouroboros.errors import (ENAME, FlowException, IpcpStateError,
                               IrmInvalidArgument, IrmNameError, IrmNotSupported, NamingError,
                               NoSuchIpcp)
 from ouroboros.irm import IpcpConfig, IpcpType, LoadBalancePolicy, NameInfo
@@ -83,13 +82,19 @@ def test_create_list_destroy() -> None:
     assert [n.name for n in irm.list_names()] == ["sp"]
 
 
+def test_creating_a_name_that_exists_succeeds_and_keeps_its_policy() -> None:
+    # As with the IRMd (and the system backend).
+    irm.create_name(NameInfo("once", LoadBalancePolicy.SPILL))
+    irm.create_name(NameInfo("once", LoadBalancePolicy.ROUND_ROBIN))
+    assert [n for n in irm.list_names() if n.name == "once"] == [
+        NameInfo("once", LoadBalancePolicy.SPILL)]
+
+
 def test_name_errors_are_typed() -> None:
     irm.create_name(NameInfo("once"))
-    with pytest.raises(AlreadyExists) as e:
-        irm.create_name(NameInfo("once"))
-    assert isinstance(e.value, IrmNameError) and e.value.errno == errno.EEXIST
-    with pytest.raises(NamingError, match="no name 'never'"):
+    with pytest.raises(NamingError, match="no name 'never'") as e:
         irm.destroy_name("never")
+    assert isinstance(e.value, IrmNameError) and isinstance(e.value, irm.NameError)
     with pytest.raises(NamingError, match="create it first"):
         irm.reg_name("never", irm.find_ipcp().pid)
     with pytest.raises(NoSuchIpcp):

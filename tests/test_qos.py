@@ -57,7 +57,7 @@ def test_equality_hash_repr_and_copy() -> None:
     assert a != q.qos_raw
     assert a != "not a spec"
     assert repr(a) == ("QoSSpec(delay=4294967295, bandwidth=0, availability=0, loss=0, "
-                       "ber=1, in_order=0, max_gap=4294967295, cypher_s=256, timeout=60000)")
+                       "ber=1, in_order=0, max_gap=4294967295, timeout=60000, cypher_s=256)")
     assert eval(repr(a), {"QoSSpec": QoSSpec}) == a
     assert q.qos_data.copy(cypher_s=256) == q.qos_data_crypt
 

@@ -146,29 +146,34 @@ void bind_flow(py::module_& m)
                 auto q = to_qos(qos);
                 auto t = to_timeout(timeo, "timeo");
                 self.replace(blocking([&] { return flow::alloc(dst, q, t); }));
+                return from_qos(self.current.qos());
             },
             py::arg("dst"), py::arg("qos") = py::none(), py::arg("timeo") = py::none(),
-            "Allocates this flow to the process serving the name `dst`.")
+            "Allocates this flow to the process serving the name `dst`; returns its QoSSpec.")
         .def(
             "accept",
             [](py_flow& self, const py::object& timeo) {
                 self.check_unallocated();
                 auto t = to_timeout(timeo, "timeo");
                 self.replace(blocking([&] { return flow::accept(t); }));
+                return from_qos(self.current.qos());
             },
             py::arg("timeo") = py::none(),
-            "Accepts the next flow allocated to a name this process is bound to.")
+            "Accepts the next flow allocated to a name this process is bound to; returns its "
+            "QoSSpec.")
         .def(
             "join",
-            [](py_flow& self, const std::string& dst, const py::object& qos,
-               const py::object& timeo) {
+            [](py_flow& self, const std::string& dst, const py::object& timeo,
+               const py::object& qos) {
                 self.check_unallocated();
                 auto q = to_qos(qos);
                 auto t = to_timeout(timeo, "timeo");
                 self.replace(blocking([&] { return flow::join(dst, q, t); }));
+                return from_qos(self.current.qos());
             },
-            py::arg("dst"), py::arg("qos") = py::none(), py::arg("timeo") = py::none(),
-            "Joins the broadcast layer `dst`.")
+            // The timeout second, as upstream pyOuroboros' Flow.join(dst, timeo).
+            py::arg("dst"), py::arg("timeo") = py::none(), py::arg("qos") = py::none(),
+            "Joins the broadcast layer `dst`; returns the flow's QoSSpec.")
         .def(
             "dealloc",
             [](py_flow& self) {

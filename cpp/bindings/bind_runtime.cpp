@@ -5,6 +5,7 @@
 #include <o7s/backend.hpp>
 #include <o7s/error.hpp>
 #include <o7s/runtime_daemon.hpp>
+#include <o7s/version.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -60,6 +61,13 @@ void bind_runtime(py::module_& m)
           py::arg("timeout"),
           "Stops the embedded runtime daemon, waiting up to `timeout` seconds for it to exit; "
           "False when none was running.");
+    m.attr("__version__") = version();
+    m.def("versions", [] {
+        version_report r = blocking([] { return versions(); });
+        return py::make_tuple(r.version, r.runtime_protocol, r.system_release, r.irmd_release,
+                              r.irmd_problem);
+    }, "(version, runtime_protocol, system_release, irmd_release, irmd_problem): "
+       "o7s/version.hpp's version_report.");
     m.def("strerror", [](int errnum) { return ouroboros::strerror(errnum); }, py::arg("errnum"),
           "Message for an errno value, including Ouroboros' own codes (1000+).");
 }

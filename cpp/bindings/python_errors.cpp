@@ -3,6 +3,8 @@
 
 #include <o7s/detail/backend.hpp>
 
+#include <unistd.h>
+
 namespace ouroboros::python {
 namespace {
 
@@ -15,8 +17,23 @@ struct pending_error {
 };
 thread_local pending_error pending;
 
+unsigned long main_thread = 0; // the thread that finalizes the interpreter
+
+bool interpreter_finalizing() noexcept
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing() != 0;
+#else
+    return _Py_IsFinalizing() != 0;
+#endif
+}
+
 bool run_signal_handlers() noexcept
 {
+    // Signal handlers do not run any more; taking the GIL would end the
+    // thread (see park_if_finalizing).
+    if (interpreter_finalizing())
+        return false;
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() == 0)
         return false;
@@ -36,6 +53,14 @@ py::object make_exception(int errnum, const std::string& message, bool irm)
 }
 
 } // namespace
+
+void park_if_finalizing() noexcept
+{
+    if (!interpreter_finalizing() || PyThread_get_thread_ident() == main_thread)
+        return;
+    for (;;)
+        ::pause();
+}
 
 bool restore_interrupt()
 {
@@ -65,6 +90,10 @@ void install_error_handling(py::module_& m)
             PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
         }
     });
+    main_thread = py::module_::import("threading")
+                      .attr("main_thread")()
+                      .attr("ident")
+                      .cast<unsigned long>();
     detail::set_interrupt_hook(&run_signal_handlers);
 }
 

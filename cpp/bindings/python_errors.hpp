@@ -49,12 +49,22 @@ template <class T> py::object or_none(std::optional<T> v)
 // exception as the current Python error (call with the GIL held).
 bool restore_interrupt();
 
+// While the interpreter finalizes, a thread other than the finalizing one
+// that takes the GIL back is ended with pthread_exit(), which cannot unwind
+// through the destructor that takes it (std::terminate: the process aborts
+// at exit). Such a thread stays here instead, until the process exits, as
+// Python's own daemon threads do. Call without the GIL.
+void park_if_finalizing() noexcept;
+
 // Runs f() without the GIL. If a signal handler raised meanwhile, that
 // exception is what the caller sees.
 template <class F> auto blocking(F&& f) -> decltype(f())
 {
     try {
         py::gil_scoped_release nogil;
+        struct park_guard {
+            ~park_guard() { park_if_finalizing(); } // before nogil takes the GIL
+        } guard;
         return f();
     } catch (const ouroboros::error& e) {
         if (e.num() == EINTR && restore_interrupt())

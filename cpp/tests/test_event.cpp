@@ -214,6 +214,19 @@ TEST_CASE("closing a set wakes its waiter")
     CHECK(b.is_open()); // the flow itself is untouched
 }
 
+TEST_CASE("add(f, type) posts the event before the flow's own")
+{
+    auto [a, b] = pair_of_flows("cpp-events");
+    const char hello[] = "hi";
+    a.write(hello, sizeof hello);
+    flow_set set;
+    set.add(b, event_type::alloc); // an SDU is queued already
+    auto evs = wait_events(set, 5s);
+    REQUIRE(!evs.empty());
+    CHECK(evs[0].first == b);
+    CHECK(evs[0].second == event_type::alloc);
+}
+
 TEST_CASE("post() queues an event and wakes a waiter")
 {
     auto [a, b] = pair_of_flows("cpp-events");

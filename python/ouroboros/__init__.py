@@ -7,6 +7,8 @@ names, bindings; configurations in :mod:`ouroboros.ipcp_config`),
 steps), :mod:`ouroboros.errors`. The command-line tools are in
 :mod:`ouroboros.tools` (``o7s-irm`` is :mod:`ouroboros.tools.irm`);
 :mod:`ouroboros.runtime` sees and stops the embedded runtime's daemon.
+:data:`__version__` is pyOuroboros' version; :func:`version_info` adds
+those of what it talks to (``python -m ouroboros --version`` prints them).
 
 Two backends offer the same API: ``"system"``, the real Ouroboros where it
 is installed and its IRMd runs, and ``"embedded"``, the library's own
@@ -17,8 +19,7 @@ single-host runtime, started on first use. ``OUROBOROS_BACKEND`` or
 from __future__ import annotations
 
 from . import _core
-
-__version__ = "0.1.0"
+from ._version import VersionInfo, __version__, version_info
 
 
 def backend() -> str:
@@ -37,4 +38,5 @@ def system_backend_unavailable_reason() -> str:
     return str(_core.system_backend_unavailable_reason())
 
 
-__all__ = ["backend", "use_backend", "system_backend_unavailable_reason", "__version__"]
+__all__ = ["backend", "use_backend", "system_backend_unavailable_reason", "__version__",
+           "version_info", "VersionInfo"]

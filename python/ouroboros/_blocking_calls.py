@@ -76,8 +76,8 @@ def alloc(flow: dev.Flow, dst: str, qos: Optional[QoSSpec], timeo: Optional[floa
 
 def join(flow: dev.Flow, dst: str, qos: Optional[QoSSpec], timeo: Optional[float],
          cancelled: Cancellation) -> None:
-    """``flow.join(dst, qos, timeo)``; leaves what a cancelled call joined."""
-    flow.join(dst, qos, timeo)
+    """``flow.join(dst, timeo, qos=qos)``; leaves what a cancelled call joined."""
+    flow.join(dst, timeo, qos=qos)
     _hand_over(flow, cancelled)
 
 

@@ -38,8 +38,11 @@ from typing import Iterable, List, Optional, Set
 from . import backend
 from . import irm as _irm
 from .errors import EIPCP, NoSuchIpcp
-from .irm import (DT_COMP, MGMT_COMP, IpcpConfig, IpcpInfo, IpcpType, LoadBalancePolicy,
-                  NameInfo, create_ipcp, destroy_name)
+# Upstream pyOuroboros' cli module offers these names too (see __all__).
+from .irm import (DT_COMP, MGMT_COMP, BindError, DtConfig, EthConfig, IpcpConfig, IpcpInfo,
+                  IpcpType, IrmError, LinkStateConfig, LinkStatePolicy, LoadBalancePolicy,
+                  NameInfo, RoutingConfig, Udp4Config, Udp6Config, UnicastConfig, create_ipcp,
+                  destroy_name)
 from .qos import QoSSpec
 
 
@@ -237,4 +240,9 @@ __all__ = [
     "unreg_name", "bind_program", "unbind_program", "bind_process", "unbind_process",
     "bind_ipcp", "unbind_ipcp", "create_name", "destroy_name", "list_names",
     "bootstrap_ipcp", "enroll_ipcp", "connect_ipcp", "disconnect_ipcp", "autoboot",
+    # from ouroboros.irm and ouroboros.qos, as in upstream pyOuroboros
+    "DT_COMP", "MGMT_COMP", "IpcpType", "IpcpConfig", "IpcpInfo", "NameInfo", "BindError",
+    "IrmError", "UnicastConfig", "DtConfig", "RoutingConfig", "LinkStateConfig",
+    "LinkStatePolicy", "EthConfig", "Udp4Config", "Udp6Config", "LoadBalancePolicy",
+    "QoSSpec",
 ]

@@ -19,13 +19,16 @@ import weakref
 from typing import Any, Optional, Protocol
 
 from . import _core
-from ._lines import LineReader, encode_line
+from . import qos as _qos
 from ._core import FlowProperties, FRCTFlags
-from .errors import (FlowAllocatedException, FlowCryptException, FlowDownException,
-                     FlowException, FlowNotAllocatedException, FlowPeerException,
-                     FlowPermissionException, FlowSizeException, FlowTimeoutException,
-                     FlowWouldBlock, OuroborosError)
+from ._lines import LineReader, encode_line
+from .errors import (FlowAllocatedException, FlowCryptException, FlowDeallocWarning,
+                     FlowDownException, FlowException, FlowNotAllocatedException,
+                     FlowPeerException, FlowPermissionException, FlowSizeException,
+                     FlowTimeoutException, FlowWouldBlock, OuroborosError)
+from .qos import *  # noqa: F401,F403 - as upstream: dev's names include the QoS module's
 from .qos import QoSSpec
+
 
 class _PendingSet(Protocol):
     """What a Flow tells when it gets allocated while waiting in a set."""
@@ -55,6 +58,11 @@ class Flow(_core.Flow):
     ``write(buf)`` sends ``buf`` as one SDU of at most ``max_sdu`` bytes
     (1 MiB on the embedded runtime, less where the kernel's
     ``net.core.wmem_max`` is smaller, and 24 bytes less when encrypted).
+    ``max_sdu`` is the local limit: on the system backend a flow to another
+    machine carries only what its lower layers do (8961 bytes over UDP,
+    1481 over Ethernet with MTU 1500, for a raw flow over one unicast
+    layer), and larger SDUs are lost on the way, not refused; see
+    :mod:`ouroboros.testbed.limits`.
 
     Flags (:class:`FlowProperties`, fccntl(3)): ``set_flags`` replaces them
     all, like ``FLOWSFLAGS``, so keep the access mode in what you set, e.g.
@@ -71,24 +79,42 @@ class Flow(_core.Flow):
     """
 
     def alloc(self, dst: str, qos: Optional[QoSSpec] = None,
-              timeo: Optional[float] = None) -> None:
+              timeo: Optional[float] = None) -> QoSSpec:
         """Allocates this flow to the process serving ``dst``, waiting at
-        most ``timeo`` seconds (``None``: no limit)."""
-        super().alloc(dst, qos, timeo)
+        most ``timeo`` seconds (``None``: until the runtime gives up, after
+        20 s as the IRMd does). Returns the QoSSpec the flow got."""
+        got = super().alloc(dst, qos, timeo)
         self._now_allocated()
+        return got
 
-    def accept(self, timeo: Optional[float] = None) -> None:
+    def accept(self, timeo: Optional[float] = None) -> QoSSpec:
         """Accepts the next flow allocated to a name this process is bound
-        to, waiting at most ``timeo`` seconds (``None``: no limit)."""
-        super().accept(timeo)
+        to, waiting at most ``timeo`` seconds (``None``: no limit). Returns
+        the QoSSpec the flow got."""
+        got = super().accept(timeo)
         self._now_allocated()
+        return got
 
-    def join(self, dst: str, qos: Optional[QoSSpec] = None,
-             timeo: Optional[float] = None) -> None:
+    def join(self, dst: str, timeo: Optional[float] = None,
+             qos: Optional[QoSSpec] = None) -> QoSSpec:
         """Joins the broadcast layer ``dst``, waiting at most ``timeo``
-        seconds (``None``: no limit)."""
-        super().join(dst, qos, timeo)
+        seconds (``None``: no limit). The second argument is the timeout,
+        as in upstream pyOuroboros; ``qos`` goes by keyword. Returns the
+        QoSSpec the flow got."""
+        got = super().join(dst, timeo, qos)
         self._now_allocated()
+        return got
+
+    def dealloc(self) -> None:
+        """Deallocates the flow. Raises :class:`FlowDeallocWarning` (a
+        ``FlowNotAllocatedException``) when it is not allocated, e.g. on
+        a second call, as upstream pyOuroboros does."""
+        try:
+            super().dealloc()
+        except FlowDeallocWarning:
+            raise
+        except FlowNotAllocatedException as e:
+            raise FlowDeallocWarning(e.errno, e.strerror) from None
 
     def _wait_in(self, fs: _PendingSet) -> None:
         # FlowSet.add() of this flow while unallocated: tell fs once it is.
@@ -139,7 +165,8 @@ class Flow(_core.Flow):
 def flow_alloc(dst: str, qos: Optional[QoSSpec] = None,
                timeo: Optional[float] = None) -> Flow:
     """Allocates a flow to the process serving ``dst``, waiting at most
-    ``timeo`` seconds. With ``qos``, the flow provides that QoSSpec."""
+    ``timeo`` seconds (``None``: until the runtime gives up, after 20 s as
+    the IRMd does). With ``qos``, the flow provides that QoSSpec."""
     f = Flow()
     f.alloc(dst, qos, timeo)
     return f
@@ -157,15 +184,16 @@ def flow_join(dst: str, qos: Optional[QoSSpec] = None,
               timeo: Optional[float] = None) -> Flow:
     """Joins the broadcast layer ``dst``."""
     f = Flow()
-    f.join(dst, qos, timeo)
+    f.join(dst, timeo, qos)
     return f
 
 
 __all__ = [
     "Flow", "flow_alloc", "flow_accept", "flow_join", "FlowProperties", "FRCTFlags",
     "FRCT_RETRANSMIT", "FRCT_RESCNTL", "FRCT_LINGER",
-    "QoSSpec", "OuroborosError", "FlowException", "FlowAllocatedException",
-    "FlowNotAllocatedException", "FlowDownException", "FlowPeerException",
+    "OuroborosError", "FlowException", "FlowAllocatedException",
+    "FlowNotAllocatedException", "FlowDeallocWarning", "FlowDownException", "FlowPeerException",
     "FlowPermissionException", "FlowTimeoutException", "FlowWouldBlock",
     "FlowSizeException", "FlowCryptException",
 ]
+__all__ += _qos.__all__

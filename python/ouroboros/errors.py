@@ -11,6 +11,7 @@ written for it still catches what it expects.
 from __future__ import annotations
 
 import errno as _errno
+import queue as _queue
 
 from . import _core
 
@@ -50,6 +51,11 @@ class FlowNotAllocatedException(FlowException):
     """The flow is not allocated (never was, or was deallocated)."""
 
 
+class FlowDeallocWarning(FlowNotAllocatedException, Warning):
+    """dealloc() of a flow that is not allocated, e.g. a second dealloc()
+    (upstream pyOuroboros raises this Warning subclass as an exception)."""
+
+
 class FlowDownException(FlowException, ConnectionResetError):
     """The flow is down: the peer deallocated it or its process died."""
 
@@ -80,8 +86,18 @@ class FlowCryptException(FlowException):
 
 
 class FlowEventError(FlowException):
-    """An operation on a FlowSet failed, e.g. it was destroyed (upstream
-    pyOuroboros name; wait timeouts raise FlowTimeoutException)."""
+    """The event API failed: a FlowSet was destroyed, a wait timed out, or
+    no event is left in the queue (upstream pyOuroboros name)."""
+
+
+class FlowSetTimeout(FlowEventError, FlowTimeoutException):
+    """FlowSet.wait() timed out: a FlowEventError as upstream pyOuroboros
+    raises, and a TimeoutError."""
+
+
+class FEventQueueEmpty(FlowEventError, _queue.Empty):
+    """FEventQueue.next() found no event left: a FlowEventError as upstream
+    pyOuroboros raises, and a queue.Empty as Queue.get_nowait() raises."""
 
 
 class InvalidArgument(OuroborosError, ValueError):
@@ -259,9 +275,10 @@ def _make(errnum: int, message: str, irm: bool = False) -> OuroborosError:
 
 __all__ = [
     "OuroborosError", "FlowException", "FlowAllocatedException",
-    "FlowNotAllocatedException", "FlowDownException", "FlowPeerException",
+    "FlowNotAllocatedException", "FlowDeallocWarning", "FlowDownException", "FlowPeerException",
     "FlowPermissionException", "FlowTimeoutException", "FlowWouldBlock",
-    "FlowSizeException", "FlowCryptException", "FlowEventError", "InvalidArgument",
+    "FlowSizeException", "FlowCryptException", "FlowEventError", "FlowSetTimeout",
+    "FEventQueueEmpty", "InvalidArgument",
     "NotSupported", "RuntimeUnavailable", "IrmError", "AlreadyExists", "NoSuchIpcp", "IpcpTypeError", "IpcpStateError",
     "NamingError", "IrmPermissionError", "NoSuchProcess", "ProgramNotFound",
     "IrmNotSupported", "IrmInvalidArgument", "IrmdUnavailable",

@@ -3,15 +3,26 @@
 >>> from ouroboros.event import *
 >>> fq = FEventQueue()                           # doctest: +SKIP
 >>> with FlowSet([f1, f2]) as fs:                # doctest: +SKIP
-...     fs.wait(fq, timeo=1.0)                   # TimeoutError after 1 s
+...     fs.wait(fq, timeo=1.0)                   # FlowSetTimeout after 1 s
 >>> for f, t in fq:                              # doctest: +SKIP
 ...     if t == FEventType.FlowPkt:
 ...         print(f.readline())
 
 ``FEventQueue.next()`` returns ``(flow, FEventType)`` where ``flow`` is the
-very ``Flow`` object that was added to the set, or ``None`` when no event is
-left; iterating over the queue takes the events in turn. ``wait()`` returns
-at once while the queue still holds events.
+very ``Flow`` object that was added to the set; iterating over the queue
+takes the events in turn until none is left. ``wait()`` returns at once
+while the queue still holds events.
+
+Upstream pyOuroboros' loops work too: ``next()`` on an empty queue raises
+:class:`~ouroboros.errors.FEventQueueEmpty` and a ``wait()`` that times out
+:class:`~ouroboros.errors.FlowSetTimeout`, both ``FlowEventError``s (and a
+``queue.Empty`` and a ``TimeoutError`` respectively)::
+
+    while True:
+        try:
+            f, t = fq.next()
+        except FlowEventError:
+            break
 
 The event types on the embedded runtime:
 
@@ -36,6 +47,7 @@ set leaves it. Sets hold hundreds of flows.
 
 from __future__ import annotations
 
+import errno
 from collections import deque
 from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, cast
 
@@ -44,7 +56,7 @@ from . import dev as _dev
 from ._core import FEventType
 from .dev import *  # noqa: F401,F403 - as upstream: the event API comes with dev's names
 from .dev import Flow
-from .errors import FlowEventError
+from .errors import FEventQueueEmpty, FlowEventError, FlowSetTimeout, FlowTimeoutException
 
 Event = Tuple[Flow, FEventType]
 
@@ -57,8 +69,17 @@ class FEventQueue:
         # deallocated or allocated again since the wait is skipped.
         self._events: Deque[Tuple[_core.Flow, int, FEventType]] = deque()
 
-    def next(self) -> Optional[Event]:
-        """The next event as ``(flow, type)``, or ``None`` when none is left."""
+    def next(self) -> Event:
+        """The next event as ``(flow, type)``. Raises
+        :class:`FEventQueueEmpty` (a ``FlowEventError`` and a
+        ``queue.Empty``) when none is left; iterating over the queue stops
+        there instead."""
+        event = self._take()
+        if event is None:
+            raise FEventQueueEmpty(errno.ENOMSG, "no event left in the queue")
+        return event
+
+    def _take(self) -> Optional[Event]:
         while self._events:
             flow, serial, kind = self._events.popleft()
             if flow._serial == serial and not flow.closed:
@@ -69,7 +90,7 @@ class FEventQueue:
         return self
 
     def __next__(self) -> Event:
-        event = self.next()
+        event = self._take()
         if event is None:
             raise StopIteration
         return event
@@ -168,11 +189,18 @@ class FlowSet(_core.FlowSet):
     def wait(self, fq: FEventQueue, timeo: Optional[float] = None) -> None:
         """Waits at most ``timeo`` seconds (``None``: no limit) until flows
         in the set have events and puts them in ``fq``. Raises
-        :class:`TimeoutError` (``FlowTimeoutException``) when the time runs
-        out, and returns at once while ``fq`` still holds events."""
+        :class:`FlowSetTimeout` (a ``TimeoutError`` and, as in upstream
+        pyOuroboros, a ``FlowEventError``) when the time runs out, and
+        returns at once while ``fq`` still holds events."""
         if len(fq):
             return  # as fevent(): events are still waiting to be handled
-        for serial, kind in self._wait(timeo):
+        try:
+            events = self._wait(timeo)
+        except FlowSetTimeout:
+            raise
+        except FlowTimeoutException as e:
+            raise FlowSetTimeout(e.errno, e.strerror) from None
+        for serial, kind in events:
             flow = self._members.get(serial)
             if flow is not None:
                 fq._events.append((flow, serial, kind))
@@ -187,5 +215,6 @@ class FlowSet(_core.FlowSet):
         return f"<{type(self).__name__} flows={len(self)}>"
 
 
-__all__ = ["FlowSet", "FEventQueue", "FEventType", "FlowEventError", "Event"]
+__all__ = ["FlowSet", "FEventQueue", "FEventType", "FlowEventError", "FlowSetTimeout",
+           "FEventQueueEmpty", "Event"]
 __all__ += _dev.__all__

@@ -162,6 +162,7 @@ class NameBindings:
 
     @property
     def name(self) -> str:
+        """The name these bindings are for (``info.name``)."""
         return str(self.info.name)
 
     def __repr__(self) -> str:
@@ -193,7 +194,10 @@ def destroy_ipcp(pid: int) -> None:
 
 
 def list_ipcps() -> List[IpcpInfo]:
-    """Every IPCP, in creation order."""
+    """Every IPCP: in creation order on the embedded runtime; on the system
+    backend in the IRMd's order, by type (as :class:`IpcpType` numbers
+    them) and then by pid, which is also the order in which the IRMd asks
+    its IPCPs for a name when a flow is allocated."""
     return _irm.list_ipcps()
 
 
@@ -337,6 +341,12 @@ def serve(name: str, layer: Optional[str] = None, pid: Optional[int] = None) -> 
             pass  # another process created it meanwhile
     reg_name(name, find_ipcp(layer).pid)
     bind_process(os.getpid() if pid is None else pid, name)
+
+
+#: Upstream pyOuroboros' name of :class:`IrmNameError`, so that
+#: ``except irm.NameError`` works. It stays out of ``__all__``: a star import
+#: does not shadow the builtin ``NameError``.
+NameError = IrmNameError  # noqa: A001
 
 
 __all__ = [

@@ -26,8 +26,10 @@ _FIELDS = (
     ("ber", UINT32_MAX, "bit errors per billion bits"),
     ("in_order", 2**8 - 1, "1: deliver in order"),
     ("max_gap", UINT32_MAX, "maximum gap between SDUs in ms"),
-    ("cypher_s", 2**16 - 1, "cypher strength in bits, 0: no encryption"),
     ("timeout", UINT32_MAX, "peer timeout in ms, 0: none"),
+    # Not in upstream pyOuroboros (nor in Ouroboros' qosspec_t from 0.22),
+    # so last: positional arguments mean the same as there.
+    ("cypher_s", 2**16 - 1, "cypher strength in bits, 0: no encryption"),
 )
 
 
@@ -41,8 +43,12 @@ class QoSSpec:
     - ``ber``: bit errors per billion bits (0: checksummed)
     - ``in_order``: 1 for in-order delivery
     - ``max_gap``: maximum gap in ms
-    - ``cypher_s``: cypher strength in bits (0: plaintext)
     - ``timeout``: peer timeout in ms (0: none)
+    - ``cypher_s``: cypher strength in bits (0: plaintext)
+
+    The fields come in the order of upstream pyOuroboros' ``QoSSpec``, so
+    positional arguments mean the same; ``cypher_s``, which upstream no
+    longer has, comes last (``QoSSpec(loss=0, cypher_s=256)`` by keyword).
 
     On the embedded runtime every flow is reliable and in order (a kernel
     socket). ``cypher_s`` > 0 encrypts the flow end to end: an X25519 key
@@ -63,8 +69,8 @@ class QoSSpec:
     ber: int
     in_order: int
     max_gap: int
-    cypher_s: int
     timeout: int
+    cypher_s: int
     _frozen: bool
 
     def __init__(self,
@@ -75,11 +81,11 @@ class QoSSpec:
                  ber: int = 1,
                  in_order: int = 0,
                  max_gap: int = UINT32_MAX,
-                 cypher_s: int = 0,
-                 timeout: int = DEFAULT_PEER_TIMEOUT) -> None:
+                 timeout: int = DEFAULT_PEER_TIMEOUT,
+                 cypher_s: int = 0) -> None:
         object.__setattr__(self, "_frozen", False)
         values = (delay, bandwidth, availability, loss, ber, in_order, max_gap,
-                  cypher_s, timeout)
+                  timeout, cypher_s)
         for (name, upper, meaning), value in zip(_FIELDS, values):
             setattr(self, name, value)
 
@@ -116,6 +122,10 @@ class QoSSpec:
         fields = ", ".join(f"{name}={getattr(self, name)}" for name, _, _ in _FIELDS)
         return f"QoSSpec({fields})"
 
+    def __reduce__(self) -> tuple[type, tuple[int, ...]]:
+        # Pickles as its fields (a preset unpickles as a plain copy).
+        return (QoSSpec, self._astuple())
+
     def copy(self, **changes: int) -> QoSSpec:
         """A copy with some fields changed: ``qos_data.copy(cypher_s=256)``."""
         values = {name: getattr(self, name) for name, _, _ in _FIELDS}
@@ -147,7 +157,7 @@ qos_voice_crypt = _preset(qos_voice.copy(cypher_s=256))
 qos_data_crypt = _preset(qos_data.copy(cypher_s=256))
 
 __all__ = [
-    "QoSSpec", "MILLION", "BILLION", "DEFAULT_PEER_TIMEOUT",
+    "QoSSpec", "MILLION", "BILLION", "DEFAULT_PEER_TIMEOUT", "UINT32_MAX",
     "qos_raw", "qos_raw_no_errors", "qos_best_effort", "qos_video", "qos_voice",
     "qos_data", "qos_raw_crypt", "qos_best_effort_crypt", "qos_video_crypt",
     "qos_voice_crypt", "qos_data_crypt",

@@ -10,3 +10,4 @@
 #include <o7s/qos.hpp>
 #include <o7s/runtime_daemon.hpp>
 #include <o7s/timeout.hpp>
+#include <o7s/version.hpp>

@@ -108,6 +108,7 @@ int server::run()
         if (autostart_due() || std::exchange(rematch_, false))
             match_pending();
         expire_pending();
+        expire_binds();
         drop_doomed();
         persist();
         resume_listener();
@@ -306,6 +307,8 @@ int server::poll_timeout_ms() const
         soonest = std::min(soonest, a.deadline);
     for (const auto& g : grants_)
         soonest = std::min(soonest, g.second.confirm_by);
+    for (const auto& b : binds_)
+        soonest = std::min(soonest, b.deadline);
     for (const auto& a : allocs_) {
         soonest = std::min(soonest, a.deadline);
         if (!a.grace_checked)
@@ -341,8 +344,10 @@ void server::on_listener()
         c.fd = std::move(fd);
         epoll_watch(epoll_.get(), c.fd.get(), tag(tag_kind::client, c.id));
         clients_.emplace(c.id, std::move(c));
-        if (connections_[cred.pid]++ == 0)
+        if (connections_[cred.pid]++ == 0) {
             announce(cred.pid);
+            complete_binds(cred.pid);
+        }
     }
 }
 
@@ -459,12 +464,15 @@ void server::drop_client(std::uint64_t id)
     auto mine = [id](const auto& p) { return p.client == id; };
     accepts_.remove_if(mine);
     allocs_.remove_if(mine);
+    binds_.remove_if(mine);
     abandon_grant(id);
     // A process that connects again after closing all its connections is
     // announced again, as a process that restarted would be.
     pid_t pid = it->second.pid;
-    if (--connections_[pid] <= 0)
+    if (--connections_[pid] <= 0) {
         connections_.erase(pid);
+        accepted_.erase(pid);
+    }
     clients_.erase(it);
 }
 
@@ -493,7 +501,7 @@ int server::watch_process(pid_t pid, std::string& why)
                             " is an embedded IPCP, not a process; it cannot be bound"
                       : "no process with pid " + std::to_string(pid);
         else
-            why = "cannot watch process " + std::to_string(pid) + ": " + std::strerror(err);
+            why = "cannot watch process " + std::to_string(pid); // the error adds strerror(err)
         return err == EINVAL ? -ESRCH : -err;
     }
     if (!same_user(pid)) {

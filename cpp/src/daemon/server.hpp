@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -47,6 +48,16 @@ inline constexpr std::chrono::milliseconds accept_pause{100};
 // How long a granted allocation waits for the allocator's confirmation
 // (which a live allocator sends at once) before it is abandoned.
 inline constexpr std::chrono::seconds confirm_wait{5};
+
+// How long an allocation without a timeout waits before the runtime gives
+// up (the IRMd's FLOW_ALLOC_TIMEOUT).
+inline constexpr std::chrono::seconds default_alloc_timeout{20};
+
+// How long bind_process waits for a process to talk to the runtime before
+// refusing it as one that does not use Ouroboros. The IRMd waits 10 ms for
+// the announcement its library makes at load; ours connects at first use,
+// which a Python server reaches after its imports.
+inline constexpr std::chrono::milliseconds bind_wait{2000};
 
 struct client {
     std::uint64_t id = 0;
@@ -72,6 +83,15 @@ struct pending_alloc {
     pid_t started = 0;           // the program instance it waits for
     std::string key{}; // the allocator's public key, relayed to the acceptor
     bool confirm = false; // the acceptor waits for the allocator's flow_confirm
+    bool default_deadline = false; // no timeout was given (default_alloc_timeout)
+};
+
+// A bind_process of a process that has not talked to the runtime yet.
+struct pending_bind {
+    std::uint64_t client;
+    pid_t pid;
+    std::string name;
+    clock::time_point deadline;
 };
 
 // A flow whose allocator (one that asked to confirm) has its end and has
@@ -93,6 +113,7 @@ struct child {
     std::string log;     // where its stdout and stderr go
     runtime::unique_fd pidfd;
     bool accepted = false; // it asked for a flow at least once
+    bool shebang = false;  // started through its #! line
 };
 
 // A process with bindings, watched so that its bindings go when it exits.
@@ -184,12 +205,19 @@ private:
     int handle(const proto::name_unreg& req, proto::ok& out, std::string& why);
     int handle(const proto::bind_program& req, proto::ok& out, std::string& why);
     int handle(const proto::unbind_program& req, proto::ok& out, std::string& why);
-    int handle(const proto::bind_process& req, proto::ok& out, std::string& why);
     int handle(const proto::unbind_process& req, proto::ok& out, std::string& why);
     int handle(const proto::binding_list& req, proto::binding_part& out, std::string& why);
     // What a request does beyond the registry, once its change is saved.
     template <class Request> void committed(const Request&) {}
     void committed(const proto::ipcp_destroy& req);
+
+    // --- bind_process (server_binds.cpp): like the IRMd, only processes
+    // that use Ouroboros (here: talk to the runtime) can be bound; the
+    // reply waits for a process that has not yet.
+    void on(client& c, const proto::bind_process& req);
+    // The process connected: answers the binds that waited for it.
+    void complete_binds(pid_t pid);
+    void expire_binds();
 
     // --- flows (server_flows.cpp)
     void match_pending();
@@ -203,6 +231,9 @@ private:
     void expire_pending();
     void fail_alloc(const pending_alloc& a, int err, const std::string& why);
     bool autostart_due() const;
+    // Why nobody took an allocation to `name`: the bound processes, and
+    // which of them never asked for a flow.
+    std::string unserved(const std::string& name) const;
 
     // --- programs (server_programs.cpp)
     // Binds a process that connects for the first time to the names of
@@ -249,6 +280,8 @@ private:
     std::list<pending_accept> accepts_;
     std::list<pending_alloc> allocs_;
     std::map<std::uint64_t, pending_grant> grants_; // by allocator client
+    std::list<pending_bind> binds_;
+    std::set<pid_t> accepted_; // connected processes that asked for a flow
     bool rematch_ = false; // an accept came back: match again (run())
     std::vector<std::uint64_t> doomed_;
     std::uint64_t next_client_ = 1;

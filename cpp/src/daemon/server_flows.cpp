@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "runtime/names.hpp"
 #include "new_flow.hpp"
+#include "process_info.hpp"
 #include "runtime/deadline.hpp"
 
 #include <o7s/error.hpp>
@@ -13,7 +14,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 namespace ouroboros::daemon {
 namespace {
@@ -40,9 +40,13 @@ void server::on(client& c, const proto::flow_alloc& req)
 
     c.waiting = true;
     const auto now = clock::now();
-    pending_alloc a{c.id, c.pid, name, qos, deadline_from(timeout_ns), now + autostart_grace};
+    // Without a timeout, give up after the IRMd's allocation timeout.
+    pending_alloc a{c.id, c.pid, name, qos,
+                    timeout_ns < 0 ? now + default_alloc_timeout : deadline_from(timeout_ns),
+                    now + autostart_grace};
     a.key = req.public_key;
     a.confirm = req.confirm;
+    a.default_deadline = timeout_ns < 0;
     allocs_.push_back(std::move(a));
     match_pending();
     // A zero timeout means: only if a process is accepting right now.
@@ -54,6 +58,7 @@ void server::on(client& c, const proto::flow_accept& req)
 {
     const std::int64_t timeout_ns = req.timeout_ns;
     c.waiting = true;
+    accepted_.insert(c.pid);
     auto started = children_.find(c.pid);
     if (started != children_.end())
         started->second.accepted = true;
@@ -172,7 +177,7 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     f.notify.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!f.notify) {
         int err = errno;
-        why = std::string("cannot create the flow's eventfd: ") + std::strerror(err);
+        why = "cannot create the flow's eventfd"; // the error adds strerror(err)
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
         accepts_.push_front(acc);
         fail_alloc(a, err, why);
@@ -253,6 +258,31 @@ void server::abandon_grant(std::uint64_t allocator)
     grants_.erase(it);
 }
 
+std::string server::unserved(const std::string& name) const
+{
+    std::vector<pid_t> servers;
+    std::string why;
+    if (registry_.servers_for(name, servers, why) < 0 || servers.empty())
+        return "";
+    std::string never, busy;
+    for (pid_t pid : servers) {
+        std::string cmd;
+        for (const auto& arg : command_line(pid))
+            cmd += (cmd.empty() ? "" : " ") + arg;
+        if (cmd.size() > 60)
+            cmd = cmd.substr(0, 57) + "...";
+        std::string& list = accepted_.count(pid) ? busy : never;
+        list += (list.empty() ? "" : ", ") + std::to_string(pid) +
+                (cmd.empty() ? "" : " (" + cmd + ")");
+    }
+    std::string out;
+    if (!never.empty())
+        out += "; bound but never called flow_accept(): " + never;
+    if (!busy.empty())
+        out += "; bound and busy: " + busy;
+    return out;
+}
+
 void server::expire_pending()
 {
     const auto now = clock::now();
@@ -270,7 +300,12 @@ void server::expire_pending()
                            started->second.log + ")");
         else
             fail_alloc(*a, ETIMEDOUT,
-                       "no process bound to '" + a->name + "' accepted the flow in time");
+                       "no process bound to '" + a->name + "' accepted the flow " +
+                           (a->default_deadline
+                                ? "within " + std::to_string(default_alloc_timeout.count()) +
+                                      " s (the limit without a timeout, as with the IRMd)"
+                                : "in time") +
+                           unserved(a->name));
         a = allocs_.erase(a);
     }
     std::vector<std::uint64_t> unconfirmed;

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 namespace ouroboros::daemon {
 namespace {
@@ -27,7 +26,7 @@ int check_program_file(const std::string& path, bool executable, std::string& wh
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) {
         int err = errno;
-        why = path + ": " + std::strerror(err);
+        why = path; // the error message adds strerror(err)
         return -err;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -113,7 +112,9 @@ int server::handle(const proto::ipcp_disconnect&, proto::ok&, std::string& why)
 
 int server::handle(const proto::name_create& req, proto::ok&, std::string& why)
 {
-    return registry_.create_name(req.info, why);
+    // Like the IRMd: a name that exists is no error (its policy stays).
+    int rc = registry_.create_name(req.info, why);
+    return rc == -EEXIST ? 0 : rc;
 }
 
 int server::handle(const proto::name_destroy& req, proto::ok&, std::string& why)
@@ -172,15 +173,6 @@ int server::handle(const proto::bind_program& req, proto::ok&, std::string& why)
 int server::handle(const proto::unbind_program& req, proto::ok&, std::string& why)
 {
     return registry_.unbind_program(req.path, req.name, why);
-}
-
-int server::handle(const proto::bind_process& req, proto::ok&, std::string& why)
-{
-    if (int rc = runtime::check_name(req.name, why); rc < 0)
-        return rc;
-    if (int rc = watch_process(req.pid, why); rc < 0)
-        return rc;
-    return registry_.bind_process(req.pid, req.name, why);
 }
 
 int server::handle(const proto::unbind_process& req, proto::ok&, std::string& why)

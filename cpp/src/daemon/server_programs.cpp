@@ -24,8 +24,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
 extern char** environ;
 
@@ -73,6 +76,37 @@ std::vector<char*> pointers(std::vector<std::string>& strings)
         out.push_back(s.data());
     out.push_back(nullptr);
     return out;
+}
+
+// What keeps the script at `path` from starting through its #! line, or
+// "": the interpreter it names is missing or not executable, or it runs
+// `env NAME` and NAME is not in the daemon's PATH (the child inherits it).
+std::string shebang_problem(const std::string& path)
+{
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line) || line.rfind("#!", 0) != 0)
+        return "";
+    std::istringstream words(line.substr(2));
+    std::string interpreter, arg;
+    if (!(words >> interpreter))
+        return "its #! line names no interpreter";
+    if (::access(interpreter.c_str(), F_OK) != 0)
+        return "its #! interpreter " + interpreter + " does not exist";
+    if (::access(interpreter.c_str(), X_OK) != 0)
+        return "its #! interpreter " + interpreter + " is not executable";
+    if (basename_of(interpreter) != "env")
+        return "";
+    while (words >> arg && arg[0] == '-') // env's options, e.g. -S
+        arg.clear();
+    if (arg.empty() || arg.find('=') != std::string::npos || arg.find('/') != std::string::npos)
+        return "";
+    const char* dirs = std::getenv("PATH");
+    std::istringstream path_dirs(dirs ? dirs : "");
+    for (std::string dir; std::getline(path_dirs, dir, ':');)
+        if (!dir.empty() && ::access((dir + "/" + arg).c_str(), X_OK) == 0)
+            return "";
+    return "its #! line asks env for " + arg + ", which is not in the runtime daemon's PATH";
 }
 
 std::string describe_status(int status)
@@ -202,7 +236,7 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     int report[2];
     if (!log || !devnull || ::pipe2(report, O_CLOEXEC) != 0) {
         int err = errno;
-        why = "cannot prepare to start " + prog.path + ": " + std::strerror(err);
+        why = "cannot prepare to start " + prog.path; // the error adds strerror(err)
         return -err;
     }
     runtime::unique_fd report_rd(report[0]), report_wr(report[1]);
@@ -217,7 +251,7 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     pid_t child_pid = ::fork();
     if (child_pid < 0) {
         int err = errno;
-        why = "cannot start " + prog.path + ": fork: " + std::strerror(err);
+        why = "cannot start " + prog.path + ": fork failed";
         return -err;
     }
     if (child_pid == 0)
@@ -228,7 +262,13 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     runtime::unique_fd pidfd(pidfd_open(child_pid));
     if (int err = exec_result(report_rd.get()); err != 0) {
         ::waitpid(child_pid, nullptr, 0);
-        why = "cannot start " + prog.path + ": " + std::strerror(err);
+        // Name what is missing; the error message adds strerror(err).
+        std::string problem;
+        if (prog.interpreter.empty())
+            problem = shebang_problem(prog.path);
+        else if (::access(prog.interpreter.c_str(), X_OK) != 0)
+            problem = "its interpreter " + prog.interpreter + " cannot be run";
+        why = "cannot start " + prog.path + (problem.empty() ? "" : ": " + problem);
         return -err;
     }
     epoll_watch(epoll_.get(), pidfd.get(), tag(tag_kind::child, static_cast<std::uint64_t>(child_pid)));
@@ -237,6 +277,7 @@ int server::start_program(const std::string& name, const program_binding& prog, 
     ch.name = name;
     ch.program = prog.path;
     ch.log = log_path;
+    ch.shebang = prog.interpreter.empty();
     ch.pidfd = std::move(pidfd);
     children_.emplace(child_pid, std::move(ch));
 
@@ -261,6 +302,10 @@ void server::on_child_exit(pid_t pid)
     int status = 0;
     ::waitpid(pid, &status, WNOHANG);
     std::string how = describe_status(status);
+    // 127: what a shell or env exits with when the command is missing.
+    std::string problem = ch.shebang && WIFEXITED(status) && WEXITSTATUS(status) == 127
+                              ? shebang_problem(ch.program)
+                              : "";
     O7S_INFO("program %s (pid %d) %s", ch.program.c_str(), static_cast<int>(pid), how.c_str());
 
     // Allocations waiting for an instance that died before it ever asked
@@ -278,7 +323,8 @@ void server::on_child_exit(pid_t pid)
         fail_alloc(*a, ECHILD,
                    "program " + ch.program + " (pid " + std::to_string(pid) +
                        "), started for '" + ch.name + "', " + how +
-                       " before accepting the flow (its output is in " + ch.log + ")");
+                       " before accepting the flow (" + (problem.empty() ? "" : problem + "; ") +
+                       "its output is in " + ch.log + ")");
         a = allocs_.erase(a);
     }
     on_process_exit(pid);

@@ -5,6 +5,8 @@
 #include "flows.hpp"
 #include "irm_client.hpp"
 
+#include "runtime/wire.hpp"
+
 namespace ouroboros::embedded {
 namespace {
 
@@ -24,6 +26,11 @@ private:
 std::unique_ptr<detail::backend> make_backend()
 {
     return std::make_unique<embedded_backend>();
+}
+
+int protocol_version() noexcept
+{
+    return proto::version;
 }
 
 } // namespace ouroboros::embedded

@@ -9,4 +9,7 @@ namespace ouroboros::embedded {
 
 std::unique_ptr<detail::backend> make_backend();
 
+// The version of the control protocol this library speaks with the daemon.
+int protocol_version() noexcept;
+
 } // namespace ouroboros::embedded

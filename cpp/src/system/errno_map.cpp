@@ -9,6 +9,12 @@
 #include <chrono>
 
 namespace ouroboros::system {
+namespace {
+
+// How long irmd_gone() gives the IRMd to answer.
+constexpr auto irmd_answer_limit = std::chrono::seconds(3);
+
+} // namespace
 
 int irmd_failure()
 {
@@ -19,6 +25,15 @@ int irmd_failure()
     }
     detail::set_error_detail("the IRMd refused the request (its log may say why)");
     return -EPERM;
+}
+
+int irmd_gone()
+{
+    detail::irmd_probe p = detail::probe_irmd(O7S_IRM_SOCKET, irmd_answer_limit);
+    if (p.answering)
+        return 0;
+    detail::set_error_detail(p.problem);
+    return -errc::irmd;
 }
 
 } // namespace ouroboros::system

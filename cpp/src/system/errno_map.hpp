@@ -48,4 +48,10 @@ constexpr int from_library(int rc) noexcept
 // and returns -errc::irmd or -EPERM (errno_map.cpp).
 int irmd_failure();
 
+// 0 when the IRMd answers a request within a few seconds; else sets the
+// detail and returns -errc::irmd. The library's requests connect to the
+// IRMd without a timeout, which waits forever when the IRMd died and its
+// IPCPs (its children, which inherit its listening socket) still run.
+int irmd_gone();
+
 } // namespace ouroboros::system

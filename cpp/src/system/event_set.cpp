@@ -2,6 +2,7 @@
 #include "system_flows.hpp"
 
 #include "errno_map.hpp"
+#include "exit_gate.hpp"
 
 #include <o7s/error.hpp>
 
@@ -80,9 +81,18 @@ public:
             if (woken_.exchange(false))
                 return 0;
             timespec ts = to_timespec(end.slice(io_slice));
-            ssize_t rc = fevent(set_, fq_, &ts);
+            ssize_t rc = 0;
+            int n = 0;
+            {
+                library_call in;
+                if (!in)
+                    return exiting();
+                rc = fevent(set_, fq_, &ts);
+                if (rc >= 0)
+                    n = drain(out);
+            }
             if (rc >= 0) {
-                if (int n = drain(out); n > 0)
+                if (n > 0)
                     return n;
             } else if (rc != -ETIMEDOUT) {
                 return from_library(static_cast<int>(rc));

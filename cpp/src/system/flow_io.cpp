@@ -3,6 +3,7 @@
 #include "system_flows.hpp"
 
 #include "errno_map.hpp"
+#include "exit_gate.hpp"
 
 #include <o7s/error.hpp>
 
@@ -124,7 +125,13 @@ ssize_t system_flows::read_sliced(int fd, flow_state& f, void* buf, std::size_t 
             return -errc::not_allocated;
         if (int rc = ensure_slice(fd, f, direction::rcv, end.slice(io_slice)); rc < 0)
             return rc;
-        ssize_t n = ::flow_read(fd, buf, count);
+        ssize_t n = 0;
+        {
+            library_call in;
+            if (!in)
+                return exiting();
+            n = ::flow_read(fd, buf, count);
+        }
         if (n != -ETIMEDOUT) {
             n = from_library(static_cast<int>(n));
             if (n == -errc::flow_down || n == -errc::flow_peer)
@@ -247,7 +254,13 @@ ssize_t system_flows::flow_write(int fd, const void* buf, std::size_t count)
         }
         if (int rc = ensure_slice(fd, *f, direction::snd, end.slice(io_slice)); rc < 0)
             return rc;
-        ssize_t n = ::flow_write(fd, buf, count);
+        ssize_t n = 0;
+        {
+            library_call in;
+            if (!in)
+                return exiting();
+            n = ::flow_write(fd, buf, count);
+        }
         if (n != -ETIMEDOUT)
             return from_library(static_cast<int>(n));
         if (end.passed())

@@ -4,6 +4,7 @@
 #include "system_irm.hpp"
 
 #include "errno_map.hpp"
+#include "exit_gate.hpp"
 #include "qos_map.hpp"
 
 #include <o7s/error.hpp>
@@ -32,8 +33,9 @@ const timespec* timespec_of(timeout t, timespec& ts) noexcept
     return &ts;
 }
 
-// Maps and explains a failed flow_alloc() (or flow_join(), `join`).
-int allocation_failed(int rc, timeout t, clock::time_point start, bool join = false)
+// Maps and explains a failed flow_alloc() (or flow_join(), `join`) to `dst`.
+int allocation_failed(int rc, const system_irm& irm, const std::string& dst, timeout t,
+                      clock::time_point start, bool join = false)
 {
     if (rc == -1) {
         if (!t && clock::now() - start >= irmd_alloc_timeout - std::chrono::seconds(1)) {
@@ -46,6 +48,10 @@ int allocation_failed(int rc, timeout t, clock::time_point start, bool join = fa
     // 0.21 reports a refused allocation as ENOTALLOC, 0.23 as EIPCP.
     if (rc == -errc::not_allocated)
         rc = -errc::ipcp;
+    // 0.22 reports a name it does not know as EAUTH (it finds no security
+    // settings for it).
+    if (rc == -errc::auth && !join && !irm.knows_name(dst))
+        rc = -errc::name;
     if (rc == -errc::ipcp && join)
         set_error_detail("no broadcast layer of that name answered");
     else if (rc == -errc::ipcp)
@@ -128,6 +134,8 @@ int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
     if (int rc = take_turn(turn, t); rc < 0)
         return rc;
@@ -137,7 +145,7 @@ int system_flows::flow_alloc(const std::string& dst, qos_spec* qos, timeout t)
     // wait (see irmd_alloc_timeout), and Ctrl-C takes effect when it ends.
     int fd = ::flow_alloc(dst.c_str(), qos ? &q : nullptr, timespec_of(t, ts));
     if (fd < 0)
-        return allocation_failed(fd, t, start);
+        return allocation_failed(fd, irm_, dst, t, start);
     if (qos != nullptr)
         *qos = from_library(q);
     return adopt(fd);
@@ -147,9 +155,17 @@ int system_flows::flow_accept(qos_spec* qos, timeout t)
 {
     const deadline end(t);
     for (;;) {
+        if (int gone = irmd_gone(); gone < 0)
+            return gone;
         qosspec_t q = qos_raw;
         timespec ts = to_timespec(end.slice(accept_slice));
-        int fd = ::flow_accept(&q, &ts);
+        int fd = 0;
+        {
+            library_call in;
+            if (!in)
+                return exiting();
+            fd = ::flow_accept(&q, &ts);
+        }
         if (fd >= 0) {
             if (qos != nullptr)
                 *qos = from_library(q);
@@ -169,6 +185,8 @@ int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     qosspec_t q;
     if (int rc = library_qos(qos, q); rc < 0)
         return rc;
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     std::unique_lock<std::timed_mutex> turn(allocating, std::defer_lock);
     if (int rc = take_turn(turn, t); rc < 0)
         return rc;
@@ -181,7 +199,7 @@ int system_flows::flow_join(const std::string& dst, qos_spec* qos, timeout t)
     int fd = ::flow_join(dst.c_str(), timespec_of(t, ts));
 #endif
     if (fd < 0)
-        return allocation_failed(fd, t, start, /*join=*/true);
+        return allocation_failed(fd, irm_, dst, t, start, /*join=*/true);
     if (qos != nullptr && fccntl(fd, FLOWGQOSSPEC, &q) == 0)
         *qos = from_library(q);
     return adopt(fd);
@@ -194,20 +212,21 @@ int system_flows::flow_dealloc(int fd)
         return missing(fd);
     pollable_.forget(fd);
     // The library waits, without end, until the peer has read everything
-    // we sent: give a live peer a moment, then leave it to parked_flows.
+    // we sent, and on a reliable flow until the peer acknowledged it: give
+    // a live peer until the deadline, then leave it to parked_flows.
+    const auto until = clock::now() + dealloc_linger;
     std::size_t queued = 0;
     if (fccntl(fd, FLOWGTXQLEN, &queued) < 0)
         queued = 0;
     if (queued > 0 && f->down.load() == 0) {
-        const deadline end(dealloc_linger.count());
-        while (queued > 0 && !end.passed()) {
+        while (queued > 0 && clock::now() < until) {
             std::this_thread::sleep_for(linger_poll);
             if (fccntl(fd, FLOWGTXQLEN, &queued) < 0)
                 queued = 0;
         }
     }
     if (queued == 0) {
-        int rc = ::flow_dealloc(fd);
+        int rc = parked_.dealloc(fd, until);
         return rc == -1 ? irmd_failure() : from_library(rc);
     }
     parked_.park(fd);

@@ -1,5 +1,9 @@
 // irm_calls.cpp - the IRM part of the backend, over irm_shim.c.
 //
+// Each call asks first whether the IRMd answers (irmd_gone()): the library
+// connects without a timeout, which waits forever once the IRMd died while
+// its IPCPs, which inherit its listening socket, keep that socket open.
+//
 // libouroboros-irm answers many refusals with a bare -1, which reads as
 // -EPERM; where a cheap look-up tells what went wrong, the backend reports
 // the code the embedded runtime uses for the same mistake.
@@ -12,10 +16,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -125,6 +132,32 @@ bool name_exists(const std::string& name)
     return false;
 }
 
+// True when process pid has libouroboros-dev loaded (so the IRMd knows it).
+bool uses_ouroboros(pid_t pid)
+{
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    for (std::string line; std::getline(maps, line);)
+        if (line.find("libouroboros-dev") != std::string::npos)
+            return true;
+    return false;
+}
+
+// -errc::ipcp when the process of IPCP pid is gone though the IRMd still
+// lists it (it crashed or was killed); 0 otherwise.
+int dead_ipcp(pid_t pid)
+{
+    // A zombie (its IRMd has not reaped it yet) counts as gone.
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::size_t paren = text.rfind(')');
+    const char state = paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : 'X';
+    if (state != 'Z' && state != 'X')
+        return 0;
+    set_error_detail("IPCP " + std::to_string(pid) + " is not running (it died; the IRMd still "
+                     "lists it): destroy it and make a new one");
+    return -errc::ipcp;
+}
+
 int no_ipcp(pid_t pid)
 {
     set_error_detail("no IPCP has pid " + std::to_string(pid));
@@ -157,6 +190,46 @@ int name_result(int rc, const std::string& name)
     return irmd_failure();
 }
 
+// A result of enroll_ipcp() or connect_ipcp(): the IPCP reaches `dst` by
+// allocating a flow to it, so -1 (the IRMd's "no") has a few likely causes
+// the IRMd does not tell apart; say which one this is where we can.
+int reach_result(int rc, pid_t pid, const std::string& dst, bool enroll)
+{
+    if (rc != -1 && rc != -EPERM)
+        return from_library(rc);
+    std::vector<ipcp_info> all;
+    if (read_ipcps(all) < 0)
+        return irmd_failure(); // the IRMd is gone
+    auto info = std::find_if(all.begin(), all.end(),
+                             [&](const ipcp_info& i) { return i.pid == pid; });
+    if (info == all.end())
+        return no_ipcp(pid);
+    if (int dead = dead_ipcp(pid); dead < 0)
+        return dead;
+    const std::string ipcp = "IPCP " + std::to_string(pid);
+    if (enroll && !info->layer.empty()) {
+        set_error_detail(ipcp + " is in layer '" + info->layer + "' already");
+        return -errc::ipcp_state;
+    }
+    if (!enroll && info->layer.empty()) {
+        set_error_detail(ipcp + " is not in a layer: bootstrap or enroll it first");
+        return -errc::ipcp_state;
+    }
+    // From 0.22 the IRMd allocates flows only to names it knows.
+    if (OUROBOROS_VERSION_MINOR >= 22 && !name_exists(dst)) {
+        set_error_detail("the IRMd does not know the name '" + dst + "': create it on this "
+                         "node first (irm.create_name); the IPCP " +
+                         (enroll ? "enrolls" : "connects") + " by allocating a flow to it");
+        return -errc::name;
+    }
+    set_error_detail(ipcp + " could not reach '" + dst + "' through its lower layers (the "
+                     "IRMd's log says more): is '" + dst + "' registered in a lower layer at "
+                     "the other end, bound to its IPCP, and, over UDP, is the MD5 hash of '" +
+                     dst + "' in this node's /etc/hosts? The first allocations over a new "
+                     "lower layer also fail now and then: try again");
+    return -EPERM;
+}
+
 std::string base_name(const std::string& path)
 {
     std::size_t slash = path.rfind('/');
@@ -167,6 +240,8 @@ std::string base_name(const std::string& path)
 
 int system_irm::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     auto named = [&](const ipcp_info& i) { return i.name == name; };
     int rc = o7s_irm_create_ipcp(name.c_str(), static_cast<int>(type));
     if (rc == -1 && find_ipcp(named)) {
@@ -187,17 +262,23 @@ int system_irm::create_ipcp(const std::string& name, ipcp_type type, pid_t& pid)
 
 int system_irm::destroy_ipcp(pid_t pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     return ipcp_result(o7s_irm_destroy_ipcp(pid), pid);
 }
 
 int system_irm::list_ipcps(std::vector<ipcp_info>& out)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     ssize_t n = read_ipcps(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
 int system_irm::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     const bool v6 = conf.type == ipcp_type::udp6;
     o7s_irm_conf c(conf);
     int rc = o7s_irm_bootstrap_ipcp(pid, &c);
@@ -228,25 +309,34 @@ int system_irm::bootstrap_ipcp(pid_t pid, const ipcp_config& conf)
 
 int system_irm::enroll_ipcp(pid_t pid, const std::string& dst)
 {
-    return ipcp_result(o7s_irm_enroll_ipcp(pid, dst.c_str()), pid);
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
+    return reach_result(o7s_irm_enroll_ipcp(pid, dst.c_str()), pid, dst, true);
 }
 
 int system_irm::connect_ipcp(pid_t pid, const std::string& dst, const std::string& component,
                                  const qos_spec& qos)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     o7s_irm_qos q{qos.delay,   qos.bandwidth, qos.availability, qos.loss,   qos.ber,
                   qos.in_order, qos.max_gap,  qos.cypher_s,     qos.timeout};
-    return ipcp_result(o7s_irm_connect_ipcp(pid, dst.c_str(), component.c_str(), &q), pid);
+    return reach_result(o7s_irm_connect_ipcp(pid, dst.c_str(), component.c_str(), &q), pid, dst,
+                        false);
 }
 
 int system_irm::disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& component)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     return ipcp_result(o7s_irm_disconnect_ipcp(pid, dst.c_str(), component.c_str()), pid);
 }
 
 int system_irm::bind_program(const std::string& prog, const std::string& name,
                                  std::uint16_t opts, const std::vector<std::string>& argv)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     std::vector<char*> args;
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
@@ -255,7 +345,13 @@ int system_irm::bind_program(const std::string& prog, const std::string& name,
     // search $PATH, which it does by writing into the environment.
     int rc = o7s_irm_bind_program(prog.c_str(), name.c_str(), opts, static_cast<int>(argv.size()),
                                   args.data());
-    return rc == -1 ? irmd_failure() : from_library(rc);
+    if (rc != -1)
+        return from_library(rc);
+    rc = irmd_failure();
+    if (rc == -EPERM)
+        set_error_detail("the IRMd refused to bind '" + prog + "' to '" + name + "': it refuses "
+                         "a program bound to the name already (its log says why)");
+    return rc;
 }
 
 template <class Unbind> int system_irm::unbind_everywhere(Unbind&& unbind)
@@ -273,6 +369,8 @@ template <class Unbind> int system_irm::unbind_everywhere(Unbind&& unbind)
 
 int system_irm::unbind_program(const std::string& prog, const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     // The IRMd keys programs by their base name.
     const std::string key = base_name(prog);
     if (name.empty())
@@ -280,6 +378,11 @@ int system_irm::unbind_program(const std::string& prog, const std::string& name)
             o7s_irm_unbind_program(key.c_str(), n.c_str());
         });
     return name_result(o7s_irm_unbind_program(key.c_str(), name.c_str()), name);
+}
+
+bool system_irm::knows_name(const std::string& name) const
+{
+    return name_exists(name);
 }
 
 bool system_irm::bound_to_self(const std::string& name) const
@@ -290,6 +393,8 @@ bool system_irm::bound_to_self(const std::string& name) const
 
 int system_irm::bind_process(pid_t pid, const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = o7s_irm_bind_process(pid, name.c_str());
     if (rc == 0 && pid == ::getpid()) {
         std::lock_guard<std::mutex> lock(self_names_m_);
@@ -301,6 +406,12 @@ int system_irm::bind_process(pid_t pid, const std::string& name)
         set_error_detail("no process with pid " + std::to_string(pid));
         return -ESRCH;
     }
+    if (uses_ouroboros(pid)) {
+        // Known to the IRMd, which refuses a second binding.
+        set_error_detail("process " + std::to_string(pid) + " is bound to '" + name +
+                         "' already");
+        return -EEXIST;
+    }
     set_error_detail("process " + std::to_string(pid) + " is not known to the IRMd: only "
                      "processes that use Ouroboros (libouroboros-dev) can be bound");
     return -ESRCH;
@@ -308,6 +419,8 @@ int system_irm::bind_process(pid_t pid, const std::string& name)
 
 int system_irm::unbind_process(pid_t pid, const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     const bool self = pid == ::getpid();
     if (name.empty()) {
         if (self) {
@@ -327,6 +440,8 @@ int system_irm::unbind_process(pid_t pid, const std::string& name)
 
 int system_irm::create_name(const name_info& info)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     const o7s_irm_sec_paths server{info.server_sec.enc.c_str(), info.server_sec.key.c_str(),
                                    info.server_sec.crt.c_str()};
     const o7s_irm_sec_paths client{info.client_sec.enc.c_str(), info.client_sec.key.c_str(),
@@ -341,6 +456,8 @@ int system_irm::create_name(const name_info& info)
 
 int system_irm::destroy_name(const std::string& name)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = name_result(o7s_irm_destroy_name(name.c_str()), name);
     if (rc == 0) {
         std::lock_guard<std::mutex> lock(self_names_m_);
@@ -351,18 +468,37 @@ int system_irm::destroy_name(const std::string& name)
 
 int system_irm::list_names(std::vector<name_info>& out)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     ssize_t n = read_names(out);
     return n >= 0 ? 0 : n == -1 ? irmd_failure() : from_library(static_cast<int>(n));
 }
 
 int system_irm::reg_name(const std::string& name, pid_t ipcp_pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = o7s_irm_reg_name(name.c_str(), ipcp_pid);
-    return rc == -1 ? name_result(rc, name) : from_library(rc);
+    if (rc != -1)
+        return from_library(rc);
+    if (!name_exists(name))
+        return no_name(name);
+    if (!find_ipcp([&](const ipcp_info& i) { return i.pid == ipcp_pid; }))
+        return no_ipcp(ipcp_pid);
+    if (int dead = dead_ipcp(ipcp_pid); dead < 0)
+        return dead;
+    rc = irmd_failure();
+    if (rc == -EPERM)
+        set_error_detail("IPCP " + std::to_string(ipcp_pid) + " refused to register '" + name +
+                         "' or did not answer in time (the IRMd's log says which; an IPCP "
+                         "that is not in a layer cannot register names)");
+    return rc;
 }
 
 int system_irm::unreg_name(const std::string& name, pid_t ipcp_pid)
 {
+    if (int gone = irmd_gone(); gone < 0)
+        return gone;
     int rc = o7s_irm_unreg_name(name.c_str(), ipcp_pid);
     return rc == -1 ? name_result(rc, name) : from_library(rc);
 }

@@ -1,6 +1,7 @@
 // plugin_entry.cpp - the one symbol the plugin exports (the backend: its
 // flow half and its IRM half), and the services of the loading library
 // (error detail, interrupt hook) that the backend uses.
+#include "exit_gate.hpp"
 #include "system_flows.hpp"
 #include "system_irm.hpp"
 
@@ -59,6 +60,7 @@ o7s_system_backend_create(const char* abi_key, const o7s_host_api* caller, char*
     if (caller == nullptr || caller->size < sizeof(o7s_host_api))
         return refuse("the library loading the system backend plugin is too old");
     ouroboros::host = *caller;
+    ouroboros::system::install_exit_gate();
     try {
         return new ouroboros::system_backend();
     } catch (const std::bad_alloc&) {

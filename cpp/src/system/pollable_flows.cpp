@@ -2,6 +2,7 @@
 #include "pollable_flows.hpp"
 
 #include "errno_map.hpp"
+#include "exit_gate.hpp"
 #include "system_flows.hpp"
 
 #include <o7s/detail/services.hpp>
@@ -137,6 +138,12 @@ void pollable_flows::run()
         // Slices, so that stop() (at exit) does not wait long; the library's
         // wait cannot be woken from outside.
         timespec ts = to_timespec(io_slice);
+        library_call in;
+        if (!in) { // the process exits
+            std::lock_guard<std::mutex> lock(m_);
+            running_ = false;
+            return;
+        }
         ssize_t rc = fevent(set_, fq_, &ts);
         if (rc < 0)
             continue; // -ETIMEDOUT; anything else shows on the flows' reads

@@ -12,7 +12,8 @@
 //   the backend serves partial reads itself (flow_io.cpp).
 // - A deallocation that cannot hang. flow_dealloc() waits, without a
 //   timeout and holding the library's lock, until the peer has read all we
-//   sent; a flow whose peer does not read is parked (parked_flows.hpp).
+//   sent, and on a reliable flow until the peer acknowledged it; past a
+//   deadline the deallocation goes on in the background (parked_flows.hpp).
 #pragma once
 
 #include "ouroboros_c.hpp"
@@ -42,8 +43,9 @@ inline constexpr std::chrono::nanoseconds io_slice = std::chrono::milliseconds(1
 // flow_accept() slices are IRMd requests, and each one that times out
 // leaves a line in the IRMd's log: fewer, longer ones.
 inline constexpr std::chrono::nanoseconds accept_slice = std::chrono::milliseconds(500);
-// How long close() waits for the peer to read what is still queued before
-// it parks the flow.
+// How long close() waits for the peer to read (and, on a reliable flow,
+// acknowledge) what is still queued before it leaves the deallocation to
+// the background.
 inline constexpr std::chrono::nanoseconds dealloc_linger = std::chrono::seconds(2);
 
 // The largest SDU: the biggest block of 0.23's packet pool less its

@@ -36,6 +36,8 @@ public:
     // True when this process bound itself to `name` (Ouroboros 0.23 cannot
     // allocate a flow from a process to itself: see system_flows).
     bool bound_to_self(const std::string& name) const;
+    // True when the IRMd lists a name called `name`.
+    bool knows_name(const std::string& name) const;
 
 private:
     // Runs unbind(name) for every name the IRMd has (an empty name in the

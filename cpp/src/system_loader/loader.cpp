@@ -14,8 +14,10 @@ namespace ouroboros::detail {
 
 std::unique_ptr<backend> load_system_backend(std::string& why)
 {
-    why = "this build of pyOuroboros has no system backend (Ouroboros was not found by "
-          "pkg-config when it was built)";
+    why = "this build of pyOuroboros has no system backend (a wheel never has one, and a "
+          "build from source has one only where pkg-config finds Ouroboros); to get it, "
+          "build pyOuroboros from its sdist where Ouroboros is installed: "
+          "pip install --no-binary pyouroboros pyouroboros";
     return nullptr;
 }
 

@@ -17,6 +17,7 @@ first match in the tool's order winning (``o7s-irm i b t local n x l y``)::
 
 It prints nothing on success, a table for ``list``, and errors on stderr
 with exit status 1 (``runtime status``: 3 when no daemon runs).
+``o7s-irm --version`` prints pyOuroboros' version.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import os
 import sys
 from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple, TypeVar
 
-from .. import cli
+from .. import __version__, cli
 from .. import irm as _irm
 from .. import runtime as _runtime
 from ..errors import IrmNotSupported, OuroborosError
@@ -544,7 +545,8 @@ def runtime_stop(args: List[str]) -> None:
 USAGE = """usage: o7s-irm OPERATION ...
   OPERATION: ipcp bind unbind name runtime help
 The real irm tool's syntax, for the embedded runtime of pyOuroboros (or the
-real Ouroboros when it is the active backend). Words may be abbreviated."""
+real Ouroboros when it is the active backend). Words may be abbreviated.
+o7s-irm --version prints pyOuroboros' version."""
 
 Handler = Callable[[List[str]], Optional[int]]
 # Each level: (keyword, handler or sub-table), in the tool's matching order;
@@ -591,6 +593,9 @@ def dispatch(level: Table, args: List[str]) -> Optional[int]:
 
 def run(argv: Sequence[str]) -> int:
     """Runs one command; returns the exit status."""
+    if list(argv) == ["--version"]:
+        print(f"{PROG} (pyOuroboros {__version__})")
+        return 0
     try:
         status = dispatch(TOP, list(argv))
     except UsageError as e:
