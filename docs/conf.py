@@ -31,7 +31,7 @@ nitpicky = False
 # core's types and plain constants) in the first of them that exports it.
 API_MODULES = ["ouroboros", "ouroboros.dev", "ouroboros.qos", "ouroboros.event",
                "ouroboros.ipcp_config", "ouroboros.irm", "ouroboros.errors", "ouroboros.cli",
-               "ouroboros.asyncio", "ouroboros.anyio"]
+               "ouroboros.asyncio", "ouroboros.anyio", "ouroboros.runtime"]
 
 
 def home_of(name: str) -> str:

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 # The pyOuroboros demo (3-clause BSD): starts the echo server of oecho.py in
 # a second process, talks to it over real flows and reports what happened.
+# It stops the server it started; its last line says what it leaves running
+# (the embedded runtime's daemon) and how to stop that.
 #
 #   python examples/demo.py
 
@@ -11,7 +13,7 @@ import sys
 import time
 
 import ouroboros
-from ouroboros import irm
+from ouroboros import irm, runtime
 from ouroboros.dev import flow_alloc
 from ouroboros.qos import qos_data, qos_raw
 
@@ -31,6 +33,20 @@ def wait_for_server(proc: "subprocess.Popen[str]", timeout: float = 10.0) -> Non
     raise SystemExit("the echo server did not start within 10 s")
 
 
+def left_running(was_running: bool) -> str:
+    """The demo's last line: what stays behind it, and how to stop it."""
+    if ouroboros.backend() != "embedded":
+        return "left running: nothing of the demo's (the IRMd is the system's)"
+    st = runtime.status()
+    if not st.running:
+        return "left running: nothing"
+    since = "already ran before the demo" if was_running else "the demo started it"
+    stays = (f"it exits after {st.idle_exit:g} s without use" if st.idle_exit > 0
+             else "it stays until stopped")
+    return (f"left running: the runtime daemon o7s-irmd (pid {st.pid}, {st.runtime_dir}; "
+            f"{since}); {stays}, or now with: o7s-irm runtime stop")
+
+
 def main() -> int:
     # The demo shows the embedded runtime unless OUROBOROS_BACKEND asks for
     # another backend.
@@ -40,6 +56,7 @@ def main() -> int:
     # demo asks for raw flows.
     qos = qos_data if ouroboros.backend() == "embedded" else qos_raw
     print(f"pyOuroboros {ouroboros.__version__} on the {ouroboros.backend()} backend")
+    was_running = runtime.status().running
     server = subprocess.Popen([sys.executable, os.path.join(HERE, "oecho.py"), "-l"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=dict(os.environ, OUROBOROS_BACKEND=ouroboros.backend()))
@@ -69,7 +86,6 @@ def main() -> int:
         print(f"client: the flows got QoS loss={got.loss}, in_order={got.in_order} "
               f"(asked for {'qos_data' if qos is qos_data else 'qos_raw'})")
         print(f"done: {len(MESSAGES)} flows, median {statistics.median(rtts) * 1e3:.2f} ms each")
-        return 0
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -77,6 +93,9 @@ def main() -> int:
             server.stdout.close()
         if server.stderr is not None:
             server.stderr.close()
+    print(f"server: stopped oecho.py -l (pid {server.pid})")
+    print(left_running(was_running))
+    return 0
 
 
 if __name__ == "__main__":

@@ -4,13 +4,24 @@ reach a state."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 from o7s_testing import wait_until  # noqa: F401 (the IRM tests take it from here)
 from ouroboros import irm
+
+#: The o7s-irm console script of this environment.
+TOOL = Path(sys.executable).parent / "o7s-irm"
+
+
+def o7s_irm(*args: str) -> Tuple[int, str, str]:
+    """Runs o7s-irm; its exit status, stdout and stderr."""
+    done = subprocess.run([str(TOOL), *args], capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout, done.stderr
+
 
 # spawn(EXEC, script, *args) runs `python script args` as the spawned
 # process itself (exec keeps its pid and pipes), so its command line shows

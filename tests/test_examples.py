@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from o7s_testing import process_alive
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -24,13 +26,26 @@ def test_oecho_client_and_server(spawn) -> None:
 
 
 @pytest.mark.embedded_only
-def test_demo_runs() -> None:
+def test_demo_runs_and_says_what_it_leaves_running(runtime) -> None:
     out = subprocess.run([sys.executable, str(EXAMPLES / "demo.py")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "on the embedded backend" in out.stdout
     assert out.stdout.count("[ok]") == 3
     assert "done: 3 flows" in out.stdout
+    # Its server is gone; the daemon it started stays, and the last line
+    # says so and how to stop it. That command works.
+    pid = runtime.daemon_pid()
+    assert pid is not None and process_alive(pid)
+    last = out.stdout.splitlines()[-1]
+    assert last == (f"left running: the runtime daemon o7s-irmd (pid {pid}, {runtime.dir}; "
+                    "the demo started it); it exits after 600 s without use, or now with: "
+                    "o7s-irm runtime stop")
+    command = last.rsplit("now with: ", 1)[1].split()
+    tool = Path(sys.executable).parent / command[0]
+    done = subprocess.run([str(tool), *command[1:]], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert not process_alive(pid)
 
 
 def test_oecho_set_serves_several_clients_at_once(spawn) -> None:

@@ -6,20 +6,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
-from typing import List, Tuple
+from typing import List
 
 import pytest
 
-from irm_testing import EXEC, bindings_of, bound_pids, wait_until, write_script
+from irm_testing import EXEC, TOOL, bindings_of, bound_pids, o7s_irm, wait_until, write_script
 from ouroboros import irm
 from ouroboros.dev import flow_alloc
 from ouroboros.irm import IpcpType, LoadBalancePolicy
 
 # These test o7s-irm, which drives the embedded runtime.
 pytestmark = pytest.mark.embedded_only
-
-TOOL = Path(sys.executable).parent / "o7s-irm"
 
 # Stands in for `oping --listen`: echoes every SDU of every flow.
 PING_SERVER = """
@@ -35,11 +32,6 @@ while True:
         except ConnectionError:
             pass
 """
-
-
-def o7s_irm(*args: str) -> Tuple[int, str, str]:
-    done = subprocess.run([str(TOOL), *args], capture_output=True, text=True, timeout=60)
-    return done.returncode, done.stdout, done.stderr
 
 
 def ok(*args: str) -> str:
@@ -71,7 +63,7 @@ def rows(table: str) -> List[List[str]]:
 
 def test_the_console_script_is_installed() -> None:
     assert TOOL.exists(), "pip install puts o7s-irm beside the interpreter"
-    assert "OPERATION: ipcp bind unbind name help" in ok("help")
+    assert "OPERATION: ipcp bind unbind name runtime help" in ok("help")
 
 
 def test_tutorial_local_layer_with_bind_process(spawn) -> None:

@@ -5,9 +5,39 @@
 
 #include <o7s/backend.hpp>
 #include <o7s/error.hpp>
+#include <o7s/runtime_daemon.hpp>
 #include <o7s/version.hpp>
 
+#include <chrono>
+#include <cmath>
+
 namespace ouroboros::python {
+namespace {
+
+py::dict status_dict(const runtime_daemon_status& s)
+{
+    py::dict d;
+    d["runtime_dir"] = s.runtime_dir;
+    d["running"] = s.running;
+    d["pid"] = s.pid;
+    d["problem"] = s.problem;
+    d["version"] = s.version;
+    d["protocol"] = s.protocol;
+    d["uptime"] = std::chrono::duration<double>(s.uptime).count();
+    d["processes"] = s.processes;
+    d["ipcps"] = s.ipcps;
+    d["names"] = s.names;
+    d["bound_processes"] = s.bound_processes;
+    d["bound_programs"] = s.bound_programs;
+    d["flows"] = s.flows;
+    d["members"] = s.members;
+    d["pending"] = s.pending;
+    d["children"] = s.children;
+    d["idle_exit"] = std::chrono::duration<double>(s.idle_exit).count();
+    return d;
+}
+
+} // namespace
 
 void bind_runtime(py::module_& m)
 {
@@ -23,6 +53,20 @@ void bind_runtime(py::module_& m)
     m.def("system_backend_unavailable_reason",
           [] { return blocking([] { return system_backend_unavailable_reason(); }); },
           "Why the system backend cannot be used, or '' when it can.");
+    m.def("runtime_daemon_status",
+          [] { return status_dict(blocking([] { return runtime_daemon(); })); },
+          "The embedded runtime daemon of this process' runtime directory, as a dict "
+          "(ouroboros.runtime.status() makes it a DaemonStatus); never starts one.");
+    m.def("stop_runtime_daemon",
+          [](double timeout) {
+              if (!(timeout >= 0) || !std::isfinite(timeout))
+                  throw py::value_error("timeout must be a number of seconds >= 0");
+              auto ms = std::chrono::milliseconds(std::llround(timeout * 1000));
+              return blocking([&] { return stop_runtime_daemon(ms); });
+          },
+          py::arg("timeout"),
+          "Stops the embedded runtime daemon, waiting up to `timeout` seconds for it to exit; "
+          "False when none was running.");
     m.attr("__version__") = version();
     m.def("versions", [] {
         version_report r = blocking([] { return versions(); });

@@ -5,7 +5,8 @@ Modules: :mod:`ouroboros.dev` (flows), :mod:`ouroboros.qos` (QoS specs),
 names, bindings; configurations in :mod:`ouroboros.ipcp_config`),
 :mod:`ouroboros.cli` (upstream's name-based helpers, the irm command's
 steps), :mod:`ouroboros.errors`. The command-line tools are in
-:mod:`ouroboros.tools` (``o7s-irm`` is :mod:`ouroboros.tools.irm`).
+:mod:`ouroboros.tools` (``o7s-irm`` is :mod:`ouroboros.tools.irm`);
+:mod:`ouroboros.runtime` sees and stops the embedded runtime's daemon.
 :data:`__version__` is pyOuroboros' version; :func:`version_info` adds
 those of what it talks to (``python -m ouroboros --version`` prints them).
 

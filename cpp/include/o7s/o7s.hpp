@@ -8,5 +8,6 @@
 #include <o7s/flow_request.hpp>
 #include <o7s/irm.hpp>
 #include <o7s/qos.hpp>
+#include <o7s/runtime_daemon.hpp>
 #include <o7s/timeout.hpp>
 #include <o7s/version.hpp>

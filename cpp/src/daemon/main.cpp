@@ -1,11 +1,16 @@
 // main.cpp - o7s-irmd, the embedded runtime daemon.
 //
 //   o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground] [--log-size BYTES]
+//            [--idle-exit SECONDS]
 //
 // Libraries start it on demand with --ready-fd: it writes "ok" there once
 // it accepts connections (or "error: ..." and exits). Run by hand it logs to
 // stderr with --foreground, else to DIR/irmd.log, which moves to
-// DIR/irmd.log.1 when it reaches --log-size bytes (default 1 MiB).
+// DIR/irmd.log.1 when it reaches --log-size bytes (default 1 MiB). With
+// --idle-exit it exits after that many seconds (a decimal) without use (its
+// state is saved, so the next daemon goes on from it); by default, and with
+// 0, it stays until stopped. Libraries start it with OUROBOROS_IDLE_EXIT's
+// value (embedded/daemon_start.cpp).
 #include "runtime/runtime_dir.hpp"
 #include "log.hpp"
 #include "server.hpp"
@@ -14,12 +19,12 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +37,7 @@ namespace {
 void usage()
 {
     std::fprintf(stderr, "usage: o7s-irmd [--runtime-dir DIR] [--ready-fd N] [--foreground] "
-                         "[--log-size BYTES]\n");
+                         "[--log-size BYTES] [--idle-exit SECONDS]\n");
 }
 
 void tell(int ready_fd, const std::string& text)
@@ -59,6 +64,7 @@ int main(int argc, char** argv)
     int ready_fd = -1;
     bool foreground = false;
     daemon::log_limits log_limits;
+    std::chrono::milliseconds idle_exit{0};
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--runtime-dir" && i + 1 < argc)
@@ -69,7 +75,18 @@ int main(int argc, char** argv)
             foreground = true;
         else if (a == "--log-size" && i + 1 < argc && std::atoll(argv[i + 1]) > 0)
             log_limits.max_bytes = static_cast<std::size_t>(std::atoll(argv[++i]));
-        else {
+        else if (a == "--idle-exit" && i + 1 < argc) {
+            char* end = nullptr;
+            double s = std::strtod(argv[++i], &end);
+            if (end == argv[i] || *end != '\0' || !std::isfinite(s) || s < 0 || s > 1e9) {
+                std::fprintf(stderr, "o7s-irmd: --idle-exit wants seconds >= 0, not '%s'\n",
+                             argv[i]);
+                return 2;
+            }
+            // At least a millisecond: 0 means never.
+            long long ms = s > 0 ? std::max(1ll, std::llround(s * 1000)) : 0;
+            idle_exit = std::chrono::milliseconds(ms);
+        } else {
             usage();
             return 2;
         }
@@ -116,16 +133,11 @@ int main(int argc, char** argv)
 
     // The lock makes removing a leftover socket safe.
     ::unlink(paths.socket.c_str());
-    runtime::unique_fd listener(
-        ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::strncpy(sa.sun_path, paths.socket.c_str(), sizeof sa.sun_path - 1);
-    if (!listener || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-        ::listen(listener.get(), 128) != 0)
-        return fail(ready_fd, "cannot listen on " + paths.socket + ": " + std::strerror(errno));
+    runtime::unique_fd listener = daemon::listen_at(paths.socket, why);
+    if (!listener)
+        return fail(ready_fd, why);
 
-    daemon::server srv(std::move(listener), paths.socket, dir);
+    daemon::server srv(std::move(listener), paths.socket, dir, idle_exit);
     srv.restore_state();
     tell(ready_fd, "ok");
     int status = srv.run();
@@ -133,5 +145,9 @@ int main(int argc, char** argv)
     // Still holding the lock: nobody else can have created these meanwhile.
     ::unlink(paths.socket.c_str());
     ::unlink(paths.pid_lock.c_str());
+    // After an idle exit the server holds the start lock until it is
+    // destroyed, so the client waiting for it starts the next daemon only
+    // once this one's pid lock is free.
+    pid_lock.reset();
     return status;
 }

@@ -205,4 +205,12 @@ std::size_t relay::members_of(pid_t layer) const
     return n;
 }
 
+std::size_t relay::members() const
+{
+    std::size_t n = 0;
+    for (const auto& [_, m] : members_)
+        n += m.gone ? 0 : 1;
+    return n;
+}
+
 } // namespace ouroboros::daemon

@@ -54,6 +54,8 @@ public:
     void drop_layer(pid_t layer);
 
     std::size_t members_of(pid_t layer) const;
+    // Members of every layer.
+    std::size_t members() const;
     // SDUs that some member missed because it read too slowly.
     std::uint64_t dropped() const { return dropped_; }
 

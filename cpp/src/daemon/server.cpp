@@ -11,15 +11,19 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <utility>
 
 namespace ouroboros::daemon {
@@ -32,12 +36,35 @@ int pidfd_open(pid_t pid)
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
+template <class Duration> std::uint64_t ms(Duration d)
+{
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
 } // namespace
 
-server::server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir)
+runtime::unique_fd listen_at(const std::string& path, std::string& why)
+{
+    runtime::unique_fd listener(
+        ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+    if (!listener || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::listen(listener.get(), 128) != 0) {
+        why = "cannot listen on " + path + ": " + std::strerror(errno);
+        return {};
+    }
+    return listener;
+}
+
+server::server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir,
+               std::chrono::milliseconds idle_exit)
     : listener_(std::move(listener)), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       socket_path_(std::move(socket_path)), runtime_dir_(std::move(runtime_dir)),
-      state_path_(runtime::paths_for(runtime_dir_).state), relay_(epoll_.get())
+      state_path_(runtime::paths_for(runtime_dir_).state), relay_(epoll_.get()),
+      idle_exit_(idle_exit)
 {
     struct stat st{};
     if (::stat(socket_path_.c_str(), &st) == 0)
@@ -86,7 +113,8 @@ int server::run()
         persist();
         resume_listener();
         log_tick();
-        if (!socket_still_ours()) {
+        check_idle();
+        if (!stopping_ && !socket_still_ours()) {
             O7S_INFO("socket %s was removed or replaced; exiting", socket_path_.c_str());
             answer_waiting_at_stop();
             stop_children();
@@ -97,6 +125,78 @@ int server::run()
     stop_children();
     O7S_INFO("stopping");
     return 0;
+}
+
+bool server::in_use() const
+{
+    if (!clients_.empty() || !accepts_.empty() || !allocs_.empty() || !grants_.empty() ||
+        !children_.empty() || relay_.members() > 0)
+        return true;
+    for (const auto& [pid, _] : watched_)
+        if (registry_.has_bindings(pid))
+            return true;
+    return false;
+}
+
+void server::check_idle()
+{
+    if (idle_exit_.count() == 0 || stopping_)
+        return;
+    if (in_use()) {
+        idle_ = false;
+        return;
+    }
+    if (!idle_) {
+        idle_ = true;
+        idle_since_ = clock::now();
+    }
+    if (clock::now() - idle_since_ < idle_exit_)
+        return;
+    if (!leave_when_idle()) {
+        idle_ = false; // someone came: count the idle time afresh
+        return;
+    }
+    O7S_INFO("no client, bound process, request or broadcast member for %lld ms: exiting (the "
+             "state is saved; the next use starts a daemon again)",
+             static_cast<long long>(idle_exit_.count()));
+    stopping_ = true;
+}
+
+bool server::leave_when_idle()
+{
+    // A client that found no daemon takes the start lock before it starts
+    // one; holding it, no client can start one until this daemon (and its
+    // pid lock) is gone (main.cpp lets the pid lock go first).
+    const std::string lock_path = runtime::paths_for(runtime_dir_).start_lock;
+    runtime::unique_fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
+        return false; // a client is starting a daemon: it will find this one
+    if (!socket_still_ours())
+        return true;
+    ::unlink(socket_path_.c_str());
+    // A client may have connected before the socket went: serve it, on a
+    // new socket for those who come after it.
+    on_listener();
+    if (clients_.empty()) {
+        epoll_unwatch(epoll_.get(), listener_.get());
+        listener_.reset(); // whoever is still in its queue gets refused
+        exit_lock_ = std::move(lock);
+        return true;
+    }
+    std::string why;
+    runtime::unique_fd fresh = listen_at(socket_path_, why);
+    if (!fresh) {
+        O7S_WARN("%s; exiting", why.c_str());
+        stopping_ = true;
+        return false;
+    }
+    epoll_unwatch(epoll_.get(), listener_.get());
+    listener_ = std::move(fresh);
+    epoll_watch(epoll_.get(), listener_.get(), tag(tag_kind::listener, 0));
+    struct stat st{};
+    if (::stat(socket_path_.c_str(), &st) == 0)
+        socket_inode_ = st.st_ino;
+    return false;
 }
 
 void server::answer_waiting_at_stop()
@@ -214,6 +314,8 @@ int server::poll_timeout_ms() const
         if (!a.grace_checked)
             soonest = std::min(soonest, a.start_at);
     }
+    if (idle_)
+        soonest = std::min(soonest, idle_since_ + idle_exit_);
     return runtime::poll_timeout_ms(soonest);
 }
 
@@ -315,8 +417,35 @@ void server::dispatch(client& c, const proto::message& m)
 
 void server::on(client& c, const proto::daemon_info&)
 {
-    reply(c, proto::daemon_facts{static_cast<std::int32_t>(::getpid()), proto::version,
-                                 runtime_dir_});
+    proto::daemon_facts f;
+    f.pid = static_cast<std::int32_t>(::getpid());
+    f.version = proto::version;
+    f.software = O7S_VERSION;
+    f.runtime_dir = runtime_dir_;
+    f.uptime_ms = ms(clock::now() - started_);
+    std::set<pid_t> processes, bound;
+    std::set<std::string> programs;
+    for (const auto& [pid, n] : connections_)
+        if (pid != c.pid || n > 1) // the asking connection does not count
+            processes.insert(pid);
+    for (const auto& [name, n] : registry_.names()) {
+        for (const process_binding& b : n.processes)
+            bound.insert(b.pid);
+        for (const program_binding& p : n.programs)
+            programs.insert(p.path);
+    }
+    processes.insert(bound.begin(), bound.end());
+    f.processes = static_cast<std::uint32_t>(processes.size());
+    f.ipcps = static_cast<std::uint32_t>(registry_.ipcps().size());
+    f.names = static_cast<std::uint32_t>(registry_.names().size());
+    f.bound_processes = static_cast<std::uint32_t>(bound.size());
+    f.bound_programs = static_cast<std::uint32_t>(programs.size());
+    f.flows = static_cast<std::uint32_t>(census_.open());
+    f.members = static_cast<std::uint32_t>(relay_.members());
+    f.pending = static_cast<std::uint32_t>(accepts_.size() + allocs_.size() + grants_.size());
+    f.children = static_cast<std::uint32_t>(children_.size());
+    f.idle_exit_ms = static_cast<std::uint64_t>(idle_exit_.count());
+    reply(c, f);
 }
 
 void server::on(client& c, const proto::daemon_stop&)

@@ -9,6 +9,7 @@
 // through pidfds, so their state goes when they die.
 #pragma once
 
+#include "flow_census.hpp"
 #include "new_flow.hpp"
 #include "registry.hpp"
 #include "relay.hpp"
@@ -121,14 +122,22 @@ struct watched_process {
     std::uint64_t start_time = 0; // process_info.hpp: names it across pid reuse
 };
 
+// A listening control socket bound at `path` (which must not exist), or an
+// empty fd with `why` set.
+runtime::unique_fd listen_at(const std::string& path, std::string& why);
+
 class server {
 public:
-    server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir);
+    // `idle_exit`: how long the daemon may go without use (no client, no
+    // bound process, no pending request, no broadcast member, no program it
+    // started) before it exits; zero: it never does.
+    server(runtime::unique_fd listener, std::string socket_path, std::string runtime_dir,
+           std::chrono::milliseconds idle_exit = std::chrono::milliseconds(0));
     // Takes the registry from the state file a daemon before us left
     // (state_file.hpp): bound processes that still run stay bound.
     void restore_state();
-    // Serves until asked to stop or until its socket is removed. Returns
-    // the process exit status. Requests still waiting then get an error
+    // Serves until asked to stop, until its socket is removed or until it
+    // was idle for `idle_exit`. Returns the process exit status. Requests still waiting then get an error
     // that says the daemon stopped (a crash leaves them a bare hang-up,
     // which the library takes as the sign to send an accept again).
     int run();
@@ -149,6 +158,15 @@ private:
     void unwatch_idle_processes();
     int poll_timeout_ms() const;
     bool socket_still_ours() const;
+    // --- idle exit (server.cpp)
+    bool in_use() const;
+    // Stops the loop once the daemon has been out of use for idle_exit_.
+    void check_idle();
+    // Leaves the runtime directory to the next daemon: takes the start lock
+    // (so that no client starts one before this one is gone), removes the
+    // socket, serves any client that connected before it went (then the
+    // daemon stays, on a new socket). True when the daemon may exit.
+    bool leave_when_idle();
     void answer_waiting_at_stop();
 
     // --- the state file (state_file.hpp)
@@ -273,6 +291,13 @@ private:
     std::uint64_t next_client_ = 1;
     std::uint64_t next_flow_ = 1;
     bool stopping_ = false;
+
+    clock::time_point started_ = clock::now();
+    std::chrono::milliseconds idle_exit_;
+    bool idle_ = false;               // out of use since idle_since_
+    clock::time_point idle_since_{};
+    runtime::unique_fd exit_lock_;    // the start lock, held from an idle exit on
+    flow_census census_;
 };
 
 template <class Request> void server::on(client& c, const Request& req)

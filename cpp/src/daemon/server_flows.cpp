@@ -219,6 +219,7 @@ bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pe
     if (!reply(*acceptor, proto::flow_granted{id, 1, a.qos, a.key}, fds, 3))
         return false;
     registry_.served(a.name, acc.pid);
+    census_.add(f.page.get(), a.pid, acc.pid);
     O7S_INFO("flow %llu: %d -> '%s' -> %d", static_cast<unsigned long long>(id),
              static_cast<int>(a.pid), a.name.c_str(), static_cast<int>(acc.pid));
     return true;

@@ -1,6 +1,7 @@
 // daemon_link.cpp - the per-process pool of daemon connections.
 #include "daemon_link.hpp"
 
+#include "daemon_process.hpp"
 #include "daemon_start.hpp"
 #include "runtime/deadline.hpp"
 #include "runtime/runtime_dir.hpp"
@@ -14,7 +15,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -40,7 +40,7 @@ pool& the_pool()
 // An idle connection to the daemon of `dir`, or a new one. `pooled` tells
 // which, because a pooled one may be stale (the daemon was restarted).
 int take(const std::string& dir, steady::time_point deadline, runtime::unique_fd& out,
-         bool& pooled)
+         bool& pooled, bool may_start)
 {
     pool& p = the_pool();
     {
@@ -61,7 +61,7 @@ int take(const std::string& dir, steady::time_point deadline, runtime::unique_fd
     }
     pooled = false;
     std::string why;
-    int rc = connect_daemon(dir, deadline, out, why);
+    int rc = connect_daemon(dir, deadline, out, why, may_start);
     if (rc < 0)
         detail::set_error_detail(why);
     return rc;
@@ -75,34 +75,22 @@ void give_back(const std::string& dir, runtime::unique_fd fd)
         p.idle.push_back(std::move(fd));
 }
 
-// A daemon of another pyOuroboros version holds the runtime directory (an
-// upgrade while it ran). Replacing it would cut off the processes using it,
-// so say what is going on and let the user decide.
-std::string other_version_message(const std::string& dir, const std::string& why)
-{
-    std::string pid = "its pid is in " + runtime::paths_for(dir).pid_lock;
-    if (std::FILE* f = std::fopen(runtime::paths_for(dir).pid_lock.c_str(), "r")) {
-        long n = 0;
-        if (std::fscanf(f, "%ld", &n) == 1 && n > 0)
-            pid = "pid " + std::to_string(n);
-        std::fclose(f);
-    }
-    return "the runtime daemon in " + dir + " (" + pid + ") belongs to another version of "
-           "pyOuroboros: it answered in " + why + "; stop it (kill the pid) so that this "
-           "version starts its own, or set OUROBOROS_RUNTIME_DIR to another directory";
-}
-
 } // namespace
 
-int daemon_call::start(proto::writer& request, steady::time_point deadline)
+int daemon_call::start(proto::writer& request, steady::time_point deadline, bool may_start)
 {
     dir_ = runtime::runtime_dir();
     answered_ = lost_ = false;
+    other_version_.clear();
     const auto connect_by = std::min(deadline, runtime::deadline_after(connect_wait));
     bool pooled = false;
-    int rc = take(dir_, connect_by, conn_, pooled);
+    // What a failed take() means to the caller: no daemon to talk to.
+    auto unreachable = [may_start](int r) {
+        return r == -EINTR || (!may_start && r == -ECONNREFUSED) ? r : -errc::irmd;
+    };
+    int rc = take(dir_, connect_by, conn_, pooled, may_start);
     if (rc < 0)
-        return rc == -EINTR ? rc : -errc::irmd;
+        return unreachable(rc);
 
     // A request never waits for room: one connection carries one request
     // at a time, so a full socket means a daemon that does not read.
@@ -112,8 +100,8 @@ int daemon_call::start(proto::writer& request, steady::time_point deadline)
         // request, so sending it again on a fresh connection is safe.
         conn_.reset();
         pooled = false;
-        if (int r = take(dir_, connect_by, conn_, pooled); r < 0)
-            return r == -EINTR ? r : -errc::irmd;
+        if (int r = take(dir_, connect_by, conn_, pooled, may_start); r < 0)
+            return unreachable(r);
         rc = proto::send_message(conn_.get(), request, nullptr, 0, /*dontwait=*/true);
     }
     sent_at_ = steady::now();
@@ -161,6 +149,7 @@ int daemon_call::read_reply(proto::message& reply)
         return -errc::irmd;
     }
     if (rc == -EPROTONOSUPPORT) {
+        other_version_ = why;
         detail::set_error_detail(other_version_message(dir_, why));
         return -errc::irmd;
     }
@@ -217,12 +206,23 @@ bool retry_after_loss(const daemon_call& call, steady::time_point deadline, int&
 
 int call_daemon(proto::writer& request, proto::message& reply, steady::time_point deadline)
 {
-    daemon_call call;
-    int rc = call.start(request, deadline);
-    if (rc == 0)
-        rc = call.finish(reply, deadline);
-    call.done(); // an error record ends the exchange cleanly too
-    return rc;
+    for (bool replaced = false;; replaced = true) {
+        daemon_call call;
+        int rc = call.start(request, deadline);
+        if (rc == 0)
+            rc = call.finish(reply, deadline);
+        call.done(); // an error record ends the exchange cleanly too
+        if (rc == 0 || call.other_version().empty() || replaced)
+            return rc;
+        // A daemon of another version refused the request unread: once it
+        // is replaced (when nothing uses it), the request goes to ours.
+        std::string why;
+        if (replace_other_version(runtime::runtime_dir(), call.other_version(), why) < 0) {
+            detail::set_error_detail(why);
+            return rc;
+        }
+        detail::take_error_detail();
+    }
 }
 
 } // namespace ouroboros::embedded

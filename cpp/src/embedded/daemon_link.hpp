@@ -41,8 +41,9 @@ public:
 
     // Sends `request`, connecting (and starting the daemon) if need be, by
     // `deadline` at the latest (and within connect_wait). 0 or -errno with
-    // the detail set.
-    int start(proto::writer& request, steady::time_point deadline = steady::time_point::max());
+    // the detail set. Without `may_start`, no daemon: -ECONNREFUSED.
+    int start(proto::writer& request, steady::time_point deadline = steady::time_point::max(),
+              bool may_start = true);
     // The connection, which polls readable when the reply has arrived.
     int fd() const noexcept { return conn_.get(); }
     // Waits until `deadline` (time_point::max(): without limit, but a
@@ -64,6 +65,9 @@ public:
     bool daemon_lost() const noexcept { return lost_; }
     // When the request went out (start()).
     steady::time_point started() const noexcept { return sent_at_; }
+    // After a failed finish(): "" or, when a daemon of another protocol
+    // version answered (and so did not act on the request), what it said.
+    const std::string& other_version() const noexcept { return other_version_; }
 
 private:
     int read_reply(proto::message& reply);
@@ -72,6 +76,7 @@ private:
     runtime::unique_fd conn_;
     bool answered_ = false;
     bool lost_ = false;
+    std::string other_version_;
     steady::time_point sent_at_{};
 };
 
@@ -89,7 +94,9 @@ bool retry_after_loss(const daemon_call& call, steady::time_point deadline, int&
 
 // Sends `request` and waits for the reply until `deadline`: start(),
 // finish() and done() of a daemon_call. A daemon lost meanwhile is
-// reported (-errc::irmd): the request may or may not have acted.
+// reported (-errc::irmd): the request may or may not have acted. One of
+// another protocol version is replaced when nothing uses it
+// (daemon_process.hpp), and the request sent again.
 int call_daemon(proto::writer& request, proto::message& reply, steady::time_point deadline);
 
 // Lays a message of messages.hpp out in `w`. 0, or -E2BIG for one with a

@@ -39,6 +39,25 @@ constexpr int daemon_start_timeout_ms = 10000;
 // SO_SNDTIMEO's limit is far beyond this; a day is "no limit" here.
 constexpr std::chrono::hours longest_wait{24};
 constexpr const char* daemon_name = "o7s-irmd";
+// How long a daemon that a library starts stays without use (seconds), when
+// OUROBOROS_IDLE_EXIT does not say.
+constexpr const char* default_idle_exit = "600";
+
+// OUROBOROS_IDLE_EXIT (seconds, 0: never), checked here so that a bad value
+// gets a sentence rather than a daemon that fails to start.
+int idle_exit_setting(std::string& out, std::string& why)
+{
+    const char* env = std::getenv("OUROBOROS_IDLE_EXIT");
+    out = env && *env ? env : default_idle_exit;
+    char* end = nullptr;
+    double s = std::strtod(out.c_str(), &end);
+    if (end == out.c_str() || *end != '\0' || !(s >= 0 && s <= 1e9)) {
+        why = "OUROBOROS_IDLE_EXIT must be a number of seconds (0: the runtime daemon never "
+              "exits by itself), not '" + out + "'";
+        return -EINVAL;
+    }
+    return 0;
+}
 
 void set_send_timeout(int fd, std::chrono::nanoseconds t)
 {
@@ -119,6 +138,9 @@ std::string dirname_of(const std::string& path)
 int spawn_daemon(const runtime::runtime_paths& paths, steady::time_point deadline,
                  std::string& why)
 {
+    std::string idle_exit;
+    if (int rc = idle_exit_setting(idle_exit, why); rc < 0)
+        return rc;
     std::string binary = find_daemon_binary();
     if (binary.empty()) {
         why = "cannot find the runtime daemon executable o7s-irmd (set OUROBOROS_IRMD to its path)";
@@ -144,7 +166,8 @@ int spawn_daemon(const runtime::runtime_paths& paths, steady::time_point deadlin
 
     // Everything the child needs is prepared before fork(): after it, only
     // async-signal-safe calls are allowed in a threaded parent.
-    std::vector<std::string> args{binary, "--runtime-dir", paths.dir, "--ready-fd", "3"};
+    std::vector<std::string> args{binary,       "--runtime-dir", paths.dir, "--ready-fd", "3",
+                                  "--idle-exit", idle_exit};
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());
@@ -225,7 +248,7 @@ std::string find_daemon_binary()
 }
 
 int connect_daemon(const std::string& dir, steady::time_point deadline, runtime::unique_fd& out,
-                   std::string& why)
+                   std::string& why, bool may_start)
 {
     if (int rc = runtime::prepare_runtime_dir(dir, why); rc < 0)
         return rc;
@@ -242,6 +265,10 @@ int connect_daemon(const std::string& dir, steady::time_point deadline, runtime:
     if (rc != -ENOENT && rc != -ECONNREFUSED) {
         why = "cannot connect to the runtime daemon at " + paths.socket + ": " + std::strerror(-rc);
         return rc;
+    }
+    if (!may_start) {
+        why = "no runtime daemon is running in " + dir;
+        return -ECONNREFUSED;
     }
     if (const char* no = std::getenv("OUROBOROS_NO_AUTOSTART"); no && *no && std::strcmp(no, "0")) {
         why = "no runtime daemon is running in " + dir + " and OUROBOROS_NO_AUTOSTART is set";

@@ -14,12 +14,13 @@
 namespace ouroboros::embedded {
 
 // A connected control socket to the daemon of `dir`, started if needed and
-// allowed ($OUROBOROS_NO_AUTOSTART unset), waiting at most until
+// allowed (`may_start` and $OUROBOROS_NO_AUTOSTART unset; it gets
+// $OUROBOROS_IDLE_EXIT, default 600 s, as --idle-exit), waiting at most until
 // `deadline` (for room in the daemon's queue of connections, for another
 // client that starts it, for it to start). Returns -errno with `why` set:
 // -ETIMEDOUT when the deadline passed, -EINTR when interrupted.
 int connect_daemon(const std::string& dir, std::chrono::steady_clock::time_point deadline,
-                   runtime::unique_fd& out, std::string& why);
+                   runtime::unique_fd& out, std::string& why, bool may_start = true);
 
 // Path of the daemon executable ($OUROBOROS_IRMD, beside this library, or
 // where it was built or installed), or "" when none is found.

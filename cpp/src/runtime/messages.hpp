@@ -424,23 +424,49 @@ struct binding_list {
 
 // --- the daemon itself ------------------------------------------------------
 
+// What the daemon is and what it serves (o7s-irm runtime status).
 struct daemon_facts {
     static constexpr msg id = msg::ok;
     std::int32_t pid = 0;
     std::uint16_t version = 0; // of the protocol
+    std::string software;      // pyOuroboros' version that built the daemon
     std::string runtime_dir;
+    std::uint64_t uptime_ms = 0;
+    std::uint32_t processes = 0;  // connected or bound, besides the asker
+    std::uint32_t ipcps = 0;
+    std::uint32_t names = 0;
+    std::uint32_t bound_processes = 0;
+    std::uint32_t bound_programs = 0;
+    std::uint32_t flows = 0;     // unicast flows it granted that both ends still hold
+    std::uint32_t members = 0;   // broadcast members (their flows go through the daemon)
+    std::uint32_t pending = 0;   // flow requests waiting for their answer
+    std::uint32_t children = 0;  // programs it started that still run
+    std::uint64_t idle_exit_ms = 0; // exits after this long without use; 0: never
     template <class S, class V> static void fields(S& s, V&& v)
     {
         v("pid", s.pid);
         v("version", s.version);
+        v("software", s.software);
         v("runtime_dir", s.runtime_dir);
+        v("uptime_ms", s.uptime_ms);
+        v("processes", s.processes);
+        v("ipcps", s.ipcps);
+        v("names", s.names);
+        v("bound_processes", s.bound_processes);
+        v("bound_programs", s.bound_programs);
+        v("flows", s.flows);
+        v("members", s.members);
+        v("pending", s.pending);
+        v("children", s.children);
+        v("idle_exit_ms", s.idle_exit_ms);
     }
 };
 
 struct daemon_info : no_fields {
     static constexpr msg id = msg::daemon_info;
     static constexpr const char* label = "daemon_info";
-    static constexpr const char* what = "Tell the daemon's pid, protocol and runtime directory";
+    static constexpr const char* what =
+        "Tell what the daemon is (pid, versions, runtime directory, uptime) and what it serves";
     using reply = daemon_facts;
 };
 

@@ -24,8 +24,9 @@ namespace ouroboros::proto {
 inline constexpr std::uint16_t magic = 0x4f37; // "O7"
 // 4: messages from field lists; bootstrap and name requests carry the whole
 // configuration. 5: allocations that confirm (flow_alloc.confirm,
-// flow_confirm).
-inline constexpr std::uint16_t version = 5;
+// flow_confirm). 6: daemon_info tells the software version, uptime and what
+// the daemon serves.
+inline constexpr std::uint16_t version = 6;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_body = 60 * 1024;
 inline constexpr std::size_t max_string = 4096;

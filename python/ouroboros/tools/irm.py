@@ -12,9 +12,12 @@ first match in the tool's order winning (``o7s-irm i b t local n x l y``)::
     o7s-irm bind program /usr/bin/oping name oping_server auto -- --listen
     o7s-irm ipcp list
     o7s-irm name list
+    o7s-irm runtime status      (the embedded runtime's daemon; not in irm)
+    o7s-irm runtime stop
 
 It prints nothing on success, a table for ``list``, and errors on stderr
-with exit status 1. ``o7s-irm --version`` prints pyOuroboros' version.
+with exit status 1 (``runtime status``: 3 when no daemon runs).
+``o7s-irm --version`` prints pyOuroboros' version.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple, Ty
 
 from .. import __version__, cli
 from .. import irm as _irm
+from .. import runtime as _runtime
 from ..errors import IrmNotSupported, OuroborosError
 from ..ipcp_config import (AddressAuthPolicy, CongestionAvoidPolicy, DhtConfig, DirConfig,
                           DirectoryHashAlgo, DirectoryPolicy, DtConfig, EthConfig, IpcpConfig,
@@ -464,15 +468,87 @@ def unbind_ipcp(args: List[str]) -> None:
     cli.unbind_ipcp(one(pairs, "ipcp", u), one(pairs, "name", u))
 
 
+# --- runtime (the embedded runtime's daemon)
+
+RUNTIME_USAGE = """usage: o7s-irm runtime OPERATION
+  OPERATION: status stop help
+  the embedded runtime's daemon (o7s-irmd) of this runtime directory
+  ($OUROBOROS_RUNTIME_DIR); neither starts one
+  status: exit status 0 when it runs, 3 when it does not
+  stop:   stops it cleanly (programs it started get SIGTERM); its IPCPs,
+          names and bindings stay saved for the next daemon"""
+RUNTIME_STATUS_USAGE = "usage: o7s-irm runtime status"
+RUNTIME_STOP_USAGE = "usage: o7s-irm runtime stop [timeout SECONDS] (default 10)"
+NOT_RUNNING = 3
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def _count(n: int, what: str) -> str:
+    plural = what + ("es" if what.endswith("s") else "s")
+    return f"{n} {what if n == 1 else plural}"
+
+
+def runtime_status(args: List[str]) -> int:
+    if args:
+        raise UsageError(f'"{args[0]}" is unknown', RUNTIME_STATUS_USAGE)
+    st = _runtime.status()
+    print(f"runtime directory: {st.runtime_dir}")
+    if not st.running:
+        print("daemon:            not running (the first program that uses the embedded "
+              "runtime starts it)")
+        return NOT_RUNNING
+    if st.problem:
+        print(f"daemon:            running, pid {st.pid or 'unknown'}; {st.problem}")
+        return 0
+    print(f"daemon:            running, pid {st.pid}, pyOuroboros {st.version}, protocol "
+          f"{st.protocol}, up {_duration(st.uptime)}")
+    print(f"serves:            {_count(st.processes, 'process')}, {_count(st.ipcps, 'IPCP')}, "
+          f"{_count(st.names, 'name')}, {_count(st.flows, 'flow')}")
+    print(f"bindings:          {_count(st.bound_processes, 'bound process')}, "
+          f"{_count(st.bound_programs, 'bound program')}")
+    print(f"activity:          {_count(st.pending, 'pending flow request')}, "
+          f"{_count(st.members, 'broadcast member')}, "
+          f"{_count(st.children, 'started program')}")
+    if st.idle_exit > 0:
+        print(f"idle exit:         after {_duration(st.idle_exit)} without use (state kept)")
+    else:
+        print("idle exit:         never (stop it with: o7s-irm runtime stop)")
+    return 0
+
+
+def runtime_stop(args: List[str]) -> None:
+    u = RUNTIME_STOP_USAGE
+    pairs = parse_pairs(args, ("timeout",), u)
+    timeout = 10.0
+    if "timeout" in pairs:
+        try:
+            timeout = float(pairs["timeout"][-1])
+        except ValueError:
+            raise UsageError(f'timeout "{pairs["timeout"][-1]}" is not a number', u) from None
+    before = _runtime.status()
+    if _runtime.stop(timeout):
+        print(f"stopped the runtime daemon (pid {before.pid}) of {before.runtime_dir}")
+    else:
+        print(f"no runtime daemon runs in {before.runtime_dir}")
+
+
 # --- dispatch
 
 USAGE = """usage: o7s-irm OPERATION ...
-  OPERATION: ipcp bind unbind name help
+  OPERATION: ipcp bind unbind name runtime help
 The real irm tool's syntax, for the embedded runtime of pyOuroboros (or the
 real Ouroboros when it is the active backend). Words may be abbreviated.
 o7s-irm --version prints pyOuroboros' version."""
 
-Handler = Callable[[List[str]], None]
+Handler = Callable[[List[str]], Optional[int]]
 # Each level: (keyword, handler or sub-table), in the tool's matching order;
 # and whether the handler gets the keyword itself (bind/unbind parse
 # "program PATH" as a pair, like the tool).
@@ -489,29 +565,30 @@ BIND: Table = (BIND_USAGE, (
     ("program", bind_program), ("process", bind_process), ("ipcp", bind_ipcp)), True)
 UNBIND: Table = (UNBIND_USAGE, (
     ("program", unbind_program), ("process", unbind_process), ("ipcp", unbind_ipcp)), True)
-TOP: Table = (USAGE, (("ipcp", IPCP), ("bind", BIND), ("unbind", UNBIND), ("name", NAME)),
-              False)
+RUNTIME: Table = (RUNTIME_USAGE, (("status", runtime_status), ("stop", runtime_stop)), False)
+TOP: Table = (USAGE, (("ipcp", IPCP), ("bind", BIND), ("unbind", UNBIND), ("name", NAME),
+                      ("runtime", RUNTIME)), False)
 
 
-def dispatch(level: Table, args: List[str]) -> None:
+def dispatch(level: Table, args: List[str]) -> Optional[int]:
+    """Runs the command; the exit status when it is not 0 (or None)."""
     usage, entries, keep_word = level
     if not args:
         raise UsageError("an operation is missing", usage)
     if args[0] in ("help", "-h", "--help"):
         print(usage)
-        return
+        return None
     keyword = pick(args[0], [k for k, _ in entries] + ["help"])
     if keyword is None:
         raise UsageError(f'"{args[0]}" is unknown', usage)
     if keyword == "help":
         print(usage)
-        return
+        return None
     target = dict(entries)[keyword]
     if isinstance(target, tuple):
-        dispatch(target, args[1:])
-    else:
-        handler: Handler = target  # type: ignore[assignment]
-        handler(args if keep_word else args[1:])
+        return dispatch(target, args[1:])
+    handler: Handler = target  # type: ignore[assignment]
+    return handler(args if keep_word else args[1:])
 
 
 def run(argv: Sequence[str]) -> int:
@@ -520,7 +597,7 @@ def run(argv: Sequence[str]) -> int:
         print(f"{PROG} (pyOuroboros {__version__})")
         return 0
     try:
-        dispatch(TOP, list(argv))
+        status = dispatch(TOP, list(argv))
     except UsageError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         print(e.usage, file=sys.stderr)
@@ -531,7 +608,7 @@ def run(argv: Sequence[str]) -> int:
     except (ValueError, TypeError) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0
 
 
 def main() -> NoReturn:
