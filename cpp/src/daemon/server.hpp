@@ -176,6 +176,10 @@ private:
     // save_state() for changes nobody waits for (a process bound when it
     // connected, or forgotten when it exited): a failure is logged.
     void persist();
+    // Runs change() (0 or -errno with `why`) on the registry and saves the
+    // state before the change may be acknowledged; a change that cannot be
+    // saved is undone and refused (-EIO).
+    template <class Change> int saved_change(Change&& change, std::string& why);
     void dispatch(client& c, const proto::message& m);
 
     // --- requests: one handler per message of runtime/messages.hpp.
@@ -217,10 +221,6 @@ private:
     void on(client& c, const proto::bind_process& req);
     // The process connected: answers the binds that waited for it.
     void complete_binds(pid_t pid);
-    // Binds pid to name and saves the state before the bind is
-    // acknowledged, like every other IRM change (undone when it cannot be
-    // saved). 0 or -errno with `why`.
-    int bind_and_save(pid_t pid, const std::string& name, std::string& why);
     void expire_binds();
 
     // --- flows (server_flows.cpp)
@@ -300,6 +300,19 @@ private:
     flow_census census_;
 };
 
+template <class Change> int server::saved_change(Change&& change, std::string& why)
+{
+    registry before = registry_;
+    if (int rc = change(); rc < 0)
+        return rc;
+    if (save_state(why) < 0) {
+        registry_ = std::move(before);
+        why = "the change was not made: " + why;
+        return -EIO;
+    }
+    return 0;
+}
+
 template <class Request> void server::on(client& c, const Request& req)
 {
     // A change is acknowledged only once it is in the state file; one that
@@ -307,17 +320,13 @@ template <class Request> void server::on(client& c, const Request& req)
     constexpr bool listing = std::is_same_v<Request, proto::ipcp_list> ||
                              std::is_same_v<Request, proto::name_list> ||
                              std::is_same_v<Request, proto::binding_list>;
-    std::optional<registry> before;
-    if constexpr (!listing)
-        before = registry_;
     typename Request::reply out;
     std::string why;
-    int rc = handle(req, out, why);
-    if (rc == 0 && !listing && save_state(why) < 0) {
-        registry_ = std::move(*before);
-        why = "the change was not made: " + why;
-        rc = -EIO;
-    }
+    int rc = 0;
+    if constexpr (listing)
+        rc = handle(req, out, why);
+    else
+        rc = saved_change([&] { return handle(req, out, why); }, why);
     if (rc < 0) {
         reply_error(c, -rc, why);
     } else {

@@ -28,7 +28,7 @@ void server::on(client& c, const proto::bind_process& req)
         return;
     }
     if (rc == 0)
-        rc = bind_and_save(req.pid, req.name, why);
+        rc = saved_change([&] { return registry_.bind_process(req.pid, req.name, why); }, why);
     if (rc < 0) {
         reply_error(c, -rc, why);
     } else {
@@ -36,19 +36,6 @@ void server::on(client& c, const proto::bind_process& req)
         match_pending(); // allocations to the name may be served now
     }
     unwatch_idle_processes();
-}
-
-int server::bind_and_save(pid_t pid, const std::string& name, std::string& why)
-{
-    registry before = registry_;
-    if (int rc = registry_.bind_process(pid, name, why); rc < 0)
-        return rc;
-    if (save_state(why) < 0) {
-        registry_ = std::move(before);
-        why = "the change was not made: " + why;
-        return -EIO;
-    }
-    return 0;
 }
 
 void server::complete_binds(pid_t pid)
@@ -64,7 +51,7 @@ void server::complete_binds(pid_t pid)
             std::string why;
             int rc = watch_process(pid, why);
             if (rc == 0)
-                rc = bind_and_save(pid, b->name, why);
+                rc = saved_change([&] { return registry_.bind_process(pid, b->name, why); }, why);
             if (rc < 0) {
                 reply_error(*c, -rc, why);
             } else {
