@@ -8,6 +8,8 @@
 // written rarely, so the I/O path can check them without a cache miss.
 #pragma once
 
+#include "flow_ring.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -15,7 +17,7 @@
 namespace ouroboros::runtime {
 
 inline constexpr std::uint32_t flow_page_magic = 0x4f37464c; // "O7FL"
-inline constexpr std::uint32_t flow_page_version = 2;
+inline constexpr std::uint32_t flow_page_version = 3;
 inline constexpr std::size_t flow_page_size = 4096;
 
 struct alignas(64) flow_end_counters {
@@ -38,6 +40,11 @@ struct flow_page {
     std::uint64_t flow_id = 0;
     flow_end_counters end[2]; // [0] allocating side, [1] accepting side
     alignas(64) std::atomic<std::uint32_t> state[2] = {};
+    // Per direction, the bytes of ring data after this page (flow_ring.hpp);
+    // 0: no rings. Set by the daemon before the flow is granted, then never
+    // changed; each end reads it once, when it maps the flow.
+    std::uint64_t ring_bytes = 0;
+    ring_control ring[2]; // [d]: the SDUs end d writes
 };
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
@@ -45,5 +52,11 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free,
               "shared-memory state words must be lock-free");
 static_assert(sizeof(flow_page) <= flow_page_size, "flow page must fit one page");
+
+// The size of a flow's memfd with rings of `ring_bytes` per direction.
+constexpr std::size_t flow_memory_bytes(std::size_t ring_bytes) noexcept
+{
+    return flow_page_size + 2 * ring_bytes;
+}
 
 } // namespace ouroboros::runtime

@@ -1,0 +1,96 @@
+// flow_ring.hpp - the shared-memory rings of a unicast flow (issue 15).
+//
+// Layout and contract only; the algorithms live in flow_ring.cpp.
+//
+// The flow's memfd holds the flow page (flow_page.hpp, 4096 bytes) and,
+// after it, one ring per direction: ring d carries the SDUs end d writes and
+// end 1 - d reads, at offset flow_page_size + d * ring_bytes. ring_bytes is
+// chosen by the daemon when it creates the flow and written in
+// flow_page::ring_bytes; 0 means the flow has no rings (every SDU goes
+// through the socket, as before), which is also what relay flows get.
+//
+// Single producer, single consumer, no lock of any kind in shared memory:
+// a process killed at any point can never leave anything held.
+//
+// - The writer copies a record at position `tail` (mod ring_bytes) and only
+//   then publishes the new tail (release). A writer killed mid-copy loses
+//   that SDU and nothing else: the reader never sees an unpublished record.
+// - The reader copies out records between `head` and the tail it loaded
+//   (acquire) and then publishes the new head (release).
+// - Each record starts on an 8-byte boundary with a ring_record header and
+//   is contiguous: where one would not fit before the end of the data area,
+//   the writer puts a `pad` record over the rest and starts again at 0.
+// - An SDU larger than ring_max_record(ring_bytes) goes through the flow's
+//   socket; the ring gets an `in_socket` record (its length, no payload) at
+//   its place in the order, so the reader knows to take the next socket
+//   record then, and SDUs stay in order.
+// - Wake-ups only when someone sleeps: a reader about to sleep (or whose
+//   readiness an event loop watches: fileno(), event sets) sets `armed`,
+//   then re-checks the ring; a writer that published a record into an empty
+//   ring checks `armed` (after a full fence) and only then writes the
+//   reader's data bell (an eventfd). A writer waiting for room sets
+//   `writer_waits` likewise; the reader wakes it (futex on `head_seq`)
+//   after freeing room. So a flood with a busy reader makes no system call
+//   per SDU.
+// - Nothing read from shared memory is trusted: the reader checks that
+//   tail - head <= ring_bytes, that each header's kind is known and that its
+//   length fits what was published; the writer checks head likewise. Any
+//   violation marks the flow down at this end (EFLOWDOWN, with a detail
+//   saying the peer corrupted the ring): a crashed or hostile peer can
+//   break its own flow, never crash or hang the other end. ring_bytes is
+//   read once, when the flow is mapped, and checked against the memfd's
+//   size; the copy in the page is never read again.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace ouroboros::runtime {
+
+// Per direction, when nothing else says otherwise: room for several 64 KiB
+// SDUs in flight. Only pages that SDUs have passed through take memory.
+inline constexpr std::size_t ring_default_bytes = 512u << 10;
+// The daemon's limits for OUROBOROS_FLOW_RING_KIB (0 turns rings off).
+inline constexpr std::size_t ring_min_bytes = 16u << 10;
+inline constexpr std::size_t ring_max_bytes = 64u << 20;
+
+inline constexpr std::size_t ring_align = 8;
+
+enum ring_record_kind : std::uint32_t {
+    ring_data = 1,      // `length` bytes of SDU (as it would have been sent) follow
+    ring_in_socket = 2, // the SDU is the next record on the flow's socket
+    ring_pad = 3,       // skip to the start of the data area
+};
+
+struct ring_record {
+    std::uint32_t length; // payload bytes (ring_data), the SDU's size (ring_in_socket)
+    std::uint32_t kind;   // ring_record_kind
+};
+static_assert(sizeof(ring_record) == ring_align, "a record header is one alignment unit");
+
+// The control words of one ring, in the flow page (flow_page::ring, flow_page.hpp).
+struct ring_control {
+    // Written by the writer only.
+    alignas(64) std::atomic<std::uint64_t> tail{0}; // bytes ever published
+    std::atomic<std::uint32_t> writer_waits{0};     // 1: wake me when room is freed
+    // Written by the reader only.
+    alignas(64) std::atomic<std::uint64_t> head{0}; // bytes ever consumed
+    std::atomic<std::uint32_t> head_seq{0};         // bumped with head; the futex word
+    std::atomic<std::uint32_t> armed{0};            // 1: ring my data bell on data
+};
+
+// The largest SDU payload that travels in the ring (larger ones go through
+// the socket): half the ring, so a record and a pad always fit eventually.
+constexpr std::size_t ring_max_record(std::size_t ring_bytes) noexcept
+{
+    return ring_bytes / 2 - sizeof(ring_record);
+}
+
+// Bytes a record of `payload` bytes takes in the ring, header included.
+constexpr std::size_t ring_record_bytes(std::size_t payload) noexcept
+{
+    return sizeof(ring_record) + ((payload + ring_align - 1) & ~(ring_align - 1));
+}
+
+} // namespace ouroboros::runtime
