@@ -93,4 +93,124 @@ constexpr std::size_t ring_record_bytes(std::size_t payload) noexcept
     return sizeof(ring_record) + ((payload + ring_align - 1) & ~(ring_align - 1));
 }
 
+// Whether `ring_bytes` (read from a flow page) is a size an end accepts:
+// 0, or within the daemon's limits and a whole number of records.
+constexpr bool ring_bytes_valid(std::uint64_t ring_bytes) noexcept
+{
+    return ring_bytes == 0 || (ring_bytes >= ring_min_bytes && ring_bytes <= ring_max_bytes &&
+                               ring_bytes % ring_align == 0);
+}
+
+enum class ring_status {
+    ok,     // done / a record is there
+    empty,  // reader: nothing published
+    full,   // writer: no room for the record now
+    broken, // the peer corrupted the ring (an index or a header is impossible)
+};
+
+// The writing end of one ring, process-local: where the ring is mapped, its
+// capacity (the copy taken when the flow was mapped) and our own tail. One
+// writer at a time (the caller serialises), never shared across processes.
+class ring_writer {
+public:
+    ring_writer() = default;
+    ring_writer(ring_control* ctl, std::uint8_t* data, std::size_t bytes) noexcept
+        : ctl_(ctl), data_(data), bytes_(bytes)
+    {
+    }
+    explicit operator bool() const noexcept { return ctl_ != nullptr; }
+    std::size_t capacity() const noexcept { return bytes_; }
+    std::size_t max_record() const noexcept { return ring_max_record(bytes_); }
+
+    // Room for one more record of `payload` bytes (and the pad before it
+    // if it must wrap)? ok, full, or broken when the reader's head is
+    // impossible.
+    ring_status room(std::size_t payload) noexcept;
+    // Writes a record where room() found space, unpublished: the reader
+    // sees nothing until publish(). `payload` may be nullptr for
+    // ring_in_socket (length is then the SDU's size, no bytes follow).
+    void put(ring_record_kind kind, std::uint32_t length, const void* payload,
+             std::size_t n) noexcept;
+    // room() then put(): ok, full or broken.
+    ring_status try_put(ring_record_kind kind, std::uint32_t length, const void* payload,
+                        std::size_t n) noexcept;
+    // Makes what put() wrote visible. True when the reader must be woken
+    // (its data bell written): the ring was empty before these records and
+    // the reader is armed. The full fence between the tail's store and the
+    // loads of `head` and `armed` pairs with the one in ring_reader::arm()
+    // and release(): either the reader sees the new tail, or we see it
+    // armed with nothing left to read.
+    bool publish() noexcept;
+    bool unpublished() const noexcept { return tail_ != published_; }
+
+    // Waiting for room: begin_wait() sets writer_waits and returns the
+    // futex value to wait on; the caller checks room() again and only then
+    // waits (wait_for_room()). end_wait() clears writer_waits.
+    std::uint32_t begin_wait() noexcept;
+    void end_wait() noexcept;
+    // futex wait on head_seq while it is `seq`, at most `ns`; returns at
+    // once if the reader freed room since begin_wait(). 0, -ETIMEDOUT,
+    // -EINTR (a signal) or 0 on a spurious wake.
+    int wait_for_room(std::uint32_t seq, std::int64_t ns) noexcept;
+
+private:
+    ring_control* ctl_ = nullptr;
+    std::uint8_t* data_ = nullptr;
+    std::size_t bytes_ = 0;
+    std::uint64_t tail_ = 0;      // where the next record goes
+    std::uint64_t published_ = 0; // the tail the reader may see
+};
+
+// The reading end of one ring, process-local like ring_writer. The caller
+// serialises readers (flow_state::reading).
+class ring_reader {
+public:
+    struct record {
+        ring_record_kind kind;
+        std::uint32_t length;       // payload bytes, or the SDU's size (in_socket)
+        const std::uint8_t* payload; // length bytes (ring_data), or nullptr
+    };
+
+    ring_reader() = default;
+    ring_reader(ring_control* ctl, std::uint8_t* data, std::size_t bytes) noexcept
+        : ctl_(ctl), data_(data), bytes_(bytes)
+    {
+    }
+    explicit operator bool() const noexcept { return ctl_ != nullptr; }
+    std::size_t capacity() const noexcept { return bytes_; }
+
+    // The next record (pads skipped): ok with `r` filled in, empty, or
+    // broken. The header is read once into `r` and checked: its kind is
+    // known and it lies within what the writer published. The payload
+    // stays in shared memory: copy it out before consume(). `max_socket`
+    // bounds an in_socket record's length (the largest socket SDU).
+    ring_status peek(record& r, std::size_t max_socket) noexcept;
+    // Steps past the record peek() returned (locally: see release()).
+    void consume() noexcept;
+    // Publishes the consumed records to the writer and wakes it if it
+    // waits for room. The full fence after the head's store pairs with
+    // the writer's in publish() / begin_wait().
+    void release() noexcept;
+    bool unreleased() const noexcept { return head_ != released_; }
+
+    // Announces that this reader sleeps or is watched (its data bell will
+    // be written on the next record into an empty ring), with a full fence
+    // so that a check for data after it cannot miss a record whose writer
+    // saw us unarmed.
+    void arm() noexcept;
+    void disarm() noexcept;
+    // Whether a record (or a pad) is published beyond our head; no
+    // validation (for readiness, which a read then confirms). Safe from
+    // any thread: it reads only shared words.
+    bool has_data() const noexcept;
+
+private:
+    ring_control* ctl_ = nullptr;
+    const std::uint8_t* data_ = nullptr;
+    std::size_t bytes_ = 0;
+    std::uint64_t head_ = 0;     // past what we consumed
+    std::uint64_t released_ = 0; // the head the writer sees
+    std::uint64_t peeked_ = 0;   // head_ after the record peek() returned
+};
+
 } // namespace ouroboros::runtime
