@@ -39,7 +39,8 @@ int relay::join(pid_t layer, pid_t pid, std::uint64_t flow_id, runtime::unique_f
                 runtime::unique_fd& page, std::string& why)
 {
     new_flow f;
-    if (int rc = make_flow(flow_id, f, why); rc < 0)
+    // No rings: the relay moves SDUs between member sockets.
+    if (int rc = make_flow(flow_id, /*ring_bytes=*/0, f, why); rc < 0)
         return rc;
     runtime::flow_page* mapped = nullptr;
     if (int rc = map_flow_page(f.page.get(), mapped, why); rc < 0)

@@ -298,6 +298,8 @@ private:
     clock::time_point idle_since_{};
     runtime::unique_fd exit_lock_;    // the start lock, held from an idle exit on
     flow_census census_;
+    // Per direction, the rings of unicast flows (OUROBOROS_FLOW_RING_KIB).
+    std::size_t ring_bytes_ = flow_ring_bytes_from_env();
 };
 
 template <class Change> int server::saved_change(Change&& change, std::string& why)

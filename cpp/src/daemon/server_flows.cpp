@@ -167,7 +167,7 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     std::uint64_t id = next_flow_++;
     new_flow f;
     std::string why;
-    if (int rc = make_flow(id, f, why); rc < 0) {
+    if (int rc = make_flow(id, ring_bytes_, f, why); rc < 0) {
         O7S_WARN("flow %llu: %s", static_cast<unsigned long long>(id), why.c_str());
         accepts_.push_front(acc);
         fail_alloc(a, -rc, why);
@@ -187,17 +187,19 @@ bool server::grant(const pending_alloc& a, const pending_accept& acc)
     // The allocator gets no key: an encrypted flow's acceptor sends its own
     // over the flow itself (embedded/flow_install.cpp).
     const proto::flow_granted to_allocator{id, 0, a.qos, ""};
-    int fds_allocator[3] = {f.end[0].get(), f.page.get(), f.notify.get()};
+    int fds_allocator[5] = {f.end[0].get(), f.page.get(), f.notify.get(), f.bell[0].get(),
+                            f.bell[1].get()};
+    const std::size_t nfds = f.bell[0] ? 5 : 3;
     if (!a.confirm) {
         if (!hand_to_acceptor(id, a, acc, f))
             return false; // try another acceptor
         allocator->waiting = false;
         // Should this fail, the acceptor sees the flow go down at once.
-        reply(*allocator, to_allocator, fds_allocator, 3);
+        reply(*allocator, to_allocator, fds_allocator, nfds);
         return true;
     }
     allocator->waiting = false;
-    if (!reply(*allocator, to_allocator, fds_allocator, 3)) {
+    if (!reply(*allocator, to_allocator, fds_allocator, nfds)) {
         accepts_.push_front(acc); // the allocator is gone: nobody saw the flow
         return true;
     }
@@ -214,9 +216,9 @@ bool server::hand_to_acceptor(std::uint64_t id, const pending_alloc& a, const pe
         return false;
     // The acceptor gets the allocator's public key (an encrypted flow's);
     // its own goes over the flow itself (embedded/flow_install.cpp).
-    int fds[3] = {f.end[1].get(), f.page.get(), f.notify.get()};
+    int fds[5] = {f.end[1].get(), f.page.get(), f.notify.get(), f.bell[0].get(), f.bell[1].get()};
     acceptor->waiting = false;
-    if (!reply(*acceptor, proto::flow_granted{id, 1, a.qos, a.key}, fds, 3))
+    if (!reply(*acceptor, proto::flow_granted{id, 1, a.qos, a.key}, fds, f.bell[0] ? 5 : 3))
         return false;
     registry_.served(a.name, acc.pid);
     census_.add(f.page.get(), a.pid, acc.pid);

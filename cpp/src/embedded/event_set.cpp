@@ -1,6 +1,8 @@
 // event_set.cpp - epoll-based flow sets.
 #include "event_set.hpp"
 
+#include "flow_ring_io.hpp"
+
 #include "runtime/deadline.hpp"
 #include "runtime/unique_fd.hpp"
 
@@ -23,12 +25,15 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// epoll data: a member's tag shifted left, with the low bit telling the
-// notify eventfd from the socket; all ones is the cancel eventfd, all ones
-// but the last bit the wake eventfd.
+// epoll data: a member's tag shifted left by two, the low bits telling the
+// socket (0), the notify eventfd (1) and the data bell (2) apart; all ones
+// is the cancel eventfd, all ones but bit 2 the wake eventfd (low bits 3:
+// never a member's).
 constexpr std::uint64_t cancel_data = ~std::uint64_t(0);
-constexpr std::uint64_t wake_data = ~std::uint64_t(1);
-constexpr std::uint64_t notify_bit = 1;
+constexpr std::uint64_t wake_data = ~std::uint64_t(4);
+constexpr std::uint64_t kind_mask = 3;
+constexpr std::uint64_t notify_kind = 1;
+constexpr std::uint64_t bell_kind = 2;
 constexpr int batch = 64;
 
 class epoll_set final : public detail::event_set {
@@ -55,12 +60,27 @@ public:
         flow_state* f = flows_.get(fd);
         if (f == nullptr)
             return -errc::not_allocated;
-        if (int rc = ctl(EPOLL_CTL_ADD, f->sock, EPOLLIN | EPOLLRDHUP, tag << 1); rc < 0)
+        // With rings, SDUs show on the data bell (level-triggered: set while
+        // the ring has records, flow_ring_io.hpp) and the socket only hangs
+        // up: its records are SDUs whose ring record says when to read them.
+        const bool rings = f->has_rings();
+        if (int rc = ctl(EPOLL_CTL_ADD, f->sock, rings ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP,
+                         tag << 2);
+            rc < 0)
             return rc;
         if (f->notify >= 0) {
-            if (int rc = ctl(EPOLL_CTL_ADD, f->notify, EPOLLIN | EPOLLET, (tag << 1) | notify_bit);
+            if (int rc = ctl(EPOLL_CTL_ADD, f->notify, EPOLLIN | EPOLLET, (tag << 2) | notify_kind);
                 rc < 0) {
                 ctl(EPOLL_CTL_DEL, f->sock, 0, 0);
+                return rc;
+            }
+        }
+        if (rings) {
+            watch_ring(*f);
+            if (int rc = ctl(EPOLL_CTL_ADD, f->my_bell, EPOLLIN, (tag << 2) | bell_kind); rc < 0) {
+                ctl(EPOLL_CTL_DEL, f->sock, 0, 0);
+                if (f->notify >= 0)
+                    ctl(EPOLL_CTL_DEL, f->notify, 0, 0);
                 return rc;
             }
         }
@@ -132,15 +152,23 @@ public:
                         woken = true;
                         continue;
                     }
-                    auto it = by_tag_.find(data >> 1);
+                    auto it = by_tag_.find(data >> 2);
                     if (it == by_tag_.end())
                         continue; // removed while we waited
                     int fd = it->second;
                     member& m = members_.at(fd);
-                    if (data & notify_bit)
+                    switch (data & kind_mask) {
+                    case notify_kind:
                         state_events(fd, m, out);
-                    else
+                        break;
+                    case bell_kind:
+                        // The bell may be stale (flow_ring_io.hpp): the ring says.
+                        if (ring_readable(*m.f))
+                            packet(out, fd, m, readable);
+                        break;
+                    default:
                         socket_event(fd, m, evs[i].events, out, readable);
+                    }
                 }
             }
             if (out.size() > before || woken)
@@ -186,6 +214,8 @@ private:
             ctl(EPOLL_CTL_DEL, m.f->sock, 0, 0);
         if (m.f->notify >= 0)
             ctl(EPOLL_CTL_DEL, m.f->notify, 0, 0);
+        if (m.f->has_rings())
+            ctl(EPOLL_CTL_DEL, m.f->my_bell, 0, 0);
         by_tag_.erase(m.tag);
         members_.erase(it);
     }
@@ -230,7 +260,8 @@ private:
         }
         // A hang-up: what was queued before it is read first.
         int queued = 0;
-        if (::ioctl(m.f->sock, FIONREAD, &queued) == 0 && queued > 0) {
+        if ((m.f->has_rings() && m.f->rx.has_data()) ||
+            (::ioctl(m.f->sock, FIONREAD, &queued) == 0 && queued > 0)) {
             packet(out, fd, m, readable);
             return;
         }

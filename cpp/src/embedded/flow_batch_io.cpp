@@ -1,12 +1,18 @@
 // flow_batch_io.cpp - reading and writing batches of SDUs on an embedded
-// flow with one recvmmsg()/sendmmsg() per batch.
+// flow: with rings, many records per call and no system call (one bell at
+// the end of a written batch at most); without, one recvmmsg()/sendmmsg()
+// per batch.
 //
-// Each SDU is still one SOCK_SEQPACKET record, so the peer may read a batch
-// one SDU at a time and vice versa. Only the first SDU of a call (and, when
-// writing, the first after the socket filled up) takes the single-SDU path
+// Each SDU is still one record, so the peer may read a batch one SDU at a
+// time and vice versa. Only the first SDU of a call (and, when writing, the
+// first after the ring or the socket filled up) takes the single-SDU path
 // in flow_io.cpp; it alone may wait, and it applies the flags, timeouts,
 // busy polling and partial-read state. The rest move without waiting.
 #include "flow_batch_io.hpp"
+
+#include "flow_ring_io.hpp"
+
+#include <cstring>
 
 #include <sys/socket.h>
 
@@ -68,6 +74,57 @@ std::size_t take_queued(flow_state& f, sdu_buffer* v, std::size_t n, bool& more)
     return taken;
 }
 
+// The records queued in the ring into v[0..n) while each fits its buffer
+// whole (the first that does not stays for the next read). Called with
+// f.reading held. Returns how many it took; a broken ring marks the flow
+// down for the next read to report.
+std::size_t take_from_ring(flow_state& f, sdu_buffer* v, std::size_t n)
+{
+    std::size_t taken = 0;
+    for (; taken < n; ++taken) {
+        runtime::ring_reader::record rec;
+        runtime::ring_status s = f.rx.peek(rec, max_sdu());
+        if (s == runtime::ring_status::broken)
+            ring_fault(f);
+        if (s != runtime::ring_status::ok || rec.length > v[taken].size)
+            break;
+        if (rec.kind == runtime::ring_data) {
+            std::memcpy(v[taken].data, rec.payload, rec.length);
+        } else {
+            iovec iov{v[taken].data, v[taken].size};
+            msghdr mh{};
+            mh.msg_iov = &iov;
+            mh.msg_iovlen = 1;
+            if (ring_socket_sdu(f, mh, rec.length) < 0)
+                break;
+        }
+        v[taken].size = rec.length;
+        ring_done(f, /*more=*/true);
+    }
+    ring_done_batch(f);
+    return taken;
+}
+
+// SDUs from v[0..n) into the ring while they fit the ring now, published
+// at once (with one bell at most). Called with f.writing held. Returns how
+// many went; the caller sends the rest through write_sdu(), which waits.
+std::size_t put_in_ring(flow_state& f, const sdu_view* v, std::size_t n)
+{
+    const std::size_t limit = f.tx.max_record();
+    std::size_t k = 0;
+    for (; k < n; ++k) {
+        const std::size_t size = v[k].size;
+        if (size == 0 || size > limit || ring_write_check(f) < 0 ||
+            f.tx.try_put(runtime::ring_data, static_cast<std::uint32_t>(size), v[k].data,
+                         size) != runtime::ring_status::ok)
+            break;
+    }
+    if (f.tx.unpublished() && f.tx.publish())
+        ring_bell(f);
+    f.mine().sent.fetch_add(k, std::memory_order_relaxed);
+    return k;
+}
+
 } // namespace
 
 ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
@@ -81,6 +138,12 @@ ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
     v[0].size = static_cast<std::size_t>(got);
     if (static_cast<std::size_t>(got) == first_room || !plain(f))
         return 1; // the SDU may go on: the next read belongs to it
+    if (f.has_rings()) {
+        std::lock_guard<std::mutex> lock(f.reading);
+        if (f.end_of_sdu_pending || !f.rest.empty())
+            return 1; // another thread's partial read comes first
+        return static_cast<ssize_t>(1 + take_from_ring(f, v + 1, n - 1));
+    }
 
     // The buffers after the first that take any SDU whole.
     const std::size_t limit = max_sdu();
@@ -103,6 +166,12 @@ ssize_t write_sdus(flow_state& f, const sdu_view* v, std::size_t n)
     std::size_t done = 0;
     bool single = true; // the next SDU takes write_sdu()
     while (done < n) {
+        if (!single && plain(f) && f.has_rings()) {
+            std::lock_guard<std::mutex> lock(f.writing);
+            done += put_in_ring(f, v + done, n - done);
+            single = true; // what is left (if anything) waits or is refused
+            continue;
+        }
         if (single || !plain(f)) {
             ssize_t rc = write_sdu(f, v[done].data, v[done].size);
             if (rc < 0)

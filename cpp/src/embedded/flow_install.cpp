@@ -7,8 +7,10 @@
 
 #include <o7s/error.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,16 +24,72 @@ void release_flow(std::unique_ptr<flow_state> f) noexcept
         unwatch_peer(*f);
     // Before the socket closes, so the peer sees FLOW_DEALLOC.
     f->my_state().fetch_or(end_deallocated, std::memory_order_release);
-    ::munmap(f->page, flow_page_size);
+    ::munmap(f->page, f->mapped_bytes);
     ::close(f->sock);
-    if (f->notify >= 0)
-        ::close(f->notify);
+    for (int fd : {f->notify, f->my_bell, f->peer_bell, f->poll_fd})
+        if (fd >= 0)
+            ::close(fd);
 }
+
+namespace {
+
+int bad_memory(const char* why)
+{
+    detail::set_error_detail(std::string("the runtime daemon sent a flow whose shared memory ") +
+                             why);
+    return -errc::irmd;
+}
+
+// Maps the whole memfd of a flow (page and rings) after checking it: its
+// size must be what the page's ring_bytes says (read once, here) and, with
+// rings, sealed against shrinking (a truncated memfd would turn our next
+// access into a SIGBUS). Sets up f's page, rings and bells.
+int map_flow_memory(int memfd, proto::message& raw, flow_state& f)
+{
+    struct stat st{};
+    if (::fstat(memfd, &st) != 0)
+        return -errno;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size < flow_page_size || size > runtime::flow_memory_bytes(runtime::ring_max_bytes))
+        return bad_memory("has an impossible size");
+    void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (mem == MAP_FAILED) {
+        detail::set_error_detail("cannot map the flow's shared page");
+        return -errno;
+    }
+    auto* page = static_cast<flow_page*>(mem);
+    f.page = page;
+    f.mapped_bytes = size;
+    if (page->magic != flow_page_magic || page->version != flow_page_version) {
+        detail::set_error_detail("the runtime daemon sent a flow page of another version "
+                                 "(restart the daemon after upgrading)");
+        return -errc::irmd;
+    }
+    const std::uint64_t ring_bytes = page->ring_bytes;
+    if (!runtime::ring_bytes_valid(ring_bytes) || size != runtime::flow_memory_bytes(ring_bytes))
+        return bad_memory("does not match its ring size");
+    if (ring_bytes == 0)
+        return 0;
+    const int seals = ::fcntl(memfd, F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SHRINK))
+        return bad_memory("is not sealed against shrinking");
+    if (raw.fds.size() != 5)
+        return bad_memory("came without its data bells");
+    auto* data = static_cast<std::uint8_t*>(mem) + flow_page_size;
+    const int me = f.side, peer = 1 - f.side;
+    f.tx = runtime::ring_writer(&page->ring[me], data + me * ring_bytes, ring_bytes);
+    f.rx = runtime::ring_reader(&page->ring[peer], data + peer * ring_bytes, ring_bytes);
+    f.my_bell = raw.fds[3 + me].release();
+    f.peer_bell = raw.fds[3 + peer].release();
+    return 0;
+}
+
+} // namespace
 
 int take_grant(const proto::flow_granted& grant, proto::message& raw,
                std::unique_ptr<flow_state>& f)
 {
-    if (raw.fds.size() < 2 || raw.fds.size() > 3) {
+    if (raw.fds.size() < 2 || raw.fds.size() > 5) {
         detail::set_error_detail("the runtime daemon granted a flow without its descriptors");
         return -errc::irmd;
     }
@@ -39,18 +97,13 @@ int take_grant(const proto::flow_granted& grant, proto::message& raw,
     granted->id = grant.flow_id;
     granted->side = grant.side ? 1 : 0;
     granted->qos = grant.qos;
-    void* page = ::mmap(nullptr, flow_page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                        raw.fds[1].get(), 0);
-    if (page == MAP_FAILED) {
-        detail::set_error_detail("cannot map the flow's shared page");
-        return -errno;
-    }
-    granted->page = static_cast<flow_page*>(page);
-    if (granted->page->magic != flow_page_magic || granted->page->version != flow_page_version) {
-        ::munmap(page, flow_page_size);
-        detail::set_error_detail("the runtime daemon sent a flow page of another version "
-                                 "(restart the daemon after upgrading)");
-        return -errc::irmd;
+    if (int rc = map_flow_memory(raw.fds[1].get(), raw, *granted); rc < 0) {
+        if (granted->page)
+            ::munmap(granted->page, granted->mapped_bytes);
+        for (int fd : {granted->my_bell, granted->peer_bell})
+            if (fd >= 0)
+                ::close(fd);
+        return rc;
     }
     granted->sock = raw.fds[0].release();
     if (raw.fds.size() > 2)

@@ -1,9 +1,11 @@
 // flow_io.cpp - reading and writing SDUs on an embedded flow.
 //
-// A plain flow costs one recvmsg()/send() per SDU and a few atomic loads
-// (flags, the page's state words). Encrypted flows add the AEAD and a lock
-// that keeps nonces in send order.
+// With rings, a plain SDU costs a copy into shared memory and a few atomic
+// loads, and a system call only to wake a sleeping reader
+// (flow_ring_io.hpp); without, one recvmsg()/send() per SDU. Encrypted
+// flows add the AEAD and a lock that keeps nonces in send order.
 #include "flow_busy_poll.hpp"
+#include "flow_ring_io.hpp"
 #include "flow_state.hpp"
 #include "runtime/deadline.hpp"
 #include "wait_fd.hpp"
@@ -53,6 +55,8 @@ struct scratch_area {
 thread_local scratch_area overflow;
 thread_local scratch_area sealing;
 
+} // namespace
+
 // Why the socket hung up: our peer-timeout ticker shut it down, or the
 // peer deallocated the flow or died.
 int hangup(const flow_state& f) noexcept
@@ -70,6 +74,8 @@ int hangup(const flow_state& f) noexcept
     }
     return -errc::flow_down;
 }
+
+namespace {
 
 clock::time_point deadline_of(const std::atomic<std::int64_t>& timeo_ns)
 {
@@ -152,11 +158,67 @@ ssize_t receive(flow_state& f, msghdr& mh)
     }
 }
 
+// What a read gets from an SDU of `size` bytes in a `count`-byte buffer:
+// all of it, its first part (the rest kept), or EMSGSIZE without partial
+// reads.
+ssize_t deliver(flow_state& f, std::size_t size, std::size_t count, bool partial,
+                const void* extra)
+{
+    if (size <= count) {
+        f.end_of_sdu_pending = partial && size == count;
+        return static_cast<ssize_t>(size);
+    }
+    if (!partial) {
+        detail::set_error_detail("SDU of " + std::to_string(size) + " bytes does not fit the " +
+                                 std::to_string(count) + "-byte buffer (partial reads are off)");
+        return -EMSGSIZE; // the SDU is dropped, as in Ouroboros
+    }
+    keep_rest(f, extra, size - count);
+    return static_cast<ssize_t>(count);
+}
+
+// The next SDU of a flow with rings, whole, into `buf` (the first `count`
+// bytes) and `spill` (the rest, `spill_size` bytes at most). Its size or
+// -errno.
+ssize_t take_from_ring(flow_state& f, void* buf, std::size_t count, void* spill,
+                       std::size_t spill_size)
+{
+    runtime::ring_reader::record rec;
+    if (int rc = ring_next(f, rec); rc < 0)
+        return rc;
+    const std::size_t size = rec.length;
+    if (rec.kind == runtime::ring_data) {
+        const std::size_t now = size < count ? size : count;
+        std::memcpy(buf, rec.payload, now);
+        if (size > now) {
+            if (size - now > spill_size)
+                return ring_fault(f); // cannot happen: ring records are smaller
+            std::memcpy(spill, rec.payload + now, size - now);
+        }
+    } else {
+        iovec iov[2] = {{buf, count}, {spill, spill_size}};
+        msghdr mh{};
+        mh.msg_iov = iov;
+        mh.msg_iovlen = spill_size > 0 ? 2 : 1;
+        if (ssize_t n = ring_socket_sdu(f, mh, rec.length); n < 0)
+            return n;
+    }
+    ring_done(f);
+    return static_cast<ssize_t>(size);
+}
+
 // A plaintext SDU: `count` bytes straight into buf, any rest into the
-// overflow area, in one recvmsg().
+// overflow area, in one copy (or one recvmsg()).
 ssize_t read_plain(flow_state& f, void* buf, std::size_t count, bool partial)
 {
     const std::size_t limit = max_sdu();
+    if (f.has_rings()) {
+        void* spill = count < limit ? overflow.get(limit) : nullptr;
+        if (count < limit && spill == nullptr)
+            return -ENOMEM;
+        ssize_t n = take_from_ring(f, buf, count, spill, spill ? limit - count : 0);
+        return n < 0 ? n : deliver(f, static_cast<std::size_t>(n), count, partial, spill);
+    }
     iovec iov[2] = {{buf, count}, {nullptr, 0}};
     msghdr mh{};
     mh.msg_iov = iov;
@@ -173,18 +235,7 @@ ssize_t read_plain(flow_state& f, void* buf, std::size_t count, bool partial)
     if (n < 0)
         return n;
     f.mine().consumed.fetch_add(1, std::memory_order_relaxed);
-    std::size_t size = static_cast<std::size_t>(n);
-    if (size <= count) {
-        f.end_of_sdu_pending = partial && size == count;
-        return n;
-    }
-    if (!partial) {
-        detail::set_error_detail("SDU of " + std::to_string(size) + " bytes does not fit the " +
-                                 std::to_string(count) + "-byte buffer (partial reads are off)");
-        return -EMSGSIZE; // the SDU is dropped, as in Ouroboros
-    }
-    keep_rest(f, spill, size - count);
-    return static_cast<ssize_t>(count);
+    return deliver(f, static_cast<std::size_t>(n), count, partial, spill);
 }
 
 // A sealed SDU: the whole record into the scratch area, opened in place.
@@ -194,14 +245,20 @@ ssize_t read_sealed(flow_state& f, void* buf, std::size_t count, bool partial)
     void* area = overflow.get(limit);
     if (area == nullptr)
         return -ENOMEM;
-    iovec iov{area, limit};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    ssize_t n = receive(f, mh);
+    ssize_t n;
+    if (f.has_rings()) {
+        n = take_from_ring(f, area, limit, nullptr, 0);
+    } else {
+        iovec iov{area, limit};
+        msghdr mh{};
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        n = receive(f, mh);
+        if (n >= 0)
+            f.mine().consumed.fetch_add(1, std::memory_order_relaxed);
+    }
     if (n < 0)
         return n;
-    f.mine().consumed.fetch_add(1, std::memory_order_relaxed);
     long plain = f.cipher->open(area, static_cast<std::size_t>(n));
     if (plain < 0)
         return plain;
@@ -221,8 +278,9 @@ ssize_t read_sealed(flow_state& f, void* buf, std::size_t count, bool partial)
     return static_cast<ssize_t>(now);
 }
 
-// Sends one record. Returns 0 or -errno.
-int send_record(flow_state& f, const void* buf, std::size_t count, flow_flags flags)
+} // namespace
+
+int send_to_socket(flow_state& f, const void* buf, std::size_t count, flow_flags flags)
 {
     const bool nonblocking = any(flags, flow_flags::nonblocking_write);
     const bool timed = f.snd_timeo_ns.load(std::memory_order_relaxed) >= 0;
@@ -251,6 +309,18 @@ int send_record(flow_state& f, const void* buf, std::size_t count, flow_flags fl
             return -errno;
         }
     }
+}
+
+namespace {
+
+// Sends one record: into the ring when the flow has rings, else on the
+// socket. Returns 0 or -errno.
+int send_record(flow_state& f, const void* buf, std::size_t count, flow_flags flags)
+{
+    if (!f.has_rings())
+        return send_to_socket(f, buf, count, flags);
+    std::lock_guard<std::mutex> lock(f.writing);
+    return ring_send(f, buf, count, flags);
 }
 
 int send_sealed(flow_state& f, const void* buf, std::size_t count, flow_flags flags)

@@ -1,8 +1,10 @@
 // flow_state.hpp - what this process knows about one embedded flow.
 //
-// The data path is the flow's SOCK_SEQPACKET socket: one record per SDU, so
-// boundaries, order and reliability come from the kernel and the socket is
-// pollable. What a socket cannot do (partial reads of an SDU, queue
+// The data path is a pair of shared-memory rings (runtime/flow_ring.hpp,
+// flow_ring_io.hpp) beside the flow's SOCK_SEQPACKET socket, which carries
+// the hang-up of a dead peer and the SDUs too large for a ring; a flow
+// without rings (OUROBOROS_FLOW_RING_KIB=0, broadcast) sends every SDU as a
+// socket record. What neither can do (partial reads of an SDU, queue
 // lengths, Ouroboros flags and timeouts, encryption, the peer timeout)
 // lives here and in the shared flow page.
 #pragma once
@@ -55,6 +57,7 @@ struct flow_state {
     std::uint64_t id = 0;
     int side = 0; // 0 allocated, 1 accepted: our counters in page->end[side]
     flow_page* page = nullptr;
+    std::size_t mapped_bytes = 0; // the whole memfd: page and rings
     qos_spec qos;
     std::unique_ptr<flow_cipher> cipher; // set when qos.cypher_s > 0
 
@@ -79,6 +82,25 @@ struct flow_state {
     bool end_of_sdu_pending = false;
     std::atomic<bool> has_rest{false};
 
+    // The rings (none when rx is empty): tx is ours to write (ring `side`),
+    // guarded by `writing`; rx the peer's (ring 1 - side), guarded by
+    // `reading`. Their capacity is the copy taken when the flow was mapped.
+    runtime::ring_writer tx;
+    runtime::ring_reader rx;
+    std::mutex writing;
+    unsigned writes_unchecked = 0; // ring writes since the last hang-up check
+    int my_bell = -1;   // written by the peer: data in an empty rx (eventfd)
+    int peer_bell = -1; // we write it: data in the peer's empty ring
+    // Armed for good: fileno() was taken or an event set watches the flow,
+    // so my_bell stays readable while rx has data (flow_ring_io.hpp).
+    std::atomic<bool> watched{false};
+    // The peer broke a ring (flow_ring.hpp): the flow is down at this end.
+    std::atomic<bool> ring_broken{false};
+    int poll_fd = -1; // fileno() of a flow with rings: epoll of my_bell + sock
+    std::mutex poll_fd_made;
+
+    bool has_rings() const noexcept { return static_cast<bool>(rx); }
+
     flow_end_counters& mine() const noexcept { return page->end[side]; }
     flow_end_counters& peer() const noexcept { return page->end[1 - side]; }
     std::atomic<std::uint32_t>& my_state() const noexcept { return page->state[side]; }
@@ -102,6 +124,13 @@ struct flow_state {
 
 ssize_t read_sdu(flow_state& f, void* buf, std::size_t count);
 ssize_t write_sdu(flow_state& f, const void* buf, std::size_t count);
+
+// The error of a flow whose socket hung up: our peer-timeout ticker shut it
+// down (EFLOWPEER), or the peer deallocated the flow or died (EFLOWDOWN).
+int hangup(const flow_state& f) noexcept;
+// Sends one record on the flow's socket, waiting as the flags and the send
+// timeout say. 0 or -errno.
+int send_to_socket(flow_state& f, const void* buf, std::size_t count, flow_flags flags);
 
 // Wakes the event sets watching the flow after a change of our state word.
 void notify_peer(const flow_state& f) noexcept;

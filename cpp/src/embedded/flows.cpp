@@ -6,6 +6,7 @@
 #include "flow_batch_io.hpp"
 #include "flow_crypto.hpp"
 #include "flow_install.hpp"
+#include "flow_ring_io.hpp"
 
 #include <o7s/error.hpp>
 
@@ -315,10 +316,15 @@ int embedded_flows::get_frct_flags(int fd, frct_flags& fl)
     return 0;
 }
 
+// Without rings the socket itself: readable exactly when a record (an SDU)
+// or the hang-up is there. With rings, an epoll instance that is so
+// (flow_ring_io.hpp).
 int embedded_flows::pollable_fd(int fd)
 {
     flow_state* f = flows_.get(fd);
-    return f ? f->sock : missing(fd);
+    if (f == nullptr)
+        return missing(fd);
+    return f->has_rings() ? ring_pollable_fd(*f) : f->sock;
 }
 
 std::size_t embedded_flows::flow_max_sdu(int fd)

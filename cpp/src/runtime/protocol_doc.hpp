@@ -88,6 +88,13 @@ inline std::string protocol_markdown()
     doc_detail::table(out, doc_detail::rows_of<error_reply>());
     out += "A record that does not follow this page gets an error reply (or, for a broken\n"
            "header, a closed connection); the daemon never trusts it.\n\n"
+           "A `flow_granted` carries the flow's descriptors in this order: its socket, its\n"
+           "memfd (the flow page, `flow_page.hpp`, then for a unicast flow with rings one\n"
+           "ring per direction, `flow_ring.hpp`; the page's `ring_bytes` says how large, 0\n"
+           "for none), and for a unicast flow the eventfd both ends share for state changes\n"
+           "and, with rings, the data bells of end 0 and end 1 (eventfds): end e waits on\n"
+           "bell e and writes the other when it puts a record into the empty ring that\n"
+           "end reads while it is armed. The memfd is sealed against shrinking.\n\n"
            "## Requests\n\n";
     doc_detail::requests(out, requests{});
     return out;

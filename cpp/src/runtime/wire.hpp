@@ -25,12 +25,13 @@ inline constexpr std::uint16_t magic = 0x4f37; // "O7"
 // 4: messages from field lists; bootstrap and name requests carry the whole
 // configuration. 5: allocations that confirm (flow_alloc.confirm,
 // flow_confirm). 6: daemon_info tells the software version, uptime and what
-// the daemon serves.
-inline constexpr std::uint16_t version = 6;
+// the daemon serves. 7: unicast grants carry the two data bells of the
+// flow's shared-memory rings (flow page version 3).
+inline constexpr std::uint16_t version = 7;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_body = 60 * 1024;
 inline constexpr std::size_t max_string = 4096;
-inline constexpr std::size_t max_fds = 4;
+inline constexpr std::size_t max_fds = 5;
 
 // Message types. Each message's fields are listed once, in messages.hpp.
 enum class msg : std::uint16_t {
