@@ -114,7 +114,7 @@ std::size_t put_in_ring(flow_state& f, const sdu_view* v, std::size_t n)
     std::size_t k = 0;
     for (; k < n; ++k) {
         const std::size_t size = v[k].size;
-        if (size == 0 || size > limit || ring_write_check(f) < 0 ||
+        if (size == 0 || size > limit || ring_write_check(f, /*batch=*/true) < 0 ||
             f.tx.try_put(runtime::ring_data, static_cast<std::uint32_t>(size), v[k].data,
                          size) != runtime::ring_status::ok)
             break;

@@ -129,8 +129,10 @@ int wait_for_room(flow_state& f, std::size_t payload, clock::time_point deadline
             f.tx.end_wait();
             return s == ring_status::ok ? 0 : ring_fault(f);
         }
-        f.writes_unchecked = hangup_check_every; // ask the socket now
-        if (int rc = ring_write_check(f); rc < 0) {
+        int rc = ring_write_check(f, /*batch=*/true);
+        if (rc == 0 && peer_hung_up(f))
+            rc = hangup(f);
+        if (rc < 0) {
             f.tx.end_wait();
             return rc;
         }
@@ -239,7 +241,7 @@ void ring_done_batch(flow_state& f)
         settle_bell(f);
 }
 
-int ring_write_check(flow_state& f)
+int ring_write_check(flow_state& f, bool batch)
 {
     if (f.ring_broken.load(std::memory_order_relaxed))
         return broken_error();
@@ -248,17 +250,22 @@ int ring_write_check(flow_state& f)
           f.peer_state().load(std::memory_order_relaxed)) &
          end_deallocated))
         return hangup(f);
-    if (++f.writes_unchecked >= hangup_check_every) {
-        f.writes_unchecked = 0;
-        if (peer_hung_up(f))
-            return hangup(f);
-    }
-    return 0;
+    if (batch)
+        return 0;
+    // A reader that consumed since our last write was alive a moment ago;
+    // otherwise ask the socket.
+    const std::uint64_t head = f.tx.reader_head();
+    const bool moved = f.head_checked && head != f.head_at_check;
+    f.head_at_check = head;
+    f.head_checked = true;
+    if (moved)
+        return 0;
+    return peer_hung_up(f) ? hangup(f) : 0;
 }
 
 int ring_send(flow_state& f, const void* buf, std::size_t n, flow_flags flags)
 {
-    if (int rc = ring_write_check(f); rc < 0)
+    if (int rc = ring_write_check(f, /*batch=*/false); rc < 0)
         return rc;
     const bool big = n > f.tx.max_record();
     const std::size_t payload = big ? 0 : n;

@@ -16,11 +16,14 @@
 // nothing to read; the next read (EAGAIN) or event-set wait clears it.
 //
 // Hang-ups. A dead peer's records stay readable (the memory is ours too):
-// a reader that sees the socket hang up reads the ring dry first. A writer
-// learns of a dead reader from the socket when the ring is full, and
-// otherwise at least every hangup_check_every SDUs (what it wrote meanwhile
-// is lost, as on a network); a clean deallocation shows in the page's state
-// words at once.
+// a reader that sees the socket hang up reads the ring dry first. A clean
+// deallocation shows in the page's state words, which every write loads. A
+// killed reader shows only on the socket, which costs a system call to
+// ask: a write asks it unless the reader consumed something since the
+// previous write (then it was alive a moment ago), so a flood to a live
+// reader asks rarely, a write to a dead one is refused (at most one SDU
+// after the reader's last read is taken and lost, as on a network), and a
+// writer waiting for room asks between its slices.
 #pragma once
 
 #include "flow_state.hpp"
@@ -32,7 +35,6 @@
 
 namespace ouroboros::embedded {
 
-inline constexpr unsigned hangup_check_every = 128;
 // A writer waiting for room looks at the socket and the page this often.
 inline constexpr std::int64_t room_wait_slice_ns = 10'000'000;
 
@@ -63,9 +65,9 @@ void ring_done_batch(flow_state& f);
 int ring_send(flow_state& f, const void* buf, std::size_t n, flow_flags flags);
 
 // Whether the peer is known gone (clean deallocation, peer timeout, our own
-// interrupt); every hangup_check_every calls it also asks the socket.
-// 0, or the error a write gets.
-int ring_write_check(flow_state& f);
+// interrupt) or, unless `batch` (an SDU after the first of a batch), found
+// gone on the socket as the header says. 0, or the error a write gets.
+int ring_write_check(flow_state& f, bool batch);
 
 // Writes the peer's data bell.
 void ring_bell(const flow_state& f) noexcept;

@@ -88,7 +88,8 @@ struct flow_state {
     runtime::ring_writer tx;
     runtime::ring_reader rx;
     std::mutex writing;
-    unsigned writes_unchecked = 0; // ring writes since the last hang-up check
+    std::uint64_t head_at_check = 0; // the reader's head at our last write
+    bool head_checked = false;       // (flow_ring_io.hpp: when to ask the socket)
     int my_bell = -1;   // written by the peer: data in an empty rx (eventfd)
     int peer_bell = -1; // we write it: data in the peer's empty ring
     // Armed for good: fileno() was taken or an event set watches the flow,

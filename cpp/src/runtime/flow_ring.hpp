@@ -142,6 +142,11 @@ public:
     // armed with nothing left to read.
     bool publish() noexcept;
     bool unpublished() const noexcept { return tail_ != published_; }
+    // The reader's head as it stands (unchecked: for a sign of life only).
+    std::uint64_t reader_head() const noexcept
+    {
+        return ctl_->head.load(std::memory_order_relaxed);
+    }
 
     // Waiting for room: begin_wait() sets writer_waits and returns the
     // futex value to wait on; the caller checks room() again and only then
