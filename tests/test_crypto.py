@@ -1,8 +1,9 @@
 """End-to-end encryption of flows whose QoS has cypher_s > 0.
 
-The accepting process reads its flow's socket directly (os.read on
-fileno(), bypassing the library), so these tests see the very bytes the
-kernel carried between the processes."""
+The accepting process reads what its peer wrote directly, bypassing the
+library: the records in the flow's shared-memory ring (flow_memory.py) or,
+on a flow without rings, its socket (os.read on fileno()), so these tests
+see the very bytes that went between the processes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 
 import pytest
 
+from flow_memory import HELPERS
 from o7s_testing import ECHO_SERVER
 from ouroboros.dev import FlowCryptException, flow_alloc
 from ouroboros.qos import QoSSpec, qos_data_crypt, qos_raw
@@ -17,16 +19,22 @@ from ouroboros.qos import QoSSpec, qos_data_crypt, qos_raw
 # These test per-flow encryption of the embedded runtime (0.22+ configures it per name).
 pytestmark = pytest.mark.embedded_only
 
-# Prints, for every SDU, the raw record in hex as it sat in the socket.
-RAW_READER = """
+# Prints, for every SDU, the raw record in hex as it sat in the ring (or socket).
+RAW_READER = HELPERS + """
 import os, sys
 from ouroboros import irm
 from ouroboros.dev import flow_accept
 irm.serve(sys.argv[1])
 print("ready", flush=True)
 with flow_accept(timeo=20) as f:
-    for _ in range(int(sys.argv[2])):
-        print("raw", os.read(f.fileno(), 2 * 1024 * 1024).hex(), flush=True)
+    n = int(sys.argv[2])
+    mem = flow_memory()
+    if mem and ring_bytes(mem):
+        records = raw_ring_records(mem, 0, n)  # ring 0: what the allocator wrote
+    else:
+        records = [os.read(f.fileno(), 2 * 1024 * 1024) for _ in range(n)]
+    for r in records:
+        print("raw", r.hex(), flush=True)
 """
 
 SECRET = b"attack at dawn, bring the good biscuits " * 4
@@ -84,7 +92,17 @@ def test_encrypted_flows_round_trip_sdus_of_every_size(spawn) -> None:
             f.write(bytes(plain_limit + 1))
 
 
-def test_an_altered_record_fails_authentication_and_the_flow_goes_on(spawn) -> None:
+@pytest.fixture
+def socket_flows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flows without rings (the daemon this test starts reads it), so that a
+    test can write forged records straight into a flow's socket: a ring's
+    writer keeps its tail to itself, so records forged beside it would only
+    break the ring (test_ring_faults.py covers that)."""
+    monkeypatch.setenv("OUROBOROS_FLOW_RING_KIB", "0")
+
+
+def test_an_altered_record_fails_authentication_and_the_flow_goes_on(socket_flows,
+                                                                     spawn) -> None:
     # The allocator writes one forged record straight into its socket, then
     # a real SDU; the acceptor drops the forgery with an error and reads
     # the real SDU.
@@ -112,7 +130,7 @@ def test_an_altered_record_fails_authentication_and_the_flow_goes_on(spawn) -> N
         assert server.expect("read") == "read b'genuine'"
 
 
-def test_a_replayed_record_is_refused(spawn) -> None:
+def test_a_replayed_record_is_refused(socket_flows, spawn) -> None:
     # The acceptor takes message 0 raw and shows it; the test sends it
     # again, raw, between two real SDUs: authentic, but a replay.
     server = spawn("""
