@@ -19,7 +19,9 @@ TAIL, WRITER_WAITS, HEAD, HEAD_SEQ, ARMED = 0, 8, 64, 72, 76
 
 def flow_memory():
     """(address, size) of this process' one flow memfd mapping, or None."""
-    for line in open("/proc/self/maps"):
+    with open("/proc/self/maps") as maps:
+        lines = maps.readlines()
+    for line in lines:
         if "/memfd:o7s-flow" in line:
             lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
             magic, version = _st.unpack("<II", _ct.string_at(lo, 8))
