@@ -74,8 +74,8 @@ std::size_t take_queued(flow_state& f, sdu_buffer* v, std::size_t n, bool& more)
     return taken;
 }
 
-// The records queued in the ring into v[0..n) while each fits its buffer
-// whole (the first that does not stays for the next read). Called with
+// The records queued in the ring into v[0..n), buffers that take any SDU
+// whole. Called with
 // f.reading held. Returns how many it took; a broken ring marks the flow
 // down for the next read to report.
 std::size_t take_from_ring(flow_state& f, sdu_buffer* v, std::size_t n)
@@ -138,14 +138,8 @@ ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
     v[0].size = static_cast<std::size_t>(got);
     if (static_cast<std::size_t>(got) == first_room || !plain(f))
         return 1; // the SDU may go on: the next read belongs to it
-    if (f.has_rings()) {
-        std::lock_guard<std::mutex> lock(f.reading);
-        if (f.end_of_sdu_pending || !f.rest.empty())
-            return 1; // another thread's partial read comes first
-        return static_cast<ssize_t>(1 + take_from_ring(f, v + 1, n - 1));
-    }
-
-    // The buffers after the first that take any SDU whole.
+    // The buffers after the first that take any SDU whole (as the seam
+    // says, even where the ring could tell an SDU's size first).
     const std::size_t limit = max_sdu();
     std::size_t whole = 0;
     while (1 + whole < n && v[1 + whole].size > limit)
@@ -153,6 +147,8 @@ ssize_t read_sdus(flow_state& f, sdu_buffer* v, std::size_t n)
     std::lock_guard<std::mutex> lock(f.reading);
     if (f.end_of_sdu_pending || !f.rest.empty())
         return 1; // another thread's partial read comes first
+    if (f.has_rings())
+        return static_cast<ssize_t>(1 + take_from_ring(f, v + 1, whole));
     std::size_t done = 0;
     bool more = true;
     while (more && done < whole)
@@ -210,6 +206,85 @@ ssize_t write_sdus(flow_state& f, const sdu_view* v, std::size_t n)
         single = true; // the socket is full: write_sdu() waits as the flow says
     }
     return static_cast<ssize_t>(done);
+}
+
+} // namespace ouroboros::embedded
+
+namespace ouroboros::embedded {
+namespace {
+
+// Packs queued SDUs after buf[0, *used) while each fits; f.reading held.
+std::size_t pack_from_ring(flow_state& f, std::uint8_t* buf, std::size_t size, std::size_t* ends,
+                           std::size_t max)
+{
+    std::size_t k = 0;
+    std::size_t used = ends[-1];
+    for (; k < max; ++k) {
+        runtime::ring_reader::record rec;
+        runtime::ring_status s = f.rx.peek(rec, max_sdu());
+        if (s == runtime::ring_status::broken)
+            ring_fault(f);
+        if (s != runtime::ring_status::ok || rec.length > size - used)
+            break;
+        if (rec.kind == runtime::ring_data) {
+            std::memcpy(buf + used, rec.payload, rec.length);
+        } else {
+            iovec iov{buf + used, rec.length};
+            msghdr mh{};
+            mh.msg_iov = &iov;
+            mh.msg_iovlen = 1;
+            if (ring_socket_sdu(f, mh, rec.length) < 0)
+                break;
+        }
+        used += rec.length;
+        ends[k] = used;
+        ring_done(f, /*more=*/true);
+    }
+    ring_done_batch(f);
+    return k;
+}
+
+// The same from the socket: each record's length by a peek first.
+std::size_t pack_from_socket(flow_state& f, std::uint8_t* buf, std::size_t size,
+                             std::size_t* ends, std::size_t max)
+{
+    std::size_t k = 0;
+    std::size_t used = ends[-1];
+    for (; k < max; ++k) {
+        char probe;
+        ssize_t len = ::recv(f.sock, &probe, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+        if (len <= 0 || static_cast<std::size_t>(len) > size - used)
+            break; // nothing, the end of the flow (the next read reports it), or no room
+        ssize_t n = ::recv(f.sock, buf + used, size - used, MSG_DONTWAIT);
+        if (n != len)
+            break;
+        used += static_cast<std::size_t>(n);
+        ends[k] = used;
+        f.mine().consumed.fetch_add(1, std::memory_order_relaxed);
+    }
+    return k;
+}
+
+} // namespace
+
+ssize_t read_sdus_into(flow_state& f, void* buf, std::size_t size, std::size_t* ends,
+                       std::size_t max)
+{
+    if (max == 0)
+        return 0;
+    ssize_t got = read_sdu(f, buf, size);
+    if (got < 0)
+        return got;
+    ends[0] = static_cast<std::size_t>(got);
+    if (ends[0] == size || !plain(f))
+        return 1; // the SDU may go on, or each SDU needs opening
+    std::lock_guard<std::mutex> lock(f.reading);
+    if (f.end_of_sdu_pending || !f.rest.empty())
+        return 1;
+    auto* bytes = static_cast<std::uint8_t*>(buf);
+    std::size_t more = f.has_rings() ? pack_from_ring(f, bytes, size, ends + 1, max - 1)
+                                     : pack_from_socket(f, bytes, size, ends + 1, max - 1);
+    return static_cast<ssize_t>(1 + more);
 }
 
 } // namespace ouroboros::embedded

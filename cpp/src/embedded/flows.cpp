@@ -182,6 +182,17 @@ ssize_t embedded_flows::flow_write_many(int fd, const sdu_view* v, std::size_t n
     return f ? write_sdus(*f, v, n) : missing(fd);
 }
 
+ssize_t embedded_flows::flow_read_many_into(int fd, void* buf, std::size_t size,
+                                            std::size_t* ends, std::size_t max)
+{
+    flow_state* f = flows_.get(fd);
+    if (f == nullptr)
+        return missing(fd);
+    if ((buf == nullptr && size != 0) || (ends == nullptr && max != 0))
+        return -EINVAL;
+    return read_sdus_into(*f, buf, size, ends, max);
+}
+
 // ----------------------------------------------------------- flow control
 
 int embedded_flows::set_busy_poll(int fd, std::chrono::nanoseconds budget)
