@@ -1,10 +1,13 @@
 // event_set.hpp - flow sets of the embedded runtime (fset_t / fevent()).
 //
-// An epoll instance over the members' sockets (level-triggered) and their
-// notify eventfds (edge-triggered). What each event means here:
+// An epoll instance over the members' sockets (level-triggered), their
+// notify eventfds (edge-triggered) and, for flows with rings, their data
+// bells (level-triggered, set while the ring has records; the socket then
+// only tells the hang-up). What each event means here:
 //
-//   FLOW_PKT     an SDU can be read: the socket has a record, or part of an
-//                SDU is left from a partial read. One per flow and wait,
+//   FLOW_PKT     an SDU can be read: the ring (or, without rings, the
+//                socket) has a record, or part of an SDU is left from a
+//                partial read. One per flow and wait,
 //                however many SDUs are queued.
 //   FLOW_DOWN    the peer marked the flow down (set_flags with Down), or its
 //                process ended without deallocating (crash, kill -9).
