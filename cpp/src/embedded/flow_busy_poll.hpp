@@ -2,12 +2,13 @@
 //
 // Sleeping in poll() and being woken costs a scheduler round trip (tens of
 // microseconds across cores on a VM). A flow that opted in
-// (flow_state::busy_poll_ns > 0) instead keeps trying non-blocking receives
-// until an SDU arrives or the budget is spent, and only then sleeps. Each
-// try is a system call, but it takes an SDU the moment the kernel queues
-// it. (Watching the shared flow page's counters costs no system call, but
-// the sender bumps them only after its send() returned: 3.8 instead of
-// 2.9 us per round trip across cores, measured with benchmarks/.)
+// (flow_state::busy_poll_ns > 0) instead keeps looking until an SDU arrives
+// or the budget is spent, and only then sleeps. With rings a look is a load
+// of the ring's tail: no system call, and it takes an SDU the moment the
+// writer publishes it. Without, a look is a non-blocking receive (a system
+// call per try; the page's counters would cost none, but the sender bumps
+// them only after its send() returned: 3.8 instead of 2.9 us per round
+// trip across cores, measured with benchmarks/).
 #pragma once
 
 #include "flow_state.hpp"
