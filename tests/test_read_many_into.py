@@ -61,8 +61,9 @@ class Link:
         self._peer = peer  # the peer process (system), or None
         self._writer = writer  # the other end (embedded), or None
 
-    def send(self, *sdus: bytes) -> None:
-        """The peer writes ``sdus``; returns once they are queued here."""
+    def send(self, *sdus: bytes, reader: bool = False) -> None:
+        """The peer writes ``sdus``; returns once they are queued here
+        (``reader``: once written, as a read in progress may take them)."""
         before = self.flow.get_rx_queue_len()
         if self._writer is not None:
             assert self._writer.write_many(list(sdus)) == len(sdus)
@@ -71,6 +72,8 @@ class Link:
                      for s in sdus]
             self._peer.send("send " + ",".join(items))
             self._peer.expect("sent")
+        if reader:
+            return
         wanted = before + sum(1 for s in sdus if s)
         wait_until(lambda: self.flow.get_rx_queue_len() >= wanted, "the SDUs are queued")
 
@@ -202,7 +205,7 @@ def test_a_waiting_read_lets_other_threads_run(link: Link) -> None:
     got: List[int] = []
     reader = InThread(lambda: got.append(f.read_many_into(buf, ends)))
     wait_blocked(reader.thread)  # it waits without the GIL: this thread runs
-    link.send(b"wake")
+    link.send(b"wake", reader=True)
     assert reader.result("the read did not return") is None
     assert got == [1] and unpack(buf, ends, 1) == [b"wake"]
 
@@ -319,7 +322,8 @@ def test_asyncio(link: Link) -> None:
         waiting = asyncio.ensure_future(af.read_many_into(buf, ends))
         await asyncio.sleep(0)  # one step: it finds nothing and waits on the loop
         assert not waiting.done()
-        await asyncio.get_running_loop().run_in_executor(None, link.send, b"a", b"bc")
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: link.send(b"a", b"bc", reader=True))
         n = await asyncio.wait_for(waiting, 10)
         got = unpack(buf, ends, n)
         if n == 1:  # the second came after the first woke the reader
