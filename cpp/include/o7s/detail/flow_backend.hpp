@@ -140,8 +140,9 @@ public:
     // flow_read()'s rules (flags and timeouts apply; an SDU larger than
     // `size` is read in part, the rest left for the next read, or with
     // NoPartialRead fails). Later SDUs are taken only while one is queued
-    // and fits whole in what is left of the buffer; the batch stops before
-    // one that does not fit, which stays queued for the next call. Returns
+    // and fits whole in what is left of the buffer (is shorter than it: a
+    // read that fills its buffer exactly does not end its SDU); the batch
+    // stops before one that does not fit, which stays queued. Returns
     // the count (>= 1 when max > 0) or, when the first read fails, -errno.
     // The default takes a later SDU only while the room left is larger
     // than flow_max_sdu(fd), the one bound it knows that every SDU meets;
