@@ -213,7 +213,9 @@ ssize_t write_sdus(flow_state& f, const sdu_view* v, std::size_t n)
 namespace ouroboros::embedded {
 namespace {
 
-// Packs queued SDUs after buf[0, *used) while each fits; f.reading held.
+// Packs queued SDUs after buf[0, ends[-1]) while each fits whole: shorter
+// than the room left (an exact fill would not end its SDU, as the seam
+// says). f.reading held.
 std::size_t pack_from_ring(flow_state& f, std::uint8_t* buf, std::size_t size, std::size_t* ends,
                            std::size_t max)
 {
@@ -224,7 +226,7 @@ std::size_t pack_from_ring(flow_state& f, std::uint8_t* buf, std::size_t size, s
         runtime::ring_status s = f.rx.peek(rec, max_sdu());
         if (s == runtime::ring_status::broken)
             ring_fault(f);
-        if (s != runtime::ring_status::ok || rec.length > size - used)
+        if (s != runtime::ring_status::ok || rec.length >= size - used)
             break;
         if (rec.kind == runtime::ring_data) {
             std::memcpy(buf + used, rec.payload, rec.length);
@@ -253,7 +255,7 @@ std::size_t pack_from_socket(flow_state& f, std::uint8_t* buf, std::size_t size,
     for (; k < max; ++k) {
         char probe;
         ssize_t len = ::recv(f.sock, &probe, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-        if (len <= 0 || static_cast<std::size_t>(len) > size - used)
+        if (len <= 0 || static_cast<std::size_t>(len) >= size - used)
             break; // nothing, the end of the flow (the next read reports it), or no room
         ssize_t n = ::recv(f.sock, buf + used, size - used, MSG_DONTWAIT);
         if (n != len)

@@ -17,7 +17,8 @@ ssize_t write_sdus(flow_state& f, const sdu_view* v, std::size_t n);
 // The embedded flow_read_many_into: SDUs packed into one buffer, SDU i at
 // buf[ends[i-1], ends[i]) (ends[-1] = 0), at most `max`. The first goes
 // through read_sdu() (it alone may wait; partial reads as there); the rest
-// follow while each fits what is left of the buffer, straight from the ring
+// follow while each fits what is left of the buffer whole (is shorter than
+// it: an exact fill would not end the SDU), straight from the ring
 // (each record's length is known before it is copied) or, without rings,
 // from the socket. Returns how many, or -errno when the first fails.
 ssize_t read_sdus_into(flow_state& f, void* buf, std::size_t size, std::size_t* ends,

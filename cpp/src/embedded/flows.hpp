@@ -27,11 +27,10 @@ public:
     ssize_t flow_write(int fd, const void* buf, std::size_t count) override;
     ssize_t flow_read_many(int fd, sdu_buffer* v, std::size_t n) override;
     ssize_t flow_write_many(int fd, const sdu_view* v, std::size_t n) override;
-    // SDUs packed into one buffer (flow_batch_io.hpp). The seam's virtual
-    // (detail::flow_backend::flow_read_many_into) lands separately; with
-    // the same signature this then overrides it.
+    // SDUs packed into one buffer: with rings straight from the ring, each
+    // record's size known before it is copied (flow_batch_io.hpp).
     ssize_t flow_read_many_into(int fd, void* buf, std::size_t size, std::size_t* ends,
-                                std::size_t max);
+                                std::size_t max) override;
 
     int set_busy_poll(int fd, std::chrono::nanoseconds budget) override;
     int get_busy_poll(int fd, std::chrono::nanoseconds& budget) override;
