@@ -278,8 +278,24 @@ ssize_t read_sdus_into(flow_state& f, void* buf, std::size_t size, std::size_t* 
     if (got < 0)
         return got;
     ends[0] = static_cast<std::size_t>(got);
-    if (ends[0] == size || !plain(f))
-        return 1; // the SDU may go on, or each SDU needs opening
+    if (ends[0] == size)
+        return 1; // the SDU may go on: the next read belongs to it
+    if (!plain(f)) {
+        // Sizes are known only once opened: as the seam's default, while
+        // the room left takes any SDU and one is queued.
+        std::size_t i = 1;
+        for (; i < max && size - ends[i - 1] > f.max_payload(); ++i) {
+            if (f.peer().sent.load(std::memory_order_acquire) <=
+                f.mine().consumed.load(std::memory_order_relaxed))
+                break;
+            const std::size_t end = ends[i - 1];
+            got = read_sdu(f, static_cast<std::uint8_t*>(buf) + end, size - end);
+            if (got <= 0)
+                break; // a failure shows again on the next call
+            ends[i] = end + static_cast<std::size_t>(got);
+        }
+        return static_cast<ssize_t>(i);
+    }
     std::lock_guard<std::mutex> lock(f.reading);
     if (f.end_of_sdu_pending || !f.rest.empty())
         return 1;
