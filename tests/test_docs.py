@@ -183,3 +183,27 @@ def docstrings_without_units() -> List[str]:
 
 def test_every_documented_timeout_size_and_rate_has_its_unit() -> None:
     assert docstrings_without_units() == []
+
+
+# --- the README: the front page that links to the site
+
+README = REPO / "README.md"
+
+
+def test_the_readme_links_to_pages_that_exist() -> None:
+    links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", README.read_text())
+    assert len(links) >= 15, links
+    assert [link for link in links if not (REPO / link).exists()] == []
+    # Every how-to page is linked from the front page.
+    linked = {(REPO / link).resolve() for link in links}
+    assert [p.name for p in sorted((DOCS / "howto").glob("*.md"))
+            if p.name != "index.md" and p.resolve() not in linked] == []
+
+
+def test_the_readme_example_is_the_oecho_example() -> None:
+    [block] = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    compile(block, "README.md", "exec")
+    example = (REPO / "examples" / "oecho.py").read_text()
+    # The client as it stands in the example, which test_examples.py runs.
+    client = block[block.index("def client() -> None:"):].strip()
+    assert client in example, client
