@@ -67,7 +67,7 @@ def test_every_snippet_runs(tmp_path: Path, runtime: Runtime, doctrees: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr + report
     assert "0 failures in tests" in report and "0 failures in setup code" in report
     ran = sum(int(n) for n in re.findall(r"^ +(\d+) tests$", report, re.M))
-    assert ran >= 120, report  # 130 examples in 15 pages (2026-12-02)
+    assert ran >= 120, report  # 130 examples in 11 pages (2026-12-02)
 
 
 def members(cls: type) -> List[tuple]:
