@@ -134,8 +134,8 @@ class BenchmarkChart(SphinxDirective):
         self.env.note_dependency(rel)
         result = json.loads(Path(path).read_text())
         m = result["machine"]
-        caption = (f"python -m benchmarks {result.get('argv', '')}".rstrip() +
-                   f": {m['date']}, commit {m['commit']}"
+        command = f"python -m benchmarks {result.get('argv', '')}".rstrip()
+        caption = (f": {m['date']}, commit {m['commit']}"
                    f"{' with uncommitted changes' if m.get('dirty') else ''}, {m['cpu']}, "
                    f"{len(m['cpus'])} CPUs, Linux {m['kernel']}, Python {m['python']}, "
                    f"load average {m['loadavg_start'][0]:.1f} at the start and "
@@ -143,7 +143,8 @@ class BenchmarkChart(SphinxDirective):
                    f"Red: the floors (raw socketpairs), blue: the rest.")
         svg = chart.svg(result["rows"])
         return [nodes.raw("", f'<div class="benchmark-chart">{svg}</div>', format="html"),
-                nodes.paragraph(text=caption)]
+                # The command as a literal, so that "--" stays two hyphens.
+                nodes.paragraph("", "", nodes.literal(text=command), nodes.Text(caption))]
 
 
 def setup(app: Sphinx) -> Dict[str, Any]:
