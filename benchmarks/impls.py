@@ -239,6 +239,16 @@ class Runner:
                 raise
         return str(self.cpp_bench)
 
+    def fresh(self, impl: Impl) -> Impl:
+        """`impl` with a runtime directory (so a daemon) of its own, for a
+        measurement that earlier runs' flows must not disturb (memory: a
+        daemon still releasing deallocated flows' pages)."""
+        if impl.transport != "embedded":
+            return impl
+        extra = {k: v for k, v in impl.env.items()
+                 if k not in ("OUROBOROS_RUNTIME_DIR", "OUROBOROS_BACKEND")}
+        return Impl(impl.key, impl.label, impl.argv, impl.transport, self._runtime_env(**extra))
+
     def ring_kib(self, impl: Impl) -> Optional[str]:
         """OUROBOROS_FLOW_RING_KIB as `impl`'s daemon sees it (None: unset,
         the daemon's default)."""

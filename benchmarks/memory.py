@@ -19,7 +19,9 @@ What is measured, per flow (the deltas divided by N):
   figures (pages of the rings the SDUs passed through, socket buffers):
   the "after traffic vs idle" deltas of RssShmem, Shmem, RssAnon and Slab.
 The floors hold N channels (a flow's two ends) in one process; floor-shm's
-are a socketpair, a memfd with two rings mapped once per end, two eventfds.
+are a socketpair, a memfd with two rings mapped once per end (its page
+written, as the daemon writes a flow's), two eventfds. The embedded rows
+get a daemon of their own for each measurement (Runner.fresh).
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def snapshot(pids: Dict[str, int]) -> Dict[str, int]:
 def measure(runner: Runner, impl: Impl, flows: int, where: Placement) -> Dict[str, float]:
     """Per-flow deltas (KiB, fds) of holding `flows` flows open, and of
     the hold traffic on each of them."""
+    impl = runner.fresh(impl)
     env = dict(os.environ, **impl.env)
     out = runner.work.result_file()
 

@@ -132,11 +132,16 @@ def footer(verdicts: List[Dict[str, Any]], skipped: Dict[str, str]) -> str:
     missed = sum(1 for v in verdicts if v["met"] is False)
     lines = [f"targets: {met} met, {missed} missed, "
              f"{len(verdicts) - met - missed} not measured"]
+    # One line per target and reason, however many groups it applies to.
+    unmeasured: Dict[Any, List[str]] = {}
     for v in verdicts:
         if v["met"] is None and "workload" not in v or (v["met"] is None and v.get("why")):
-            where = (f" ({v.get('workload')} {size_text(v.get('size', 0))} "
-                     f"{v.get('placement')})" if "workload" in v else "")
-            lines.append(f"  not measured: {v['text']}{where}: {v.get('why', '')}")
+            where = (" ".join(x for x in (size_text(v.get("size", 0)), v.get("placement", ""))
+                              if x) if "workload" in v else "")
+            unmeasured.setdefault((v["text"], v.get("why", "")), []).append(where)
+    for (text, why), wheres in unmeasured.items():
+        where = ", ".join(w for w in wheres if w)
+        lines.append(f"  not measured: {text}{' (' + where + ')' if where else ''}: {why}")
     for key, why in sorted(skipped.items()):
         lines.append(f"skipped {key}: {why}")
     return "\n".join(lines)

@@ -77,7 +77,8 @@ VERSUS_C = [  # (workload, row, the C library's row)
     *[("flood", r, "ouroboros-c") for r in ("ours-cpp+batch", "ours-py+batch", "ours-py+into")],
 ]
 TARGETS += [Target(f"vs-c-{w}-{r}", f"{w}: {r} faster than the Ouroboros C library", w, r, 1.0,
-                   w == "rtt", versus=c) for w, r, c in VERSUS_C]
+                   w == "rtt", versus=c, sizes=(64, 1500) if "+b" in r or "+i" in r else ())
+            for w, r, c in VERSUS_C]  # batched rows run at Config.batch_sizes only
 
 
 def _headline(e: Dict[str, Any]) -> Optional[float]:

@@ -578,6 +578,7 @@ static void pair_open(struct pair *p)
     p->memfd = make_memfd(p->bytes);
     p->map[0] = map_memfd(p->memfd, p->bytes);
     p->map[1] = map_memfd(p->memfd, p->bytes);
+    memset(p->map[0], 0, PAGE_BYTES); /* the page is written, as the daemon writes a flow's */
     p->bells[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     p->bells[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p->bells[0] < 0 || p->bells[1] < 0)
