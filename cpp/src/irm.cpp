@@ -148,11 +148,23 @@ void disconnect_ipcp(pid_t pid, const std::string& dst, const std::string& compo
           "disconnecting IPCP " + std::to_string(pid) + " from " + quoted(dst));
 }
 
+// A path or argument handed to exec: C strings there, so a NUL would cut
+// it short and another program (or argument) would run.
+void check_no_nul(const std::string& s, const std::string& what, const char* kind)
+{
+    if (s.find('\0') != std::string::npos)
+        throw error(EINVAL, what + ": the " + std::string(kind) + " cannot contain a NUL character");
+}
+
 void bind_program(const std::string& program, const std::string& name, std::uint16_t opts,
                   const std::vector<std::string>& argv, const std::string& interpreter)
 {
     const std::string what = "binding program " + quoted(program) + " to name " + quoted(name);
     check_name(name, what);
+    check_no_nul(program, what, "program path");
+    check_no_nul(interpreter, what, "interpreter path");
+    for (const std::string& arg : argv)
+        check_no_nul(arg, what, "program argument");
     auto resolved = [&what](const std::string& p, bool keep_links = false) {
         int err = 0;
         std::string path = resolve_program(p, err, keep_links);

@@ -81,6 +81,11 @@ TEST_CASE("names and bindings are listed; unbinding from every name")
 TEST_CASE("bind_program resolves the path; scripts may have an interpreter")
 {
     CHECK_THROWS_ERRNO(ENOENT, irm::bind_program("no-such-program-o7s", "p"));
+    // A NUL would cut the C string short: "/bin/sh\0x" must not bind /bin/sh.
+    CHECK_THROWS_ERRNO(EINVAL, irm::bind_program(std::string("/bin/sh\0x", 9), "p"));
+    CHECK_THROWS_ERRNO(EINVAL, irm::bind_program("sh", "p", 0, {std::string("a\0b", 3)}));
+    CHECK_THROWS_ERRNO(EINVAL,
+                       irm::bind_program("job.sh", "p", 0, {}, std::string("/bin/sh\0", 8)));
     irm::bind_program("sh", "cpp-sh"); // found in $PATH
     auto listed = irm::list_bindings();
     const name_bindings* sh = find(listed, "cpp-sh");

@@ -1,6 +1,8 @@
 // log.cpp - the daemon's capped, rate-limited log (log.hpp).
 #include "log.hpp"
 
+#include "runtime/write_all.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,19 +38,10 @@ log_state& state()
     return s;
 }
 
-void write_all(const std::string& line)
+// A log that cannot be written loses the line.
+void write_line(const std::string& line)
 {
-    const char* p = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-        ssize_t n = ::write(STDERR_FILENO, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; // a log that cannot be written loses the line
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
+    static_cast<void>(runtime::write_all(STDERR_FILENO, line.data(), line.size()));
 }
 
 // Points stderr at a fresh `path` (O_APPEND). False when it cannot be opened.
@@ -82,7 +75,7 @@ void emit(const char* level, const std::string& text)
     std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", ::localtime_r(&now, &tm));
     std::string line = std::string(stamp) + " " + level + " " + text + "\n";
     rotate_if_full(s, line.size());
-    write_all(line);
+    write_line(line);
     s.bytes += line.size();
 }
 

@@ -4,6 +4,7 @@
 #include "runtime/codec.hpp"
 #include "runtime/unique_fd.hpp"
 #include "runtime/wire.hpp"
+#include "runtime/write_all.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -34,20 +35,6 @@ std::uint64_t fnv1a(const std::string& s, std::uint64_t h)
 std::string os_error(const std::string& what)
 {
     return what + ": " + std::strerror(errno);
-}
-
-int write_all(int fd, const std::uint8_t* p, std::size_t n)
-{
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return 0;
 }
 
 std::string directory_of(const std::string& path)
@@ -129,7 +116,7 @@ int write_state(const std::string& path, const saved_state& s, std::string& why)
         why = os_error("cannot create " + tmp);
         return -err;
     }
-    if (int rc = write_all(fd.get(), bytes.data(), bytes.size()); rc < 0) {
+    if (int rc = runtime::write_all(fd.get(), bytes.data(), bytes.size()); rc < 0) {
         why = "cannot write " + tmp + ": " + std::strerror(-rc);
         ::unlink(tmp.c_str());
         return rc;
