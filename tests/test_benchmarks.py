@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Dict
 
 import pytest
 
@@ -113,3 +114,27 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentile([7], 99) == 7
     s = latency_summary([[1, 2, 3], [10, 20, 30]])
     assert s["samples"] == 6 and s["p50_ns"] == 3 and s["run_p50_max_ns"] == 20
+
+
+def test_baseline_targets_use_the_file_or_the_rings_off_rows() -> None:
+    from benchmarks import baseline
+
+    def alloc(row: str, rate: float) -> Dict[str, Any]:
+        return {"workload": "alloc", "size": 0, "placement": "one core", "row": row,
+                "flows_per_s": rate}
+    mem = {"anon_kib": 1.0, "slab_kib": 8.0, "shmem_kib": 4.0, "traffic_shmem_kib": 12.0}
+    entries = [alloc("ours-py", 900.0), alloc("ours-py-socket", 1000.0)]
+    memory = {"ours-py": mem, "ours-py-socket": dict(mem, traffic_shmem_kib=0.0)}
+    # Without a file: against this run's rings-off rows.
+    got = {v["target"]: v for v in baseline.check(entries, memory, None)}
+    assert got["alloc15-ours-py"]["met"] and abs(got["alloc15-ours-py"]["value"] - 0.9) < 1e-9
+    assert got["memory15-ours-py"]["value"] == 25.0 / 13.0 and got["memory15-ours-py"]["met"]
+    # With a file: against its rows of the same name, which here are faster.
+    before = {"rows": [alloc("ours-py", 2000.0)], "memory_per_flow": {"ours-py": mem}}
+    got = {v["target"]: v for v in baseline.check(entries, memory, before, "before.json")}
+    assert got["alloc15-ours-py"]["met"] is False and got["alloc15-ours-py"]["value"] == 0.45
+    assert "before.json" in got["alloc15-ours-py"]["versus"]
+    assert got["memory15-ours-py"]["value"] == 1.0
+    # A C++ row that did not run gives no verdict; one without a baseline says why.
+    got = {v["target"]: v for v in baseline.check([alloc("ours-cpp", 5.0)], {}, before, "b")}
+    assert got["alloc15-ours-cpp"]["met"] is None and got["alloc15-ours-cpp"]["why"]
