@@ -16,7 +16,7 @@ pytestmark = pytest.mark.embedded_only
 
 BINARIES = ["test_flow", "test_flow_batch", "test_event", "test_crypto", "test_wire",
             "test_registry", "test_relay", "test_process_info", "test_irm", "test_deadline",
-            "test_state_file", "test_flow_close"]
+            "test_state_file", "test_flow_close", "test_read_many_into"]
 
 
 @pytest.fixture(scope="session")

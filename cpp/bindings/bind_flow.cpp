@@ -3,6 +3,7 @@
 // ouroboros.dev.Flow subclasses it and adds the pure-Python conveniences
 // (readline/writeline, context manager, ResourceWarning, repr).
 #include "bindings.hpp"
+#include "buffer_view.hpp"
 #include "conversions.hpp"
 #include "fast_method.hpp"
 #include "py_flow.hpp"
@@ -100,29 +101,6 @@ std::optional<py::bytes> read_any(flow_ref& f, py::handle count)
         return read_sdu(f);
     return read_count(f, static_cast<std::size_t>(to_int<py::ssize_t>(count, "read() count", 0)));
 }
-
-// A contiguous view of a bytes-like object, released on scope exit.
-class buffer_view {
-public:
-    buffer_view(py::handle obj, int flags, const char* what)
-    {
-        if (PyUnicode_Check(obj.ptr()))
-            throw py::type_error(std::string(what) +
-                                 " needs a bytes-like object, not str; encode the text "
-                                 "(e.g. text.encode()) or use writeline()");
-        if (PyObject_GetBuffer(obj.ptr(), &view_, flags) != 0)
-            throw py::error_already_set();
-    }
-    ~buffer_view() { PyBuffer_Release(&view_); }
-    buffer_view(const buffer_view&) = delete;
-    buffer_view& operator=(const buffer_view&) = delete;
-
-    char* data() const { return static_cast<char*>(view_.buf); }
-    std::size_t size() const { return static_cast<std::size_t>(view_.len); }
-
-private:
-    Py_buffer view_{};
-};
 
 std::size_t checked_count(py::handle count, std::size_t available, const char* what)
 {

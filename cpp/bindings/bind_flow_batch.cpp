@@ -1,6 +1,7 @@
-// bind_flow_batch.cpp - _core.Flow's batch calls (read_many, write_many)
-// and busy polling, added to the class that bind_flow() creates.
+// bind_flow_batch.cpp - _core.Flow's batch calls (read_many, read_many_into,
+// write_many) and busy polling, added to the class that bind_flow() creates.
 #include "bindings.hpp"
+#include "buffer_view.hpp"
 #include "conversions.hpp"
 #include "fast_method.hpp"
 #include "py_flow.hpp"
@@ -10,8 +11,10 @@
 
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ouroboros::python {
@@ -157,6 +160,103 @@ private:
     std::vector<sdu_view> sdus_;
 };
 
+// read_many_into()'s arguments: the caller's memory, checked so that a
+// wrong object is a TypeError/ValueError that says what to pass, never
+// bytes written where they should not go.
+class packed_reception {
+public:
+    packed_reception(py::handle buffer, py::handle ends)
+        : buffer_(exporter(buffer, buffer_what, buffer_wanted), PyBUF_RECORDS_RO, buffer_what),
+          ends_(exporter(ends, ends_what, ends_wanted), PyBUF_RECORDS_RO, ends_what)
+    {
+        check_writable(buffer_, buffer, buffer_what, buffer_wanted);
+        check_writable(ends_, ends, ends_what, ends_wanted);
+        check_contiguous(buffer_, 'A', buffer_what);
+        check_contiguous(ends_, 'C', ends_what);
+        if (buffer_.size() == 0)
+            throw py::value_error("read_many_into() buffer is empty: it needs room for the "
+                                  "SDUs");
+        const Py_buffer& e = ends_.info();
+        if (!holds_u64(e))
+            throw py::type_error(std::string("read_many_into() ends must hold unsigned 64-bit "
+                                             "integers (array('Q'), numpy.uint64), not items "
+                                             "of format '") +
+                                 (e.format != nullptr ? e.format : "B") + "' and " +
+                                 std::to_string(e.itemsize) + " bytes");
+        if (ends_.size() == 0)
+            throw py::value_error("read_many_into() ends is empty: its length is the most "
+                                  "SDUs to read");
+        if (reinterpret_cast<std::uintptr_t>(ends_.data()) % alignof(std::size_t) != 0)
+            throw py::value_error("read_many_into() ends must be aligned to 8 bytes (an "
+                                  "array('Q') or numpy array is; a view at an odd offset "
+                                  "is not)");
+        const char* b = buffer_.data();
+        const char* n = ends_.data();
+        if (b < n + ends_.size() && n < b + buffer_.size())
+            throw py::value_error("read_many_into() buffer and ends overlap: give them memory "
+                                  "of their own");
+    }
+
+    void* data() const { return buffer_.data(); }
+    std::size_t size() const { return buffer_.size(); }
+    std::size_t* ends() const { return reinterpret_cast<std::size_t*>(ends_.data()); }
+    std::size_t max() const { return ends_.size() / sizeof(std::uint64_t); }
+
+private:
+    // The ends are handed to C++ as size_t.
+    static_assert(sizeof(std::size_t) == sizeof(std::uint64_t), "size_t must be 64 bits");
+
+    static constexpr const char* buffer_what = "read_many_into() buffer";
+    static constexpr const char* buffer_wanted =
+        "a writable bytes-like object (bytearray, memoryview, numpy array)";
+    static constexpr const char* ends_what = "read_many_into() ends";
+    static constexpr const char* ends_wanted =
+        "a writable array of unsigned 64-bit integers (array('Q'), numpy.uint64 array)";
+
+    // The buffers are asked for with their format and strides, so that the
+    // checks can say what is wrong (a plain writable request fails with
+    // the exporter's BufferError instead).
+    static py::handle exporter(py::handle obj, const char* what, const char* wanted)
+    {
+        if (!PyObject_CheckBuffer(obj.ptr()))
+            throw py::type_error(std::string(what) + " must be " + wanted + ", not " +
+                                 Py_TYPE(obj.ptr())->tp_name);
+        return obj;
+    }
+
+    static void check_writable(const buffer_view& view, py::handle obj, const char* what,
+                               const char* wanted)
+    {
+        if (view.info().readonly)
+            throw py::type_error(std::string(what) + " must be " + wanted + ", not a read-only " +
+                                 Py_TYPE(obj.ptr())->tp_name);
+    }
+
+    static void check_contiguous(const buffer_view& view, char order, const char* what)
+    {
+        if (!PyBuffer_IsContiguous(&view.info(), order))
+            throw py::value_error(std::string(what) + " must be contiguous memory, not a "
+                                                      "strided view (copy it, or slice with "
+                                                      "step 1)");
+    }
+
+    // Native-order unsigned 64-bit items, in the struct module's notation
+    // (numpy.uint64 is 'L' on LP64 systems, array('Q') is 'Q').
+    static bool holds_u64(const Py_buffer& v)
+    {
+        if (v.itemsize != 8 || v.format == nullptr)
+            return false;
+        std::string_view f(v.format);
+        const char native = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? '<' : '>';
+        if (!f.empty() && (f[0] == '@' || f[0] == '=' || f[0] == native))
+            f.remove_prefix(1);
+        return f == "Q" || f == "L";
+    }
+
+    buffer_view buffer_;
+    buffer_view ends_;
+};
+
 } // namespace
 
 void bind_flow_batch(py::module_& m)
@@ -174,6 +274,12 @@ void bind_flow_batch(py::module_& m)
         buffer_list bufs(a[0]);
         return blocking([&] { return f->write_many(bufs.data(), bufs.size()); });
     };
+    auto read_packed = [](py_flow& self, const fast_args<2>& a) {
+        flow_op f(self);
+        packed_reception into(a[0], a[1]);
+        return blocking(
+            [&] { return f->read_many_into(into.data(), into.size(), into.ends(), into.max()); });
+    };
     def_fast<1>(
         cls, "read_many", {{{"max_count", false}}},
         [read_batch](py_flow& self, const fast_args<1>& a) {
@@ -184,6 +290,22 @@ void bind_flow_batch(py::module_& m)
         "queued with one system call. Waits (as read() does) only for the first. Like "
         "consecutive read() calls: if a sized read() left part of an SDU, the list starts "
         "with the rest of it.");
+    def_fast<2>(
+        cls, "read_many_into", {{{"buffer", true}, {"ends", true}}},
+        [read_packed](py_flow& self, const fast_args<2>& a) {
+            return or_would_block(read_packed(self, a), "read_many_into");
+        },
+        "read_many_into($self, buffer, ends)\n--\n\n"
+        "Reads SDUs into the writable `buffer`, packed one after another, with no object per "
+        "SDU; returns their count n (at least 1). SDU i is buffer[ends[i-1]:ends[i]], offsets "
+        "in bytes (ends[-1] taken as 0). `ends` is a writable array of unsigned 64-bit "
+        "integers (array('Q'), numpy.uint64); its length is the most SDUs one call reads. "
+        "Waits (as read() does) only for the first SDU, read as read_into() would: one "
+        "larger than the buffer fills it and the rest comes with the next read (with "
+        "NoPartialRead: FlowSizeException). Then takes the SDUs already queued while each "
+        "fits whole in the room left, and stops before one that does not (it stays queued). "
+        "How tightly it packs depends on the backend: at worst it takes another SDU only "
+        "while more than max_sdu bytes are left.");
     def_fast<1>(
         cls, "write_many", {{{"sdus", true}}},
         [write_batch](py_flow& self, const fast_args<1>& a) {
@@ -201,6 +323,13 @@ void bind_flow_batch(py::module_& m)
             return or_none(read_batch(self, a));
         },
         "_try_read_many($self, max_count=64)\n--\n\nread_many(), or None when it would block.");
+    def_fast<2>(
+        cls, "_try_read_many_into", {{{"buffer", true}, {"ends", true}}},
+        [read_packed](py_flow& self, const fast_args<2>& a) {
+            return or_none(read_packed(self, a));
+        },
+        "_try_read_many_into($self, buffer, ends)\n--\n\n"
+        "read_many_into(), or None when it would block.");
     def_fast<1>(
         cls, "_try_write_many", {{{"sdus", true}}},
         [write_batch](py_flow& self, const fast_args<1>& a) {

@@ -44,6 +44,24 @@ std::optional<std::size_t> flow_ref::read_many(sdu_buffer* bufs, std::size_t n)
     return batch_result(use.be().flow_read_many(use.fd(), bufs, n), use, "flow read_many");
 }
 
+std::optional<std::size_t> flow_ref::read_many_into(void* buf, std::size_t size,
+                                                    std::size_t* ends, std::size_t max)
+{
+    flow_use use(h_);
+    if (buf == nullptr && size != 0)
+        throw error(EINVAL, "flow read_many_into: no buffer for " + std::to_string(size) +
+                                " bytes");
+    if (ends == nullptr && max != 0)
+        throw error(EINVAL, "flow read_many_into: no ends for " + std::to_string(max) + " SDUs");
+    auto n = batch_result(use.be().flow_read_many_into(use.fd(), buf, size, ends, max), use,
+                          "flow read_many_into");
+    // Callers slice their buffer by these: a backend that broke its
+    // contract must not make them read outside it.
+    if (n && (*n > max || (*n > 0 && ends[*n - 1] > size)))
+        throw error(EIO, "flow read_many_into: the backend returned SDUs outside the buffer");
+    return n;
+}
+
 std::optional<std::size_t> flow_ref::write_many(const sdu_view* sdus, std::size_t n)
 {
     flow_use use(h_);

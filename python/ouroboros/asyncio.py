@@ -320,6 +320,16 @@ class Flow:
         :meth:`ouroboros.dev.Flow.read_many`)."""
         return await self._reading(self.flow._try_read_many, max_count)
 
+    async def read_many_into(self, buffer: Buffer, ends: Buffer) -> int:
+        """Reads SDUs packed into ``buffer``; returns their count ``n``:
+        SDU ``i`` is ``buffer[ends[i-1]:ends[i]]``, offsets in bytes
+        (``ends[-1]`` taken as 0), ``ends`` an array of unsigned 64-bit
+        integers whose length is the most SDUs to read. Waits for the
+        first, then takes those already queued that fit (see
+        :meth:`ouroboros.dev.Flow.read_many_into`)."""
+        try_read = self.flow._try_read_many_into
+        return await self._reading(lambda _: try_read(buffer, ends), None)
+
     async def readline(self, count: Optional[int] = None) -> str:
         """Reads the next SDU as UTF-8 text; with ``count``, at most
         ``count`` characters of it (the rest stays for the next call).

@@ -73,6 +73,21 @@ public:
     // buffer's size becomes the bytes read into it. Returns the number of
     // buffers read; nullopt: would block.
     std::optional<std::size_t> read_many(sdu_buffer* bufs, std::size_t n);
+    // Reads up to `max` SDUs into the one buffer of `size` bytes at `buf`,
+    // packed one after another, without a buffer per SDU: SDU i is bytes
+    // [ends[i-1], ends[i]) of it (ends[-1] taken as 0). The first read
+    // waits as read() does and follows read()'s rules: an SDU larger than
+    // the buffer fills it (returns 1 with ends[0] == size; the rest comes
+    // with the next read), and with no_partial_read it throws EMSGSIZE.
+    // After it the batch takes only SDUs already queued that fit whole in
+    // the room left, and stops before one that does not fit (it stays
+    // queued). How tightly it packs depends on the backend: at worst it
+    // takes a later SDU only while more than max_sdu() bytes are left.
+    // Returns the number of SDUs read (>= 1 when max > 0; 0 for max == 0);
+    // nullopt: would block. Throws EINVAL for a null buf with size > 0 or
+    // null ends with max > 0.
+    std::optional<std::size_t> read_many_into(void* buf, std::size_t size, std::size_t* ends,
+                                              std::size_t max);
     // Writes up to n SDUs as n consecutive write() calls would. Returns how
     // many were written: fewer than n when a write after the first would
     // block, timed out or failed (the next call reports that). nullopt:

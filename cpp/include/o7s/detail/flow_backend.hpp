@@ -133,6 +133,23 @@ public:
     // Sets v[i].size to the bytes read. Returns the number of buffers read
     // (>= 1 when n > 0) or, when the first read fails, -errno.
     virtual ssize_t flow_read_many(int fd, sdu_buffer* v, std::size_t n);
+    // Reads up to `max` SDUs into the one buffer `buf` of `size` bytes,
+    // packed one after another: SDU i occupies buf[ends[i-1] .. ends[i])
+    // (ends[-1] taken as 0), so a caller gets many SDUs without a buffer or
+    // an object per SDU. Only the first read may wait, and it follows
+    // flow_read()'s rules (flags and timeouts apply; an SDU larger than
+    // `size` is read in part, the rest left for the next read, or with
+    // NoPartialRead fails). Later SDUs are taken only while one is queued
+    // and fits whole in what is left of the buffer (is shorter than it: a
+    // read that fills its buffer exactly does not end its SDU); the batch
+    // stops before one that does not fit, which stays queued. Returns
+    // the count (>= 1 when max > 0) or, when the first read fails, -errno.
+    // The default takes a later SDU only while the room left is larger
+    // than flow_max_sdu(fd), the one bound it knows that every SDU meets;
+    // a backend that sees the next SDU's size before reading it can pack
+    // tighter.
+    virtual ssize_t flow_read_many_into(int fd, void* buf, std::size_t size, std::size_t* ends,
+                                        std::size_t max);
     // Writes up to n SDUs as consecutive flow_write() calls would. Returns
     // how many were written: n, or fewer when a write after the first
     // failed or would block (that write's error comes back from the next
@@ -175,6 +192,35 @@ inline ssize_t flow_backend::flow_read_many(int fd, sdu_buffer* v, std::size_t n
         if (got <= 0)
             break; // a failure shows again on the next call
         v[i].size = static_cast<std::size_t>(got);
+    }
+    return static_cast<ssize_t>(i);
+}
+
+inline ssize_t flow_backend::flow_read_many_into(int fd, void* buf, std::size_t size,
+                                                 std::size_t* ends, std::size_t max)
+{
+    if (max == 0)
+        return 0;
+    char* const base = static_cast<char*>(buf);
+    ssize_t got = flow_read(fd, base, size);
+    if (got < 0)
+        return got;
+    std::size_t end = static_cast<std::size_t>(got);
+    ends[0] = end;
+    if (end == size)
+        return 1; // the SDU may go on: the next read belongs to it
+    // Room larger than any SDU means the read ends its SDU (no exact fill).
+    const std::size_t whole = flow_max_sdu(fd);
+    std::size_t i = 1;
+    for (; i < max && size - end > whole; ++i) {
+        std::size_t queued = 0;
+        if (queue_len(fd, direction::rcv, queued) < 0 || queued == 0)
+            break;
+        got = flow_read(fd, base + end, size - end);
+        if (got <= 0)
+            break; // a failure shows again on the next call
+        end += static_cast<std::size_t>(got);
+        ends[i] = end;
     }
     return static_cast<ssize_t>(i);
 }
