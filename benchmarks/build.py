@@ -1,4 +1,4 @@
-"""Building the compiled benchmark programs: the C floor and the real
+"""Building the compiled benchmark programs: the C floors and the real
 Ouroboros C program with the system compiler, the C++ program with CMake
 against the o7s library. Each returns the program's path or raises
 Unavailable with the reason its rows are skipped."""
@@ -47,6 +47,17 @@ def c_floor(build: Path) -> Path:
     if not _up_to_date(out, src):
         build.mkdir(parents=True, exist_ok=True)
         _run([_compiler(), "-O2", "-Wall", "-o", str(out), str(src[0])], "building the C floor")
+    return out
+
+
+def c_floor_shm(build: Path) -> Path:
+    """benchmarks/c/floor_shm.c (the shared-memory ring in plain C)."""
+    src = [HERE / "c" / "floor_shm.c", HERE / "c" / "bench_common.h"]
+    out = build / "floor_shm"
+    if not _up_to_date(out, src):
+        build.mkdir(parents=True, exist_ok=True)
+        _run([_compiler(), "-O2", "-Wall", "-o", str(out), str(src[0])],
+             "building the shared-memory floor")
     return out
 
 

@@ -1,9 +1,13 @@
-"""The PNG: round-trip time distributions, flood throughput and allocation
-rates, one panel per workload and placement (matplotlib, the `bench` extra)."""
+"""The charts of a run's results: the PNG (round-trip time distributions,
+flood throughput and allocation rates, one panel per workload and
+placement; matplotlib, the `bench` extra), and svg(), a plain SVG of the
+medians that needs nothing but the JSON (the documentation site draws
+docs/performance.md's chart with it at build time)."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from html import escape
+from typing import Any, Dict, List, Tuple
 
 from .report import size_text
 
@@ -76,3 +80,74 @@ def _bars(ax: Any, entries: List[Dict[str, Any]], key: str, unit: str) -> None:
     ax.set_xscale("log")
     ax.set_xlabel(unit)
     ax.invert_yaxis()
+
+
+# ---------------------------------------------------------------- the SVG
+
+#: What svg() draws per workload: the summary field, its scale and unit.
+SVG_MEASURES = {
+    "rtt": ("p50_ns", 1e-3, "µs, median round trip (shorter is better)"),
+    "flood": ("sdus_per_s", 1e-3, "thousand SDUs/s at the receiver (longer is better)"),
+    "alloc": ("flows_per_s", 1e-3, "thousand alloc + dealloc per second (longer is better)"),
+}
+
+
+def svg(entries: List[Dict[str, Any]], width: int = 720) -> str:
+    """A self-contained SVG of horizontal bars: one panel per workload,
+    SDU size and placement, one bar per row with its median (results.json's
+    "rows", or a copy without the raw samples)."""
+    panels: List[Tuple[str, str, List[Tuple[str, float]]]] = []
+    seen = []
+    for e in entries:
+        group = (e["workload"], e["size"], e["placement"])
+        if e["workload"] in SVG_MEASURES and group not in seen:
+            seen.append(group)
+    for workload, size, placement in seen:
+        key, scale, unit = SVG_MEASURES[workload]
+        bars = [(e["label"], e[key] * scale) for e in entries
+                if (e["workload"], e["size"], e["placement"]) == (workload, size, placement)
+                and isinstance(e.get(key), (int, float))]
+        what = {"rtt": "round trip", "flood": "one-way flood", "alloc": "flow allocation"}
+        title = ", ".join(t for t in (what[workload], size_text(size), placement) if t)
+        if bars:
+            panels.append((title, unit, bars))
+    label_w, bar_h, gap, pad = 230, 14, 4, 8
+    y = pad
+    parts: List[str] = []
+    for title, unit, bars in panels:
+        parts.append(f'<text x="{pad}" y="{y + 12}" font-weight="bold">{escape(title)}</text>'
+                     f'<text x="{width - pad}" y="{y + 12}" text-anchor="end" '
+                     f'fill="#555">{escape(unit)}</text>')
+        y += 20
+        top = max(v for _, v in bars) or 1.0
+        for label, v in bars:
+            w = max(1.0, (width - label_w - 70) * v / top)
+            parts.append(f'<text x="{label_w - 6}" y="{y + bar_h - 3}" text-anchor="end">'
+                         f'{escape(label)}</text>'
+                         f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{"#c44" if label.startswith("floor") else "#47a"}"/>'
+                         f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}">'
+                         f'{v:.3g}</text>')
+            y += bar_h + gap
+        y += 2 * gap
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + pad}" '
+            f'viewBox="0 0 {width} {y + pad}" font-family="sans-serif" font-size="11">'
+            f'<rect width="100%" height="100%" fill="white"/>{"".join(parts)}</svg>')
+
+
+def without_samples(result: Dict[str, Any], argv: str) -> Dict[str, Any]:
+    """A copy of results.json small enough to commit (docs/benchmark-results.json):
+    the summaries svg() draws, without the raw samples ("runs": how many)."""
+    rows = [dict(e, runs=len(e.get("runs", []))) for e in result["rows"]]
+    keep = ("machine", "config", "skipped", "targets")
+    return dict({k: result[k] for k in keep if k in result}, argv=argv, rows=rows)
+
+
+if __name__ == "__main__":
+    # python -m benchmarks.chart RESULTS.json OUT.json [ARGUMENTS OF THE RUN]
+    import json
+    import sys
+    with open(sys.argv[1]) as f:
+        small = without_samples(json.load(f), " ".join(sys.argv[3:]))
+    with open(sys.argv[2], "w") as f:
+        f.write(json.dumps(small, indent=1, default=str) + "\n")

@@ -21,6 +21,10 @@ from . import build
 from .procs import BenchError, Placement, Proc, Workdir, load, seqpacket_pair, stream_pair
 
 WORKER = str(Path(__file__).resolve().parent / "worker.py")
+# The daemon's knob for the flows' rings (cpp/src/runtime/flow_ring.hpp): KiB
+# per direction, 0 turns them off.
+RING_ENV = "OUROBOROS_FLOW_RING_KIB"
+RINGS_OFF = {RING_ENV: "0"}
 AIO_WORKER = str(Path(__file__).resolve().parent / "aio_worker.py")
 SETUP_TIMEOUT = 30.0
 
@@ -47,6 +51,7 @@ class Ends:
     busy_ns: int = 0
     batch: int = 1
     pack: int = 1  # SDUs per record: the C floor's --pack
+    into: bool = False  # batched reads with Flow.read_many_into (the Python worker's --into)
     want: str = "client"  # whose result file holds the numbers
     duration_ms: int = 0  # o7s-operf floods for a time, not a count
 
@@ -130,14 +135,19 @@ class Runner:
         self.system: Optional[SystemLayer] = None
         self.system_names: Dict[str, str] = {}
         self._name_seq = 0
+        self.read_many_into = False  # Flow.read_many_into exists (the +into row)
+        self._cpp_failure: Optional[build.Unavailable] = None
         self._find(want_system)
 
     # ------------------------------------------------------------- set-up
 
-    def _runtime_env(self) -> Dict[str, str]:
+    def _runtime_env(self, **extra: str) -> Dict[str, str]:
+        """A runtime directory of its own: the first process started with it
+        starts that directory's daemon, with this environment (so `extra`,
+        e.g. OUROBOROS_FLOW_RING_KIB, reaches the daemon that reads it)."""
         d = tempfile.mkdtemp(prefix="o7s-rt-")
         self.runtime_dirs.append(d)
-        return {"OUROBOROS_RUNTIME_DIR": d, "OUROBOROS_BACKEND": "embedded"}
+        return {"OUROBOROS_RUNTIME_DIR": d, "OUROBOROS_BACKEND": "embedded", **extra}
 
     def _add(self, key: str, label: str, make: Any) -> None:
         try:
@@ -152,10 +162,16 @@ class Runner:
         py = sys.executable
         self._add("floor-c", "floor, C",
                   lambda: Impl("", "", [str(build.c_floor(self.build_dir / "c"))], "fd"))
+        self._add("floor-shm", "floor, shared-memory ring in C",
+                  lambda: Impl("", "", [str(build.c_floor_shm(self.build_dir / "c"))], "fd"))
         self._add("floor-py", "floor, Python", lambda: Impl("", "", [py, WORKER, "floor"], "fd"))
         self._add("ours-cpp", "ours, C++ API, embedded",
-                  lambda: Impl("", "", [str(self.cpp_bench or build.cpp_bench(self.build_dir))],
-                               "embedded", self._runtime_env()))
+                  lambda: Impl("", "", [self._cpp_program()], "embedded", self._runtime_env()))
+        # The A/B of issue 15 in the same run: the same programs with the
+        # flows' rings turned off (every SDU through the socket, as before).
+        self._add("ours-cpp-socket", "ours, C++ API, embedded, rings off",
+                  lambda: Impl("", "", [self._cpp_program()], "embedded",
+                               self._runtime_env(**RINGS_OFF)))
         self._add("floor-aio", "floor, asyncio sock_recv/sock_sendall",
                   lambda: Impl("", "", [py, AIO_WORKER, "floor"], "fd"))
         self._add("floor-aio-streams", "asyncio streams (a stream socketpair)",
@@ -166,6 +182,13 @@ class Runner:
         else:
             self.impls["ours-py"] = Impl("ours-py", "ours, Python, embedded",
                                          [py, WORKER, "ours"], "embedded", self._runtime_env())
+            self.impls["ours-py-socket"] = Impl("ours-py-socket",
+                                                "ours, Python, embedded, rings off",
+                                                [py, WORKER, "ours"], "embedded",
+                                                self._runtime_env(**RINGS_OFF))
+            self.read_many_into = python_has_read_many_into()
+            if not self.read_many_into:
+                self.skipped["ours-py+into"] = "this pyOuroboros has no Flow.read_many_into"
             self.impls["ours-aio"] = Impl("ours-aio", "ours, asyncio, embedded",
                                           [py, AIO_WORKER, "ours"], "embedded",
                                           self._runtime_env())
@@ -203,6 +226,34 @@ class Runner:
         else:
             self.impls["oping"] = Impl("oping", "Ouroboros oping", ["oping"], "oping")
 
+    def _cpp_program(self) -> str:
+        """o7s_bench, built once for the C++ rows (a failure too: it raises
+        Unavailable again for each row without building again)."""
+        if self.cpp_bench is None:
+            if self._cpp_failure is not None:
+                raise self._cpp_failure
+            try:
+                self.cpp_bench = build.cpp_bench(self.build_dir)
+            except build.Unavailable as e:
+                self._cpp_failure = e
+                raise
+        return str(self.cpp_bench)
+
+    def fresh(self, impl: Impl) -> Impl:
+        """`impl` with a runtime directory (so a daemon) of its own, for a
+        measurement that earlier runs' flows must not disturb (memory: a
+        daemon still releasing deallocated flows' pages)."""
+        if impl.transport != "embedded":
+            return impl
+        extra = {k: v for k, v in impl.env.items()
+                 if k not in ("OUROBOROS_RUNTIME_DIR", "OUROBOROS_BACKEND")}
+        return Impl(impl.key, impl.label, impl.argv, impl.transport, self._runtime_env(**extra))
+
+    def ring_kib(self, impl: Impl) -> Optional[str]:
+        """OUROBOROS_FLOW_RING_KIB as `impl`'s daemon sees it (None: unset,
+        the daemon's default)."""
+        return impl.env.get(RING_ENV, os.environ.get(RING_ENV))
+
     def cleanup(self) -> None:
         for d in self.runtime_dirs:
             stop_embedded_daemon(d)
@@ -228,7 +279,8 @@ class Runner:
             return [*impl.argv, mode, str(ends.size), str(ends.count), out,
                     "--warmup", str(ends.warmup), "--busy", str(ends.busy_ns),
                     "--batch", str(ends.batch),
-                    *(["--pack", str(ends.pack)] if ends.pack > 1 else []), *extra]
+                    *(["--pack", str(ends.pack)] if ends.pack > 1 else []),
+                    *(["--into"] if ends.into else []), *extra]
 
         procs: List[Proc] = []
         try:
@@ -360,6 +412,15 @@ def python_binding_problem() -> str:
         return ""
     last = (done.stderr.strip().splitlines() or ["(no error text)"])[-1]
     return f"pyOuroboros is not importable by {sys.executable} (pip install . first): {last}"
+
+
+def python_has_read_many_into() -> bool:
+    """Whether this pyOuroboros has Flow.read_many_into (issue 15)."""
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import ouroboros.dev as d; print(hasattr(d.Flow, 'read_many_into'))"],
+        capture_output=True, text=True, timeout=60)
+    return done.returncode == 0 and done.stdout.strip() == "True"
 
 
 def system_backend_problem() -> str:

@@ -44,7 +44,34 @@ def verdict_text(v: Dict[str, Any]) -> str:
     t = v["text"].split(": ", 1)[-1]
     if v["met"] is None:
         return f"{t}: not measured"
-    return f"{t}: {'MET' if v['met'] else 'MISSED'}"
+    got = v.get("value")
+    if got is None:
+        shown = ""
+    elif v.get("absolute"):  # the row's own number: a latency (ns) or a rate
+        shown = f" ({fmt_ns(got) if v.get('workload') == 'rtt' else fmt_rate(got) + '/s'})"
+    else:
+        shown = f" ({got:.2f}x{' ' + v['versus'] if v.get('versus') else ''})"
+    return f"{t}: {'MET' if v['met'] else 'MISSED'}{shown}"
+
+
+def memory_text(m: Dict[str, Any]) -> str:
+    """A memory row: idle per flow, the flow's committed shared memory, and
+    what the hold traffic made resident."""
+    if "error" in m:
+        return "FAILED"
+    text = (f"{m['anon_kib']:.1f} KiB private, {m['fds']:.1f} fds, kernel "
+            f"{m.get('slab_kib', 0):.1f} KiB, shared pages {m.get('shmem_kib', 0):.1f} KiB")
+    if "memfd_kib" in m:
+        text += f"; memfd {m['memfd_kib']:.1f} KiB committed"
+    if "traffic_shmem_kib" in m:
+        t = m.get("traffic", {})
+        text += (f"; after {t.get('sdus', '?')} x {t.get('size', '?')} B: +"
+                 f"{m['traffic_shmem_kib']:.1f} KiB shared (+{m['traffic_rss_shmem_kib']:.1f} "
+                 f"KiB mapped), +{m['traffic_anon_kib']:.1f} KiB private, "
+                 f"+{m['traffic_slab_kib']:.1f} KiB kernel")
+    if m.get("flow_ring_kib_env") is not None:
+        text += f" (OUROBOROS_FLOW_RING_KIB={m['flow_ring_kib_env']})"
+    return text
 
 
 def size_text(size: int) -> str:
@@ -74,13 +101,10 @@ def table(entries: List[Dict[str, Any]], verdicts: List[Dict[str, Any]],
                       headline(e) + bad, fmt_ns(e.get("p99_ns")), spread(e), ratio,
                       "; ".join(targets)])
     for row, m in memory.items():
-        if "error" in m:
-            text = "FAILED"
-        else:
-            text = (f"{m['anon_kib']:.1f} KiB private, {m['fds']:.1f} fds, kernel "
-                    f"{m.get('slab_kib', 0):.1f} KiB, shared pages "
-                    f"{m.get('shmem_kib', 0):.1f} KiB")
-        lines.append(["memory/flow", "", "", labels.get(row, row), text, "", "", "", ""])
+        targets = [verdict_text(v) for v in verdicts
+                   if v.get("row") == row and v.get("workload") == "memory"]
+        lines.append(["memory/flow", "", "", labels.get(row, row), memory_text(m), "", "", "",
+                      "; ".join(targets)])
     for row, m in many.items():
         if "error" in m:
             text, where = "FAILED", ""
@@ -108,11 +132,16 @@ def footer(verdicts: List[Dict[str, Any]], skipped: Dict[str, str]) -> str:
     missed = sum(1 for v in verdicts if v["met"] is False)
     lines = [f"targets: {met} met, {missed} missed, "
              f"{len(verdicts) - met - missed} not measured"]
+    # One line per target and reason, however many groups it applies to.
+    unmeasured: Dict[Any, List[str]] = {}
     for v in verdicts:
         if v["met"] is None and "workload" not in v or (v["met"] is None and v.get("why")):
-            where = (f" ({v.get('workload')} {size_text(v.get('size', 0))} "
-                     f"{v.get('placement')})" if "workload" in v else "")
-            lines.append(f"  not measured: {v['text']}{where}: {v.get('why', '')}")
+            where = (" ".join(x for x in (size_text(v.get("size", 0)), v.get("placement", ""))
+                              if x) if "workload" in v else "")
+            unmeasured.setdefault((v["text"], v.get("why", "")), []).append(where)
+    for (text, why), wheres in unmeasured.items():
+        where = ", ".join(w for w in wheres if w)
+        lines.append(f"  not measured: {text}{' (' + where + ')' if where else ''}: {why}")
     for key, why in sorted(skipped.items()):
         lines.append(f"skipped {key}: {why}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from . import report, targets
+from . import baseline, report, targets
 from .build import REPO
 from .impls import Runner
 from .suite import Config, Suite, label
@@ -34,6 +34,10 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
                    help="directory for results.json and results.png")
     p.add_argument("--build", default=str(REPO / "build" / "bench"),
                    help="build directory for the compiled programs")
+    p.add_argument("--baseline", metavar="RESULTS_JSON",
+                   help="an earlier run's results.json (the code before the flows' rings) for "
+                        "issue 15's allocation and memory targets; without it they compare "
+                        "with this run's rings-off rows")
     p.add_argument("--cpp-bench", help="an o7s_bench program built already (the test suite's "
                                        "build tree), instead of building one in --build")
     return p.parse_args(argv)
@@ -77,6 +81,7 @@ def machine() -> Dict[str, Any]:
 def main(argv: Optional[List[str]] = None) -> int:
     a = parse(argv)
     cfg = config(a)
+    base = baseline.load(a.baseline)  # before the run: a bad file fails at once
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     meta = machine()
@@ -91,12 +96,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         runner.cleanup()
     meta["loadavg_end"] = os.getloadavg()
     verdicts = targets.check(entries, runner.skipped)
+    verdicts += baseline.check(entries, suite.memory, base, a.baseline or "")
     labels = {key: label(runner, key) for key in runner.impls}
     print(report.table(entries, verdicts, suite.memory, labels, suite.many))
     print(report.footer(verdicts, runner.skipped))
     result = {"machine": meta, "config": vars(cfg), "skipped": runner.skipped,
               "rows": entries, "memory_per_flow": suite.memory, "many_flows": suite.many,
-              "targets": verdicts}
+              "targets": verdicts, "baseline": a.baseline}
     json_path = out / "results.json"
     json_path.write_text(json.dumps(result, indent=1, default=str))
     print(f"raw numbers: {json_path}")

@@ -16,6 +16,8 @@ from .stats import latency_summary, median, rate_summary
 BUSY = "+busy"
 BATCH = "+batch"
 PACKED = "+packed"
+INTO = "+into"  # batched, read with Flow.read_many_into (zero-copy into one buffer)
+SOCKET = "-socket"  # an `ours` implementation with the flows' rings off (impls.RINGS_OFF)
 
 
 @dataclass
@@ -62,18 +64,31 @@ BASELINE = {
     "o7s-operf": "ours-py" + BATCH,
     # asyncio: the same loop over a socketpair is the floor.
     "ours-aio": "floor-aio", "ours-aio-system": "floor-aio", "floor-aio-streams": "floor-aio",
+    # Issue 15: the ring in plain C against the socketpair it replaces.
+    "floor-shm": "floor-c", "floor-shm" + BUSY: "floor-c" + BUSY, "floor-shm" + BATCH: "floor-c",
+    "ours-py" + INTO: "floor-py",
 }
-RTT_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c", "oping",
+# The rings-off rows have the baselines of the rows they repeat.
+BASELINE.update({k.replace("ours-cpp", "ours-cpp" + SOCKET).replace("ours-py", "ours-py" + SOCKET):
+                 v for k, v in list(BASELINE.items())
+                 if k.split("+")[0] in ("ours-cpp", "ours-py") and not k.endswith(INTO)})
+RINGS_OFF_ROWS = ["ours-cpp" + SOCKET, "ours-py" + SOCKET]
+RTT_ROWS = ["floor-c", "floor-py", "floor-shm", "ours-cpp", "ours-py", *RINGS_OFF_ROWS,
+            "ours-py-system", "ouroboros-c", "oping",
             "floor-aio", "floor-aio-streams", "ours-aio", "ours-aio-system"]
-BUSY_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ouroboros-c", "oping"]
-FLOOD_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c"]
-BATCH_ROWS = ["floor-c", "ours-cpp", "ours-py"]
+BUSY_ROWS = ["floor-c", "floor-py", "floor-shm", "ours-cpp", "ours-py", *RINGS_OFF_ROWS,
+             "ouroboros-c", "oping"]
+FLOOD_ROWS = ["floor-c", "floor-py", "floor-shm", "ours-cpp", "ours-py", *RINGS_OFF_ROWS,
+              "ours-py-system", "ouroboros-c"]
+BATCH_ROWS = ["floor-c", "floor-shm", "ours-cpp", "ours-py", *RINGS_OFF_ROWS]
+INTO_ROWS = ["ours-py"]  # only where Flow.read_many_into exists (Runner.read_many_into)
 # Not a flow: one record per batch of SDUs, to show what such a format gains.
 PACKED_ROWS = ["floor-c"]
 # Tools of the package, measured where the batched rows are.
 TOOL_ROWS = ["o7s-operf"]
-ALLOC_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py", "ours-py-system", "ouroboros-c"]
-MEMORY_ROWS = ["floor-c", "floor-py", "ours-cpp", "ours-py"]
+ALLOC_ROWS = ["floor-c", "floor-py", "floor-shm", "ours-cpp", "ours-py", *RINGS_OFF_ROWS,
+              "ours-py-system", "ouroboros-c"]
+MEMORY_ROWS = ["floor-c", "floor-py", "floor-shm", "ours-cpp", "ours-py", *RINGS_OFF_ROWS]
 MANY_ROWS = ["floor-aio", "ours-aio"]  # the system backend: 4032 flows a process at most
 
 
@@ -106,7 +121,8 @@ class Suite:
 
     def _available(self, rows: List[str]) -> List[str]:
         return [r for r in rows if impl_of(r) in self.runner.impls
-                and (self.cfg.rows is None or r in self.cfg.rows)]
+                and (self.cfg.rows is None or r in self.cfg.rows)
+                and (not r.endswith(INTO) or self.runner.read_many_into)]
 
     def _plan(self) -> List[Group]:
         cfg, groups = self.cfg, []
@@ -119,7 +135,8 @@ class Suite:
                     groups.append(Group("rtt", size, where, self._available(rows)))
             if "flood" in cfg.workloads:
                 for size in cfg.flood_sizes:
-                    batched = ([r + BATCH for r in BATCH_ROWS] + [r + PACKED for r in PACKED_ROWS]
+                    batched = ([r + BATCH for r in BATCH_ROWS] + [r + INTO for r in INTO_ROWS]
+                               + [r + PACKED for r in PACKED_ROWS]
                                + TOOL_ROWS if size in cfg.batch_sizes else [])
                     groups.append(Group("flood", size, where,
                                         self._available(FLOOD_ROWS + batched)))
@@ -132,13 +149,15 @@ class Suite:
     def _ends(self, g: Group, row: str) -> Ends:
         cfg = self.cfg
         busy = cfg.busy_ns if row.endswith(BUSY) else 0
-        batch = cfg.batch if row.endswith(BATCH) else 1
+        into = row.endswith(INTO)
+        batch = cfg.batch if row.endswith(BATCH) or into else 1
         pack = cfg.batch if row.endswith(PACKED) else 1
         if g.workload == "rtt":
             return Ends("ping", "pong", g.size, cfg.rtt_samples, cfg.warmup, busy, batch)
         if g.workload == "flood":
             return Ends("send", "recv", g.size, cfg.flood_counts[g.size], 0, busy, batch, pack,
-                        want="server", duration_ms=cfg.operf_ms if row in TOOL_ROWS else 0)
+                        want="server", duration_ms=cfg.operf_ms if row in TOOL_ROWS else 0,
+                        into=into)
         floor = impl_of(row).startswith("floor")
         # The floors are quick; the real Ouroboros takes milliseconds a flow.
         count = cfg.alloc_count * (10 if floor else 1)
@@ -191,7 +210,9 @@ class Suite:
                     break
             else:
                 self.memory[row] = {"flows": self.cfg.memory_flows, "runs": results,
-                                    **{k: median([r[k] for r in results]) for k in results[0]}}
+                                    **{k: median([r[k] for r in results]) for k in results[0]},
+                                    "flow_ring_kib_env": self.runner.ring_kib(impl),
+                                    "traffic": memory.TRAFFIC}
         log("  memory per flow: done")
 
     def _many(self) -> None:
@@ -281,4 +302,6 @@ def label(runner: Runner, row: str) -> str:
         text += ", batched"
     if row.endswith(PACKED):
         text += ", SDUs packed in records"
+    if row.endswith(INTO):
+        text += ", batched into one buffer (read_many_into)"
     return text

@@ -5,13 +5,15 @@ Run as a script by the driver (benchmarks/procs.py), with the command line
 and result files of the compiled programs (benchmarks/c/bench_common.h)::
 
     python worker.py floor|ours MODE SIZE COUNT OUT [--fd N] [--serve NAME]
-                     [--alloc NAME] [--warmup N] [--busy NS] [--batch N]
+                     [--alloc NAME] [--warmup N] [--busy NS] [--batch N] [--into]
 
 Times are integer nanoseconds from ``time.perf_counter_ns``. The loops bind
 methods to locals and do nothing else per SDU but the size check, so they
 measure the I/O calls, as a careful Python program would write them. Both
 ends read with ``read(arg)``: ``socket.recv(65536)`` for the floor (room for
 the largest benchmark SDU) and ``Flow.read(None)`` (a whole SDU) for ours.
+Batched floods read with ``Flow.read_many``, or with ``--into`` with
+``Flow.read_many_into`` (many SDUs into one buffer, their ends in an array).
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ import json
 import socket
 import sys
 import time
+from array import array
 from typing import Any, Callable, Dict, List
 
 clock = time.perf_counter_ns
 FLOOR_RECV = 65536          # the floor's receive size: the largest benchmark SDU
 FLOW_SNDBUF = (1 << 20) + (256 << 10)  # the flows' send buffer (cpp/src/runtime/flow_socket.cpp)
 SETUP_WAIT = 10.0           # seconds for allocation and accept
+# hold's "traffic" (benchmarks/c/bench_common.h): per flow, SDUs and size.
+HOLD_TRAFFIC_SDUS = 8
+HOLD_TRAFFIC_SIZE = 1500
 
 
 def parse(argv: List[str]) -> argparse.Namespace:
@@ -42,6 +48,8 @@ def parse(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1000)
     p.add_argument("--busy", type=int, default=0, help="busy-poll budget in ns")
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--into", action="store_true",
+                   help="batched reads with Flow.read_many_into (ours only)")
     return p.parse_args(argv)
 
 
@@ -150,6 +158,8 @@ def flood_recv(end: Any, a: argparse.Namespace) -> None:
             if len(read(arg)) != size:
                 bad += 1
         last, got = clock(), a.count
+    elif a.into:
+        got, bad, first, last = flood_recv_into(end.flow, a)
     else:
         read_many = end.flow.read_many
         while got < a.count:
@@ -163,6 +173,33 @@ def flood_recv(end: Any, a: argparse.Namespace) -> None:
             got += len(sdus)
     end.write(b"!")
     save(a.out, {"received": got, "bad": bad, "elapsed_ns": last - first})
+
+
+def flood_recv_into(flow: Any, a: argparse.Namespace) -> "tuple[int, int, int, int]":
+    """Batches of read_many_into: SDU i is buf[ends[i - 1]:ends[i]]; the
+    size check is on the ends, so no SDU becomes a bytes object."""
+    if not hasattr(flow, "read_many_into"):
+        raise SystemExit("this pyOuroboros has no Flow.read_many_into")
+    size, got, bad, first, last = a.size, 0, 0, 0, 0
+    buf = bytearray(a.batch * (size + 8))
+    ends = array("Q", bytes(8 * a.batch))
+    whole = memoryview(ends)
+    read_many_into = flow.read_many_into
+    while got < a.count:
+        left = a.count - got
+        n = read_many_into(buf, whole if left >= a.batch else whole[:left])
+        last = clock()
+        if got == 0:
+            first = last
+        prev = 0
+        for i in range(n):
+            e = ends[i]
+            if e - prev != size:
+                bad += 1
+            prev = e
+        got += n
+    whole.release()
+    return got, bad, first, last
 
 
 def alloc_rate(a: argparse.Namespace) -> None:
@@ -215,10 +252,32 @@ def hold(a: argparse.Namespace) -> None:
         sys.stdin.readline()  # "go": the driver has measured the processes
     held += [open_one() for _ in range(a.count)]
     say("held")
+    if sys.stdin.readline().strip() == "traffic":
+        hold_traffic(a, held[1:])
+        say("moved")
     sys.stdin.read()  # until the driver closes it
     if a.impl == "ours":
         for f in held:
             f.dealloc()
+
+
+def hold_traffic(a: argparse.Namespace, held: List[Any]) -> None:
+    """HOLD_TRAFFIC_SDUS SDUs from the allocating end to the accepting end
+    of each held flow (both hold them in allocation order)."""
+    tx = bytes(HOLD_TRAFFIC_SIZE)
+    for item in held:
+        if a.impl == "floor":
+            for _ in range(HOLD_TRAFFIC_SDUS):
+                item[0].send(tx)
+                if len(item[1].recv(FLOOR_RECV)) != HOLD_TRAFFIC_SIZE:
+                    raise SystemExit("hold traffic came back wrong")
+            continue
+        item.set_rcv_timeout(SETUP_WAIT)
+        for _ in range(HOLD_TRAFFIC_SDUS):
+            if a.alloc:
+                item.write(tx)
+            elif len(item.read()) != HOLD_TRAFFIC_SIZE:
+                raise SystemExit("hold traffic came back wrong")
 
 
 def main(argv: List[str]) -> None:

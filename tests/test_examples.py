@@ -1,4 +1,4 @@
-"""The examples run as the README says."""
+"""The examples run as the README and the documentation site say."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_async_oecho_serves_many_clients_at_once(spawn, backend: str, example: s
         pytest.importorskip("anyio")
         pytest.importorskip("trio")
     # Fewer on the real Ouroboros: 0.23 serialises allocations and can lose one that meets
-    # an accept's timeout (README, "The system backend").
+    # an accept's timeout (docs/howto/system.md, "Known upstream bugs").
     clients = 10 if backend == "system" else 50
     server = spawn((EXAMPLES / example).read_text(), "-l", *options)
     server.expect("Starting the server.")

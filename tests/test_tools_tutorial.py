@@ -1,5 +1,6 @@
-"""The Ouroboros tutorial's local layer as the README has it (o7s-irm and
-o7s-oping for irm and oping), run verbatim by bash on the embedded runtime."""
+"""The Ouroboros tutorial's local layer as the documentation site's tutorial
+(docs/tutorial.md) has it (o7s-irm and o7s-oping for irm and oping), run
+verbatim by bash on the embedded runtime."""
 
 from __future__ import annotations
 
@@ -14,17 +15,17 @@ from tools_testing import BIN
 
 pytestmark = pytest.mark.embedded_only
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
 
 
 def tutorial_block() -> str:
-    """The README's shell block that starts `o7s-oping --listen &`."""
-    blocks = re.findall(r"```shell\n(.*?)```", README.read_text(), re.S)
+    """The tutorial's shell block that starts `o7s-oping --listen &`."""
+    blocks = re.findall(r"```shell\n(.*?)```", TUTORIAL.read_text(), re.S)
     [block] = [b for b in blocks if "o7s-oping --listen &" in b]
     return block
 
 
-def test_the_readme_tutorial_runs_verbatim(runtime) -> None:
+def test_the_tutorial_runs_verbatim(runtime) -> None:
     block = tutorial_block()
     assert block.splitlines()[:3] == [
         "o7s-irm ipcp create type local name local_ipcp",

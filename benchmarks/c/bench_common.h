@@ -10,7 +10,10 @@
  * one byte), alloc / accept (flow allocation rate), hold (keeps COUNT flows
  * open, for memory measurements, plus one opened first that keeps one-time
  * costs out: "ready", then the line "go" on stdin, then
- * "held" once they are open, then exit when stdin closes). OUT receives one JSON
+ * "held" once they are open; then either stdin closes (exit), or the line
+ * "traffic" comes: HOLD_TRAFFIC_SDUS SDUs of HOLD_TRAFFIC_SIZE bytes go from
+ * the allocating end to the accepting end of each of the COUNT flows, then
+ * "moved", then exit when stdin closes). OUT receives one JSON
  * object. "ready" on stdout tells the driver a server may be connected to.
  */
 #ifndef BENCH_COMMON_H
@@ -143,6 +146,26 @@ static inline void wait_for_go(void)
     char line[64];
     if (fgets(line, sizeof line, stdin) == NULL)
         exit(0);
+}
+
+/* hold's "traffic": what each held flow carries before the second
+ * measurement (benchmarks/memory.py says the same). */
+#define HOLD_TRAFFIC_SDUS 8
+#define HOLD_TRAFFIC_SIZE 1500
+
+/* After "held": 1 when the driver asks for traffic, 0 when stdin closes. */
+static inline int wait_for_traffic(void)
+{
+    char line[64];
+    if (fgets(line, sizeof line, stdin) == NULL)
+        return 0;
+    return strncmp(line, "traffic", 7) == 0;
+}
+
+static inline void say_moved(void)
+{
+    printf("moved\n");
+    fflush(stdout);
 }
 
 /* Blocks until the driver closes our stdin. */

@@ -227,16 +227,30 @@ static void hold(const struct bench_args *a)
 {
     long i;
     int warm[2]; /* keeps one-time costs out of the measurement */
+    struct held_pair {
+        int sv[2];
+    } *held = calloc((size_t) a->count, sizeof *held);
+    if (held == NULL)
+        die("out of memory");
     if (flow_pair(warm) != 0)
         die("socketpair failed");
     say_ready();
     wait_for_go();
-    for (i = 0; i < a->count; ++i) {
-        int sv[2];
-        if (flow_pair(sv) != 0)
+    for (i = 0; i < a->count; ++i)
+        if (flow_pair(held[i].sv) != 0)
             die("socketpair failed");
-    }
     say_held();
+    if (wait_for_traffic()) {
+        for (i = 0; i < a->count; ++i) {
+            int k;
+            for (k = 0; k < HOLD_TRAFFIC_SDUS; ++k) {
+                send_sdu(held[i].sv[0], rx, HOLD_TRAFFIC_SIZE);
+                if (recv(held[i].sv[1], rx, sizeof rx, 0) != HOLD_TRAFFIC_SIZE)
+                    die("hold traffic came back wrong");
+            }
+        }
+        say_moved();
+    }
     wait_for_stdin_eof();
 }
 

@@ -156,6 +156,21 @@ void hold(const bench_args& a)
     for (long i = 0; i < a.count; ++i)
         flows.push_back(connect(a));
     say_held();
+    if (wait_for_traffic()) {
+        // The COUNT flows, not the first: both ends hold them in the same
+        // order (one allocation at a time). A read that waits 10 s fails.
+        std::vector<char> buf(HOLD_TRAFFIC_SIZE + 1);
+        for (std::size_t i = 1; i < flows.size(); ++i) {
+            flows[i].set_rcv_timeout(setup_wait);
+            for (int k = 0; k < HOLD_TRAFFIC_SDUS; ++k) {
+                if (a.alloc)
+                    flows[i].write(buf.data(), HOLD_TRAFFIC_SIZE);
+                else if (flows[i].read(buf.data(), buf.size()).value_or(0) != HOLD_TRAFFIC_SIZE)
+                    die("hold traffic came back wrong");
+            }
+        }
+        say_moved();
+    }
     wait_for_stdin_eof();
 }
 

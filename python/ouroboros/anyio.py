@@ -43,10 +43,12 @@ from .errors import (EIRMD, FlowDownException, FlowNotAllocatedException, FlowPe
                      _make)
 from .qos import QoSSpec
 
-#: As :data:`ouroboros.asyncio.REPLY_GRACE` and ``RING_POLL`` (s).
+#: As :data:`ouroboros.asyncio.REPLY_GRACE` and ``RING_POLL``, in seconds.
 REPLY_GRACE = 5.0
+#: As :data:`ouroboros.asyncio.RING_POLL`, in seconds.
 RING_POLL = 0.001
 
+#: Either stream :func:`flow_alloc` and its kin return.
 AnyFlowStream = Union["ReliableFlowStream", "FlowStream"]
 
 
@@ -100,13 +102,15 @@ async def flow_alloc(dst: str, qos: Optional[QoSSpec] = None,
 
 async def flow_accept(timeo: Optional[float] = None) -> AnyFlowStream:
     """Accepts the next flow allocated to a name this process is bound to
-    and returns it as a stream."""
+    (waiting at most ``timeo`` seconds, ``None``: no limit) and returns it
+    as a stream."""
     return await _new_flow("accept", timeo)
 
 
 async def flow_join(dst: str, qos: Optional[QoSSpec] = None,
                     timeo: Optional[float] = None) -> AnyFlowStream:
-    """Joins the broadcast layer ``dst`` and returns the flow as a stream."""
+    """Joins the broadcast layer ``dst`` (waiting at most ``timeo`` seconds,
+    ``None``: no limit) and returns the flow as a stream."""
     return await _new_flow("join", timeo, dst, qos)
 
 

@@ -59,10 +59,10 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 #: How much longer than a flow request's own timeout we wait for the
-#: runtime to answer before declaring it unresponsive (s).
+#: runtime to answer before declaring it unresponsive, in seconds.
 REPLY_GRACE = 5.0
 #: A write that finds the system backend's transmit ring full tries again
-#: this often (s), as its blocking write does: the ring has no descriptor.
+#: this often, in seconds, as its blocking write does: the ring has no descriptor.
 RING_POLL = 0.001
 
 _pools: Dict[str, concurrent.futures.ThreadPoolExecutor] = {}
@@ -177,7 +177,8 @@ async def flow_accept(timeo: Optional[float] = None) -> Flow:
 
 async def flow_join(dst: str, qos: Optional[QoSSpec] = None,
                     timeo: Optional[float] = None) -> Flow:
-    """Joins the broadcast layer ``dst``."""
+    """Joins the broadcast layer ``dst``, waiting at most ``timeo`` seconds
+    (``None``: no limit)."""
     return await _new_flow("join", timeo, dst, qos)
 
 
@@ -503,7 +504,9 @@ class Flow:
         return f"<{type(self).__name__} fd={self.fd}>"
 
 
+#: A flow of this module or a blocking one (both go in a :class:`FlowSet`).
 AnyFlow = Union[Flow, dev.Flow]
+#: What :meth:`FlowSet.wait` returns a list of: the flow as added, and the event.
 Event = Tuple[AnyFlow, FEventType]
 
 
@@ -511,9 +514,9 @@ class FlowSet:
     """A set of flows to wait on for events, for asyncio: as
     :class:`ouroboros.event.FlowSet` (``add``, ``remove``, ``zero``,
     ``has`` or ``in``, ``len``, ``destroy``, ``with``), with flows of this
-    module or blocking ones, and ``await wait(timeo)``, which returns the
-    events as ``(flow, type)`` pairs, ``flow`` being the object that was
-    added.
+    module or blocking ones, and ``await wait(timeo)`` (``timeo`` in
+    seconds, ``None``: no limit), which returns the events as ``(flow,
+    type)`` pairs, ``flow`` being the object that was added.
 
     On the embedded runtime the event loop watches the set's descriptor;
     on the system backend the wait runs on a worker thread, and a flow of

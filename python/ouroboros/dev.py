@@ -44,8 +44,11 @@ class _PendingSet(Protocol):
 _core._set_first_read_size(64 * 1024 + 1)
 
 # FRCT flag values under upstream pyOuroboros' names.
+#: ``FRCTFlags.Retransmission`` (upstream pyOuroboros' name).
 FRCT_RETRANSMIT = FRCTFlags.Retransmission
+#: ``FRCTFlags.ResourceControl`` (upstream pyOuroboros' name).
 FRCT_RESCNTL = FRCTFlags.ResourceControl
+#: ``FRCTFlags.Linger`` (upstream pyOuroboros' name).
 FRCT_LINGER = FRCTFlags.Linger
 
 
@@ -69,8 +72,9 @@ class Flow(_core.Flow):
     ``ReadWrite | NonBlocking``. ``Down`` marks the flow down at both ends
     (reads return what is queued, then raise ``FlowDownException``, as do
     writes) and the peer's event sets see ``FlowDown``; setting flags
-    without it brings the flow up again (``FlowUp``). Timeouts that were
-    never set read as ``None``.
+    without it brings the flow up again (``FlowUp``). Timeouts are in
+    seconds (``None`` blocks, ``0`` does not wait); those never set read as
+    ``None``.
 
     FRCT flags (:class:`FRCTFlags`) exist on flows whose QoS asks for
     in-order delivery, as in Ouroboros; elsewhere they raise
@@ -193,7 +197,8 @@ def flow_accept(timeo: Optional[float] = None) -> Flow:
 
 def flow_join(dst: str, qos: Optional[QoSSpec] = None,
               timeo: Optional[float] = None) -> Flow:
-    """Joins the broadcast layer ``dst``."""
+    """Joins the broadcast layer ``dst``, waiting at most ``timeo`` seconds
+    (``None``: until the runtime gives up, after 20 s)."""
     f = Flow()
     f.join(dst, timeo, qos)
     return f

@@ -16,15 +16,25 @@ import queue as _queue
 from . import _core
 
 # Ouroboros' own error numbers (ouroboros/errno.h, 0.22 and later).
+#: The flow is not allocated.
 ENOTALLOC = 1000
+#: Unknown IPCP type, or the wrong type for the operation.
 EIPCPTYPE = 1001
+#: Failed to communicate with the IRMd (or the embedded runtime's daemon).
 EIRMD = 1002
+#: Failed to communicate with the IPCP.
 EIPCP = 1003
+#: The IPCP is in the wrong state (not bootstrapped, or bootstrapped already).
 EIPCPSTATE = 1004
+#: The flow is down (the peer deallocated it or died, or it is marked down).
 EFLOWDOWN = 1005
+#: The peer did not respond within the QoS peer timeout (``QoSSpec.timeout``, in ms).
 EFLOWPEER = 1006
+#: The name is unknown, not registered or not bound.
 ENAME = 1007
+#: Encryption error (an unsupported cypher, an SDU that failed authentication).
 ECRYPT = 1008
+#: Authentication error.
 EAUTH = 1009
 
 
@@ -61,7 +71,8 @@ class FlowDownException(FlowException, ConnectionResetError):
 
 
 class FlowPeerException(FlowDownException):
-    """The peer stopped responding for longer than the QoS timeout."""
+    """The peer stopped responding for longer than the QoS timeout
+    (``QoSSpec.timeout``, in milliseconds)."""
 
 
 class FlowPermissionException(FlowException, PermissionError):
@@ -69,7 +80,8 @@ class FlowPermissionException(FlowException, PermissionError):
 
 
 class FlowTimeoutException(FlowException, TimeoutError):
-    """The operation did not complete within its timeout."""
+    """The operation did not complete within its timeout (the call's
+    ``timeo`` or the flow's read/write timeout, in seconds)."""
 
 
 class FlowWouldBlock(FlowException, BlockingIOError):

@@ -59,6 +59,7 @@ from .dev import *  # noqa: F401,F403 - as upstream: the event API comes with de
 from .dev import Flow
 from .errors import FEventQueueEmpty, FlowEventError, FlowSetTimeout, FlowTimeoutException
 
+#: What an :class:`FEventQueue` yields: the flow as added, and the event.
 Event = Tuple[Flow, FEventType]
 
 # This process' id, refreshed in the child of a fork(): a queue filled

@@ -144,8 +144,9 @@ _U32 = _integer(1, 2**32 - 1)
 
 
 class LinkStateConfig(_Config):
-    """Link-state routing: policy, and the intervals (s) to recalculate the
-    forwarding table, to send updates, and after which a link times out."""
+    """Link-state routing: policy, and the intervals in seconds to
+    recalculate the forwarding table (``t_recalc``), to send updates
+    (``t_update``), and after which a link times out (``t_timeo``)."""
     _fields = ("pol", "t_recalc", "t_update", "t_timeo")
     pol = _Field(_member(LinkStatePolicy))
     t_recalc = _Field(_U32)

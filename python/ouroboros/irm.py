@@ -44,8 +44,9 @@ from .qos import QoSSpec
 #: name and no bound process accepts it.
 BIND_AUTO = 0x01
 
-#: The components of a unicast IPCP (connect_ipcp()).
+#: The data transfer component of a unicast IPCP (connect_ipcp()).
 DT_COMP = "Data Transfer"
+#: The management component of a unicast IPCP (connect_ipcp()).
 MGMT_COMP = "Management"
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+#: 10**6, as in upstream pyOuroboros (for QoS values in bits/s or ms).
 MILLION = 1000 * 1000
+#: 10**9, as in upstream pyOuroboros.
 BILLION = 1000 * 1000 * 1000
+#: The largest value of a 32-bit QoS field (``delay``, ``max_gap``: "no limit").
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
 
@@ -139,21 +142,32 @@ def _preset(spec: QoSSpec) -> QoSSpec:
 
 
 # The presets of Ouroboros' qos.h, read-only: copy() derives a variant.
+#: No guarantees: SDUs may be lost, corrupted or reordered.
 qos_raw = _preset(QoSSpec())
+#: As ``qos_raw``, checksummed (``ber=0``).
 qos_raw_no_errors = _preset(QoSSpec(ber=0))
+#: Checksummed and in order, losses allowed.
 qos_best_effort = _preset(QoSSpec(ber=0, in_order=1))
+#: Video: at most 100 ms delay and 100 ms gaps, in order, checksummed.
 qos_video = _preset(QoSSpec(delay=100, bandwidth=UINT64_MAX, availability=3, ber=0,
                             in_order=1, max_gap=100))
+#: Voice: at most 50 ms delay and 50 ms gaps, 100000 bits/s, in order.
 qos_voice = _preset(QoSSpec(delay=50, bandwidth=100000, availability=5, ber=0,
                             in_order=1, max_gap=50))
+#: Reliable data: no loss (retransmission), in order, checksummed, 1000 ms delay.
 qos_data = _preset(QoSSpec(delay=1000, loss=0, ber=0, in_order=1, max_gap=2000))
 
 # The encrypted variants of Ouroboros 0.21 (256-bit cypher). As in its
 # qos.h, the encrypted raw spec also asks for no bit errors (ber=0).
+#: ``qos_raw`` with ``ber=0``, encrypted (256 bits).
 qos_raw_crypt = _preset(qos_raw.copy(ber=0, cypher_s=256))
+#: ``qos_best_effort``, encrypted (256 bits).
 qos_best_effort_crypt = _preset(qos_best_effort.copy(cypher_s=256))
+#: ``qos_video``, encrypted (256 bits).
 qos_video_crypt = _preset(qos_video.copy(cypher_s=256))
+#: ``qos_voice``, encrypted (256 bits).
 qos_voice_crypt = _preset(qos_voice.copy(cypher_s=256))
+#: ``qos_data``, encrypted (256 bits).
 qos_data_crypt = _preset(qos_data.copy(cypher_s=256))
 
 __all__ = [
