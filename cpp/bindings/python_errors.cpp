@@ -3,6 +3,7 @@
 
 #include <o7s/detail/backend.hpp>
 
+#include <cxxabi.h>
 #include <unistd.h>
 
 namespace ouroboros::python {
@@ -30,9 +31,13 @@ bool interpreter_finalizing() noexcept
 
 bool run_signal_handlers() noexcept
 {
-    // Signal handlers do not run any more; taking the GIL would end the
-    // thread (see park_if_finalizing).
-    if (interpreter_finalizing())
+    // Python runs signal handlers in the main thread only: another thread
+    // would take the GIL for nothing, and, if finalization began while it
+    // waited for it, be ended by pthread_exit() in this noexcept frame
+    // (std::terminate at exit; seen with threads blocked in flow_accept on
+    // the system backend). In the main thread, once finalizing, signal
+    // handlers do not run any more.
+    if (PyThread_get_thread_ident() != main_thread || interpreter_finalizing())
         return false;
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() == 0)
@@ -60,6 +65,21 @@ void park_if_finalizing() noexcept
         return;
     for (;;)
         ::pause();
+}
+
+void gil_released::take_back(PyThreadState* state) noexcept
+{
+    park_if_finalizing();
+    try {
+        PyEval_RestoreThread(state);
+    } catch (abi::__forced_unwind&) {
+        // Finalization began while this thread waited for the GIL, and
+        // Python ends such threads with pthread_exit(). Its unwind may not
+        // leave this noexcept function (std::terminate) nor be swallowed:
+        // the thread stays here until the process exits.
+        for (;;)
+            ::pause();
+    }
 }
 
 bool restore_interrupt()

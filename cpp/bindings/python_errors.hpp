@@ -56,15 +56,28 @@ bool restore_interrupt();
 // Python's own daemon threads do. Call without the GIL.
 void park_if_finalizing() noexcept;
 
+// The GIL released for the life of the object. Taking it back parks the
+// thread (as above) when the interpreter finalizes, also when finalization
+// began while the thread was already waiting for the GIL: the forced unwind
+// of pthread_exit() is caught there instead of reaching a noexcept frame.
+class gil_released {
+public:
+    gil_released() noexcept : state_(PyEval_SaveThread()) {}
+    ~gil_released() { take_back(state_); }
+    gil_released(const gil_released&) = delete;
+    gil_released& operator=(const gil_released&) = delete;
+
+private:
+    static void take_back(PyThreadState* state) noexcept;
+    PyThreadState* state_;
+};
+
 // Runs f() without the GIL. If a signal handler raised meanwhile, that
 // exception is what the caller sees.
 template <class F> auto blocking(F&& f) -> decltype(f())
 {
     try {
-        py::gil_scoped_release nogil;
-        struct park_guard {
-            ~park_guard() { park_if_finalizing(); } // before nogil takes the GIL
-        } guard;
+        gil_released nogil;
         return f();
     } catch (const ouroboros::error& e) {
         if (e.num() == EINTR && restore_interrupt())
