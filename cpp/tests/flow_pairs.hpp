@@ -10,6 +10,7 @@
 #include <future>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 // Serves `name` from this process (once): creates, registers and binds it.
@@ -34,3 +35,18 @@ inline std::pair<ouroboros::flow, ouroboros::flow> pair_of_flows(const std::stri
     flow client = flow::alloc(name, std::nullopt, 5s);
     return {std::move(client), accepted.get()};
 }
+
+// Two connected ends of a flow, with read timeouts so that a broken test
+// fails instead of hanging.
+struct connected {
+    ouroboros::flow allocated;
+    ouroboros::flow accepted;
+
+    explicit connected(const std::string& name)
+    {
+        using namespace std::chrono_literals;
+        std::tie(allocated, accepted) = pair_of_flows(name);
+        accepted.set_rcv_timeout(5s);
+        allocated.set_rcv_timeout(5s);
+    }
+};

@@ -19,20 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Two connected ends of a flow (flow_pairs.hpp), with read timeouts so a
-// broken test fails instead of hanging.
-struct connected {
-    flow allocated;
-    flow accepted;
-
-    explicit connected(const std::string& name)
-    {
-        std::tie(allocated, accepted) = pair_of_flows(name);
-        accepted.set_rcv_timeout(5s);
-        allocated.set_rcv_timeout(5s);
-    }
-};
-
 // Receive buffers a batch fills with whole SDUs (larger than max_sdu()).
 struct slots {
     std::size_t size;

@@ -18,25 +18,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct connected {
-    flow allocated;
-    flow accepted;
-
-    explicit connected(const std::string& name)
-    {
-        std::tie(allocated, accepted) = pair_of_flows(name);
-        accepted.set_rcv_timeout(5s);
-        allocated.set_rcv_timeout(5s);
-    }
-
-    void send(const std::vector<std::string>& sdus)
-    {
-        std::vector<sdu_view> v;
-        for (const auto& s : sdus)
-            v.push_back({s.data(), s.size()});
-        REQUIRE(allocated.write_many(v.data(), v.size()) == std::optional<std::size_t>(v.size()));
-    }
-};
+// Writes the SDUs on the allocated end, all in one batch.
+void send(connected& c, const std::vector<std::string>& sdus)
+{
+    std::vector<sdu_view> v;
+    for (const auto& s : sdus)
+        v.push_back({s.data(), s.size()});
+    REQUIRE(c.allocated.write_many(v.data(), v.size()) == std::optional<std::size_t>(v.size()));
+}
 
 // One buffer and its ends, with the SDUs a call left in them.
 struct packed {
@@ -85,7 +74,7 @@ TEST_CASE("read_many_into packs the queued SDUs one after another")
 {
     connected c("into-pack");
     std::vector<std::string> sdus{"a", "bb", std::string(1500, 'c'), std::string(70000, 'd'), "e"};
-    c.send(sdus);
+    send(c, sdus);
     packed p(3 * c.accepted.max_sdu(), 16);
     CHECK(p.read(c.accepted) == std::optional<std::size_t>(5));
     CHECK(p.sdus() == sdus);
@@ -97,7 +86,7 @@ TEST_CASE("read_many_into packs the queued SDUs one after another")
 TEST_CASE("read_many_into takes at most max SDUs")
 {
     connected c("into-max");
-    c.send({"1", "2", "3"});
+    send(c, {"1", "2", "3"});
     packed p(3 * c.accepted.max_sdu(), 2);
     CHECK(p.read(c.accepted) == std::optional<std::size_t>(2));
     CHECK(p.sdus() == (std::vector<std::string>{"1", "2"}));
@@ -110,7 +99,7 @@ TEST_CASE("read_many_into stops before an SDU that does not fit and keeps it que
     connected c("into-stop");
     const std::size_t max = c.accepted.max_sdu();
     std::string big(max, 'B');
-    c.send({std::string(20, 's'), big, "t"});
+    send(c, {std::string(20, 's'), big, "t"});
     packed p(max + 10, 8); // after the first SDU, `big` cannot fit
     CHECK(p.read(c.accepted) == std::optional<std::size_t>(1));
     CHECK(p.sdu(0) == std::string(20, 's'));
@@ -121,7 +110,7 @@ TEST_CASE("read_many_into stops before an SDU that does not fit and keeps it que
 TEST_CASE("the first SDU follows read()'s partial-read rules")
 {
     connected c("into-partial");
-    c.send({"0123456789abcdefghijklmno", "next"});
+    send(c, {"0123456789abcdefghijklmno", "next"});
     packed p(10, 4);
     // A first SDU larger than the buffer fills it; the rest comes next.
     CHECK(p.read(c.accepted) == std::optional<std::size_t>(1));
@@ -131,7 +120,7 @@ TEST_CASE("the first SDU follows read()'s partial-read rules")
     CHECK(read_pieces(c.accepted, p, 2) == (std::vector<std::string>{"klmno", "next"}));
     // One that fills the buffer exactly is followed by its 0-byte end, as
     // consecutive read() calls see it.
-    c.send({"0123456789", "last"});
+    send(c, {"0123456789", "last"});
     CHECK(p.read(c.accepted) == std::optional<std::size_t>(1));
     CHECK(p.sdu(0) == "0123456789");
     CHECK(read_pieces(c.accepted, p, 2) == (std::vector<std::string>{"", "last"}));
@@ -141,7 +130,7 @@ TEST_CASE("with no_partial_read an SDU larger than the buffer is an error and is
 {
     connected c("into-nopart");
     c.accepted.set_flags(flow_flags::read_write | flow_flags::no_partial_read);
-    c.send({std::string(100, 'x'), "next"});
+    send(c, {std::string(100, 'x'), "next"});
     packed p(10, 4);
     CHECK_THROWS_ERRNO(EMSGSIZE, p.read(c.accepted));
     CHECK(p.read(c.accepted) == std::optional<std::size_t>(1));
@@ -170,7 +159,7 @@ TEST_CASE("the seam's generic default packs only while more than max_sdu is left
     detail::flow_backend& be = detail::active_backend().flows();
     const int r = c.accepted.descriptor();
     const std::size_t max = c.accepted.max_sdu();
-    c.send({"x", "yy", "zzz"});
+    send(c, {"x", "yy", "zzz"});
     packed p(max + 3, 8);
     // Qualified calls: the base class's implementation, not an override.
     // After "x", max + 2 bytes are left: room for any SDU, so "yy" comes;
