@@ -1,5 +1,5 @@
 """python -m benchmarks: runs the suite, prints one table, writes the raw
-numbers as JSON and a PNG chart (see README.md, "Benchmarks")."""
+numbers as JSON and a PNG chart (see docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """python -m benchmarks.testbed: round trips across a multi-node network of
 real Ouroboros daemons (ouroboros.testbed), per lower layer, Python beside
 the C oping over the same path; and how long a network takes to build and
-to tear down. Needs root and an installed Ouroboros (see README, "Beyond
-one machine").
+to tear down. Needs root and an installed Ouroboros (see docs/howto/testbed.md).
 
 The network is a line a --udp4-- b --eth-dix-- c with one unicast layer
 over it. At a and c a Python echo server and a C ``oping --listen`` serve
@@ -62,7 +61,7 @@ def python_client(name: str, count: int, size: int, interval_s: float) -> Dict[s
     came back intact, the allocation time (s)."""
     from ouroboros.dev import flow_alloc
     start = time.monotonic()
-    for attempt in range(4):  # 0.23.0 loses an allocation now and then (README)
+    for attempt in range(4):  # 0.23.0 loses an allocation now and then (docs/howto/system.md)
         try:
             f = flow_alloc(name, timeo=8)
             break
@@ -146,7 +145,7 @@ def measure(layer: Any, count: int, size: int, interval_ms: int) -> Dict[str, Di
 
 def one_network(count: int, size: int, interval_ms: int) -> Dict[str, Any]:
     """Builds the line, measures every path, tears it down. A network that
-    0.23.0 broke on the way (see README) is reported with its error."""
+    0.23.0 broke on the way (see docs/howto/system.md) is reported with its error."""
     from ouroboros.testbed import Network, TestbedError
     t0 = time.monotonic()
     net = Network()

@@ -87,8 +87,8 @@ def test_async_for_ends_when_the_peer_deallocates(spawn, aio_name: str, backend:
 
 def test_many_concurrent_flows_on_one_loop(spawn, aio_name: str, backend: str) -> None:
     # 1000 on the embedded runtime. Fewer on the real Ouroboros: 0.23 can
-    # lose an allocation that meets an accept's timeout (README, "The
-    # system backend"), and each one here is a chance.
+    # lose an allocation that meets an accept's timeout (docs/howto/system.md,
+    # "Known upstream bugs"), and each one here is a chance.
     n = 1000 if backend == "embedded" else 30
     raise_descriptor_limit(4 * n + 256)
     server = spawn("import resource as r; s, h = r.getrlimit(r.RLIMIT_NOFILE); "

@@ -1,8 +1,8 @@
 """The embedded runtime behaves like the real IRMd where a program would
 notice: names that exist, binding processes that do not use Ouroboros,
 allocations nobody accepts, auto-start failures. The tests run on both
-backends; what still differs is listed in the README ("The system
-backend")."""
+backends; what still differs is listed in docs/howto/system.md
+("The system backend")."""
 
 from __future__ import annotations
 

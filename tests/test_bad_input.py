@@ -2,7 +2,7 @@
 Python call against bad values (types, sizes, negative, huge, NaN, NUL
 bytes, over-long and unencodable text, closed objects, concurrent
 deallocation). Each gets the TypeError, ValueError, OverflowError or
-OuroborosError the README promises, with a message; never pybind11's
+OuroborosError the docs promise (docs/howto/errors.md), with a message; never pybind11's
 "Unable to cast", a bare RuntimeError, a crash or a hang. The flows used
 keep working afterwards."""
 

@@ -47,7 +47,7 @@ pytestmark = [
 ]
 
 #: How often a fixture builds its network before it gives up: Ouroboros
-#: 0.23.0 fails a network's first flows now and then (see README).
+#: 0.23.0 fails a network's first flows now and then (see docs/howto/system.md).
 BUILDS = 3
 
 
@@ -143,7 +143,7 @@ def udp_pair() -> Iterator[Network]:
 
 
 def _reliable_flows_broken(proc: testbed.NodeProcess, error: Exception) -> None:
-    """xfail for what Ouroboros 0.23.0 does to reliable flows (README)."""
+    """xfail for what Ouroboros 0.23.0 does to reliable flows (docs/howto/system.md)."""
     if ouroboros_release() != (0, 23):
         raise error
     status = proc.wait(timeout=30)

@@ -53,7 +53,7 @@ def echo_server(name: str, oping: bool = False) -> None:
 def alloc(name: str, qos: Optional[QoSSpec] = None, attempts: int = 4) -> Flow:
     """flow_alloc() with a few tries of 8 s each: across nodes Ouroboros
     0.23.0 loses an allocation now and then (the answering IPCP fails to
-    send its response; see README), and right after a layer changed its
+    send its response; see docs/howto/system.md), and right after a layer changed its
     directory may not know the name yet."""
     for attempt in range(attempts):
         try:
